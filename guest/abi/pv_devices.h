@@ -1,0 +1,65 @@
+// ssivm paravirtual device ABI (I/O ports), shared by the VMM and the guest.
+// Freestanding: only <stdint.h>.
+#ifndef SSIVM_GUEST_ABI_PV_DEVICES_H_
+#define SSIVM_GUEST_ABI_PV_DEVICES_H_
+
+#include <stdint.h>
+
+namespace ssivm::abi {
+
+// 16550A UART (COM1) on its legacy ports and ISA IRQ 4.
+inline constexpr uint16_t kCom1Port = 0x3f8;
+inline constexpr uint16_t kCom1PortCount = 8;
+inline constexpr uint32_t kCom1Irq = 4;
+
+// PVM interrupt doorbell (handled inside KVM; a VMM may still see it).
+inline constexpr uint16_t kPvmDoorbellPort = 0x80;
+
+// Debug exit: a 32-bit OUT of a status stops the whole VM; the VMM process
+// exits with (status & 0xff).
+inline constexpr uint16_t kDebugExitPort = 0x500;
+
+// Boot progress: a 32-bit OUT of BootProgress(vcpu, milestone); the VMM logs
+// the milestone with the time since its process started.
+inline constexpr uint16_t kBootProgressPort = 0x504;
+
+enum Milestone : uint16_t {
+  kMilestoneEntry = 1,       // first instruction of the kernel on this vCPU
+  kMilestoneBootInfo = 2,    // boot info parsed (boot vCPU)
+  kMilestoneArch = 3,        // arch layer detected and set up
+  kMilestoneConsole = 4,     // console usable
+  kMilestoneCpuOnline = 5,   // this vCPU is online
+  kMilestoneAllCpus = 6,     // every vCPU is online (boot vCPU)
+  kMilestoneReady = 7,       // kernel is up: workloads / shell start
+  kMilestoneCount
+};
+
+inline constexpr uint32_t BootProgress(uint32_t vcpu, uint16_t milestone) {
+  return (vcpu << 16) | milestone;
+}
+inline constexpr uint32_t BootProgressVcpu(uint32_t value) { return value >> 16; }
+inline constexpr uint16_t BootProgressMilestone(uint32_t value) {
+  return static_cast<uint16_t>(value & 0xffff);
+}
+
+inline const char* MilestoneName(uint16_t m) {
+  switch (m) {
+    case kMilestoneEntry: return "entry";
+    case kMilestoneBootInfo: return "boot-info";
+    case kMilestoneArch: return "arch";
+    case kMilestoneConsole: return "console";
+    case kMilestoneCpuOnline: return "cpu-online";
+    case kMilestoneAllCpus: return "all-cpus";
+    case kMilestoneReady: return "ready";
+    default: return nullptr;
+  }
+}
+
+// Guest exit statuses with a fixed meaning (the guest may use any other).
+inline constexpr uint32_t kExitSuccess = 0;
+inline constexpr uint32_t kExitFailure = 1;
+inline constexpr uint32_t kExitPanic = 3;  // the guest kernel panicked
+
+}  // namespace ssivm::abi
+
+#endif  // SSIVM_GUEST_ABI_PV_DEVICES_H_
