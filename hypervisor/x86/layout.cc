@@ -27,6 +27,8 @@ GuestLayout GuestLayout::Compute(uint64_t memory_mib, uint32_t vcpus) {
   return l;
 }
 
-uint64_t GuestLayout::identity_map_end() const { return std::max(ram_end(), abi::kMmioHoleEnd); }
+uint64_t GuestLayout::identity_map_end() const {
+  return std::max(ram_end(), abi::kMmioHoleEnd);
+}
 
 }  // namespace ssivm

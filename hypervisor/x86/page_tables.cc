@@ -16,7 +16,8 @@ constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;
 uint64_t BuildIdentityPageTables(const GuestMemory& mem, const PageTableOptions& opt) {
   const uint64_t gibs = (opt.map_end + kGiB - 1) / kGiB;
   if (gibs > 512) {
-    throw Error(fmt::format("identity map of {:#x} bytes needs more than one PML4 slot", opt.map_end));
+    throw Error(
+        fmt::format("identity map of {:#x} bytes needs more than one PML4 slot", opt.map_end));
   }
   const uint64_t needed = (2 + gibs) * 4096;
   if (needed > opt.tables_max) {
@@ -35,7 +36,8 @@ uint64_t BuildIdentityPageTables(const GuestMemory& mem, const PageTableOptions&
     for (uint64_t i = 0; i < 512; ++i) {
       const uint64_t pa = g * kGiB + i * k2MiB;
       uint64_t e = pa | dir | kPteLarge;
-      if (pa >= opt.uncached_base && pa < opt.uncached_end) e |= kPteCacheDisable | kPteWriteThrough;
+      if (pa >= opt.uncached_base && pa < opt.uncached_end)
+        e |= kPteCacheDisable | kPteWriteThrough;
       mem.WriteObject<uint64_t>(pd + i * 8, e);
     }
   }

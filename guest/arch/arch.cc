@@ -1,0 +1,47 @@
+// Back-end selection and host detection.
+#include "guest/arch/arch.h"
+
+#include "guest/abi/boot_info.h"
+#include "guest/arch/asm_abi.h"  // checks the assembly constants
+#include "guest/arch/backend.h"
+#include "guest/arch/idt.h"
+
+extern "C" bool arch_probe_rdmsr(uint32_t msr, uint64_t* value);  // msr_probe.S
+extern "C" void arch_probe_gp_entry();
+
+namespace ssivm::guest::arch {
+namespace {
+
+// Written once by the boot vCPU before the APs are released.
+const Backend* g_backend = nullptr;
+
+}  // namespace
+
+const char* KindName(Kind kind) { return kind == Kind::Pvm ? "pvm" : "hardware"; }
+
+Kind Detect(Probe* probe) {
+  idt::SetInterruptGate(idt::kVectorGeneralProtection, arch_probe_gp_entry, 0);
+  uint64_t value = 0;
+  const bool ok = arch_probe_rdmsr(abi::kMsrPvmSignature, &value);
+  // Leave no handler behind: until real exception handlers exist, any fault
+  // must escalate to a triple fault the VMM reports (ssi.fault=ud relies on
+  // it; an empty #UD gate itself raises #GP).
+  idt::ClearGate(idt::kVectorGeneralProtection);
+  probe->faulted = !ok;
+  probe->value = value;
+  // KVM with ignore_msrs reads 0 instead of faulting: only the signature counts.
+  return ok && value == abi::kPvmSignature ? Kind::Pvm : Kind::Hardware;
+}
+
+void Select(Kind kind) { g_backend = kind == Kind::Pvm ? &kPvmBackend : &kHardwareBackend; }
+
+Kind Current() { return g_backend->kind; }
+
+void IrqDisable() { g_backend->irq_disable(); }
+void IrqEnable() { g_backend->irq_enable(); }
+void Halt() { g_backend->halt(); }
+void Cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs) { g_backend->cpuid(leaf, subleaf, regs); }
+uint64_t Rdmsr(uint32_t msr) { return g_backend->rdmsr(msr); }
+void Wrmsr(uint32_t msr, uint64_t value) { g_backend->wrmsr(msr, value); }
+
+}  // namespace ssivm::guest::arch

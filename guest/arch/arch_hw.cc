@@ -1,0 +1,42 @@
+// Hardware-assisted KVM: the kernel runs at CPL0, so the native instructions
+// do the job (CPUID and MSR accesses exit to KVM by themselves).
+#include "guest/arch/backend.h"
+
+namespace ssivm::guest::arch {
+namespace {
+
+void HwIrqDisable() { asm volatile("cli" ::: "memory"); }
+void HwIrqEnable() { asm volatile("sti" ::: "memory"); }
+void HwHalt() { asm volatile("hlt" ::: "memory"); }
+
+void HwCpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* r) {
+  asm volatile("cpuid" : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
+               : "a"(leaf), "c"(subleaf));
+}
+
+uint64_t HwRdmsr(uint32_t msr) {
+  uint32_t lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+void HwWrmsr(uint32_t msr, uint64_t value) {
+  asm volatile("wrmsr"
+               :
+               : "c"(msr), "a"(static_cast<uint32_t>(value)), "d"(static_cast<uint32_t>(value >> 32))
+               : "memory");
+}
+
+}  // namespace
+
+const Backend kHardwareBackend = {
+    .kind = Kind::Hardware,
+    .irq_disable = HwIrqDisable,
+    .irq_enable = HwIrqEnable,
+    .halt = HwHalt,
+    .cpuid = HwCpuid,
+    .rdmsr = HwRdmsr,
+    .wrmsr = HwWrmsr,
+};
+
+}  // namespace ssivm::guest::arch

@@ -1,0 +1,72 @@
+// PVM (PLATFORM.md, "The PVM guest ABI"): the kernel runs at hardware CPL3.
+// RFLAGS.IF is replaced by the vIF cell in this vCPU's slot, CPUID must be the
+// PV form (int $0x1a) to see the VMM's table, and privileged instructions are
+// replaced by hypercalls (int $0x1b, RAX = number, args RBX, RCX, RDX), which
+// are cheaper than trapping them.
+#include "guest/abi/boot_info.h"
+#include "guest/abi/pv_devices.h"
+#include "guest/arch/backend.h"
+#include "guest/arch/slot.h"
+
+namespace ssivm::guest::arch {
+namespace {
+
+constexpr uint64_t kHcWrmsr = 0x1003;
+constexpr uint64_t kHcHalt = 0x1009;
+
+uint64_t Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2) {
+  // The ABI names only RAX as the result; treat the argument registers and R11
+  // (SYSCALL-style) as clobbered to stay safe.
+  asm volatile("int $0x1b" : "+a"(nr), "+b"(a0), "+c"(a1), "+d"(a2) : : "r11", "memory");
+  return nr;
+}
+
+abi::VifCell* Vif() {
+  return reinterpret_cast<abi::VifCell*>(CurrentSlotBase() + abi::kSlotVifCell);
+}
+
+void PvmIrqDisable() {
+  Vif()->enabled = 0;
+  asm volatile("" ::: "memory");  // the critical section starts after the store
+}
+
+void PvmIrqEnable() {
+  asm volatile("" ::: "memory");  // the critical section ends before the store
+  abi::VifCell* vif = Vif();
+  vif->enabled = 1;
+  // An interrupt that arrived while vIF was 0 only set `pending`; the doorbell
+  // makes KVM deliver it now (handled in the kernel, no VMM exit).
+  if (vif->pending) {
+    asm volatile("outb %%al, %0" : : "N"(abi::kPvmDoorbellPort), "a"(0) : "memory");
+  }
+}
+
+void PvmHalt() { Hypercall(kHcHalt, 0, 0, 0); }
+
+void PvmCpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* r) {
+  asm volatile("int $0x1a" : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
+               : "a"(leaf), "c"(subleaf) : "memory");
+}
+
+// RDMSR has no hypercall; the trapped instruction is emulated.
+uint64_t PvmRdmsr(uint32_t msr) {
+  uint32_t lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+void PvmWrmsr(uint32_t msr, uint64_t value) { Hypercall(kHcWrmsr, msr, value, 0); }
+
+}  // namespace
+
+const Backend kPvmBackend = {
+    .kind = Kind::Pvm,
+    .irq_disable = PvmIrqDisable,
+    .irq_enable = PvmIrqEnable,
+    .halt = PvmHalt,
+    .cpuid = PvmCpuid,
+    .rdmsr = PvmRdmsr,
+    .wrmsr = PvmWrmsr,
+};
+
+}  // namespace ssivm::guest::arch

@@ -1,0 +1,26 @@
+// Internal to guest/arch: the operations each back end provides.
+#ifndef SSIVM_GUEST_ARCH_BACKEND_H_
+#define SSIVM_GUEST_ARCH_BACKEND_H_
+
+#include <stdint.h>
+
+#include "guest/arch/arch.h"
+
+namespace ssivm::guest::arch {
+
+struct Backend {
+  Kind kind;
+  void (*irq_disable)();
+  void (*irq_enable)();
+  void (*halt)();
+  void (*cpuid)(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs);
+  uint64_t (*rdmsr)(uint32_t msr);
+  void (*wrmsr)(uint32_t msr, uint64_t value);
+};
+
+extern const Backend kPvmBackend;       // arch_pvm.cc
+extern const Backend kHardwareBackend;  // arch_hw.cc
+
+}  // namespace ssivm::guest::arch
+
+#endif  // SSIVM_GUEST_ARCH_BACKEND_H_

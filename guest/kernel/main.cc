@@ -1,0 +1,126 @@
+// kmain: the boot sequence, for the boot vCPU (0) and the APs.
+#include <stdint.h>
+
+#include "guest/abi/boot_info.h"
+#include "guest/abi/pv_devices.h"
+#include "guest/arch/arch.h"
+#include "guest/arch/slot.h"
+#include "guest/kernel/boot_info.h"
+#include "guest/kernel/console.h"
+#include "guest/kernel/options.h"
+#include "guest/kernel/power.h"
+#include "guest/kernel/progress.h"
+#include "guest/kernel/smp.h"
+
+namespace ssivm::guest {
+namespace {
+
+// Filled by the boot vCPU before it releases the APs.
+constinit BootInfo g_boot_info{};
+
+const char* HostKindName(uint32_t kind) {
+  switch (static_cast<abi::HostKind>(kind)) {
+    case abi::HostKind::kPvm: return "pvm";
+    case abi::HostKind::kHardware: return "hardware";
+  }
+  return "unknown";
+}
+
+// The per-vCPU state (vIF cell, later per-CPU data) is found through the
+// stack: make sure the VMM gave this vCPU the stack in its own slot.
+void CheckSlot(uint32_t vcpu) {
+  const uint64_t slot = arch::CurrentSlotBase();
+  if (vcpu >= abi::kMaxVcpus || slot != abi::VcpuSlotGpa(vcpu)) {
+    Panic("vcpu %u: boot stack is in slot %#lx, expected %#lx", vcpu, slot, abi::VcpuSlotGpa(vcpu));
+  }
+}
+
+// The x2APIC ID from the VMM's CPUID: leaf 0xb EDX if that leaf is valid,
+// else the 8-bit initial APIC ID in leaf 1 EBX[31:24].
+uint32_t ApicId() {
+  arch::CpuidRegs regs;
+  arch::Cpuid(0, 0, &regs);
+  const uint32_t max_leaf = regs.eax;
+  if (max_leaf >= 0xb) {
+    arch::Cpuid(0xb, 0, &regs);
+    if (regs.ebx != 0) return regs.edx;  // EBX = 0: leaf not implemented
+  }
+  arch::Cpuid(1, 0, &regs);
+  return regs.ebx >> 24;
+}
+
+void ComeOnline(uint32_t vcpu) {
+  CheckSlot(vcpu);
+  console::Printf("cpu %u: online (apic id %u)\n", vcpu, ApicId());
+  ReportProgress(vcpu, abi::kMilestoneCpuOnline);
+  smp::MarkOnline();
+}
+
+void DetectArch(const BootInfo& info) {
+  arch::Probe probe;
+  const arch::Kind kind = arch::Detect(&probe);
+  arch::Select(kind);
+  const uint32_t expected = kind == arch::Kind::Pvm ? static_cast<uint32_t>(abi::HostKind::kPvm)
+                                                    : static_cast<uint32_t>(abi::HostKind::kHardware);
+  if (info.ssivm->host_kind != expected) {
+    if (probe.faulted) {
+      console::Printf("arch: probe says %s (MSR %#x: #GP), VMM says %s; using %s\n",
+                      arch::KindName(kind), abi::kMsrPvmSignature,
+                      HostKindName(info.ssivm->host_kind), arch::KindName(kind));
+    } else {
+      console::Printf("arch: probe says %s (MSR %#x = %#lx), VMM says %s; using %s\n",
+                      arch::KindName(kind), abi::kMsrPvmSignature, probe.value,
+                      HostKindName(info.ssivm->host_kind), arch::KindName(kind));
+    }
+  }
+}
+
+[[noreturn]] void BootCpuMain(const abi::BootParams* params) {
+  // The UART first, so that a bad boot info can still be reported.
+  console::Init();
+  uint64_t detail;
+  if (const char* error = ParseBootInfo(params, &g_boot_info, &detail)) {
+    console::Printf("ssivm: invalid boot info: %s (%#lx)\n", error, detail);
+    PowerOff(abi::kExitPanic);
+  }
+  ReportProgress(0, abi::kMilestoneBootInfo);
+  CheckSlot(0);
+
+  DetectArch(g_boot_info);
+  ReportProgress(0, abi::kMilestoneArch);
+  ReportProgress(0, abi::kMilestoneConsole);
+  console::Printf("ssivm guest kernel booting: %u vCPUs, %lu MiB RAM, host %s\n",
+                  g_boot_info.vcpu_count, g_boot_info.ram_bytes >> 20,
+                  arch::KindName(arch::Current()));
+
+  smp::ReleaseAps();
+  ComeOnline(0);
+  uint32_t online;
+  if (!smp::WaitAllOnline(g_boot_info.vcpu_count, &online)) {
+    Panic("only %u of %u cpus came online", online, g_boot_info.vcpu_count);
+  }
+  console::Printf("all %u cpus online\n", g_boot_info.vcpu_count);
+  ReportProgress(0, abi::kMilestoneAllCpus);
+  ReportProgress(0, abi::kMilestoneReady);
+  RunCommandLine(g_boot_info.cmdline, g_boot_info.cmdline_max);
+}
+
+[[noreturn]] void ApMain(uint32_t vcpu) {
+  smp::WaitForRelease();
+  if (vcpu >= g_boot_info.vcpu_count) {
+    Panic("vcpu %u started, but the boot info names %u vCPUs", vcpu, g_boot_info.vcpu_count);
+  }
+  ComeOnline(vcpu);
+  // Nothing to run yet: park until the VM is stopped.
+  arch::IrqDisable();
+  for (;;) arch::Halt();
+}
+
+}  // namespace
+}  // namespace ssivm::guest
+
+// Called by start.S on every vCPU.
+extern "C" [[noreturn]] void kmain(uint32_t vcpu, const ssivm::abi::BootParams* params) {
+  if (vcpu == 0) ssivm::guest::BootCpuMain(params);
+  ssivm::guest::ApMain(vcpu);
+}

@@ -1,0 +1,7 @@
+#include "hypervisor/devices/pio_device.h"
+
+namespace ssivm {
+
+PioDevice::~PioDevice() = default;
+
+}  // namespace ssivm

@@ -1,0 +1,36 @@
+#include "hypervisor/kvm/host_kind.h"
+
+#include "common/error.h"
+
+#include <gtest/gtest.h>
+
+namespace ssivm {
+namespace {
+
+TEST(HostKind, HardwareFlagsMeanHardwareKvm) {
+  EXPECT_EQ(HostKindFromCpuinfo("processor\t: 0\nflags\t\t: fpu vme de svm lm\n"),
+            HostKind::kHardware);
+  EXPECT_EQ(HostKindFromCpuinfo("flags\t: fpu vmx sse\n"), HostKind::kHardware);
+}
+
+TEST(HostKind, NoVirtualisationFlagsMeanPvm) {
+  EXPECT_EQ(HostKindFromCpuinfo("processor\t: 0\nflags\t\t: fpu vme de lm svm_lock\n"),
+            HostKind::kPvm);
+  EXPECT_EQ(HostKindFromCpuinfo(""), HostKind::kPvm);
+}
+
+TEST(HostKind, ThisHostIsDetected) {
+  // Whatever this machine is, detection must give one of the two kinds.
+  const HostKind k = DetectHostKind();
+  EXPECT_TRUE(k == HostKind::kPvm || k == HostKind::kHardware);
+  EXPECT_THROW(DetectHostKind("/nonexistent/cpuinfo"), Error);
+}
+
+TEST(HostKind, NamesRoundTrip) {
+  EXPECT_EQ(ParseHostKind(HostKindName(HostKind::kPvm)), HostKind::kPvm);
+  EXPECT_EQ(ParseHostKind(HostKindName(HostKind::kHardware)), HostKind::kHardware);
+  EXPECT_EQ(ParseHostKind("vmx"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ssivm

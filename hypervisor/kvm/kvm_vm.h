@@ -1,0 +1,35 @@
+// A KVM virtual machine: memory slots and the in-kernel irqchip.
+#ifndef SSIVM_HYPERVISOR_KVM_KVM_VM_H_
+#define SSIVM_HYPERVISOR_KVM_KVM_VM_H_
+
+#include <cstdint>
+
+#include "common/unique_fd.h"
+#include "hypervisor/kvm/kvm_system.h"
+
+namespace ssivm {
+
+class KvmVm {
+ public:
+  explicit KvmVm(const KvmSystem& sys);
+
+  int fd() const { return fd_.get(); }
+  const KvmSystem& system() const { return *sys_; }
+
+  // In-kernel LAPIC, IOAPIC and PIC; must precede vCPU creation.
+  void CreateIrqchip();
+  // Guest RAM slot backed by host memory at `host`.
+  void SetMemorySlot(uint32_t slot, uint64_t gpa, uint64_t size, void* host);
+  // Drives an IOAPIC/PIC input line (edge: 1 then 0; level: hold).
+  void IrqLine(uint32_t irq, bool level);
+  // Delivers an MSI (e.g. a fixed interrupt to one LAPIC).
+  void SignalMsi(uint64_t address, uint32_t data);
+
+ private:
+  const KvmSystem* sys_;
+  UniqueFd fd_;
+};
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_KVM_KVM_VM_H_

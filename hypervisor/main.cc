@@ -1,0 +1,74 @@
+// ssivm: the per-node VMM process.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "hypervisor/kvm/host_kind.h"
+#include "hypervisor/node/machine.h"
+#include "hypervisor/node/vm_stop.h"
+
+namespace {
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_st("ssivm");
+  logger->set_pattern("ssivm: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto process_start = std::chrono::steady_clock::now();
+  ssivm::MachineConfig cfg;
+  std::string console = "stdio";
+  std::string host_kind = "auto";
+  std::string log_level = "info";
+
+  CLI::App app{"ssivm: the per-node VMM of the ssivm distributed hypervisor"};
+  app.add_option("--kernel", cfg.kernel_path, "Guest kernel: an x86-64 ELF or a Linux bzImage")
+      ->required();
+  app.add_option("--initrd", cfg.initrd_path, "Initial ramdisk to load for the kernel");
+  app.add_option("--cmdline", cfg.cmdline, "Kernel command line");
+  app.add_option("--vcpus", cfg.vcpus, "Number of vCPUs")->check(CLI::PositiveNumber);
+  app.add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::PositiveNumber);
+  app.add_option("--console", console, "Console: stdio, none or socket:PATH");
+  app.add_option("--host-kind", host_kind, "KVM kind: auto, pvm or hardware")
+      ->check(CLI::IsMember({"auto", "pvm", "hardware"}));
+  app.add_option("--kvm", cfg.kvm_path, "KVM device");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ssivm: %s\nRun 'ssivm --help' for the options.\n", e.what());
+    return ssivm::kExitUsage;
+  }
+  SetUpLogging(log_level);
+  try {
+    cfg.console = ssivm::ParseConsoleSpec(console);
+    if (host_kind != "auto") cfg.host_kind = ssivm::ParseHostKind(host_kind);
+    const ssivm::MachineResult r = ssivm::RunMachine(cfg, process_start);
+    if (r.error) {
+      spdlog::error("{}", r.message);
+    } else if (!r.message.empty()) {
+      spdlog::info("{}", r.message);
+    }
+    spdlog::info("exit status {} ({} vCPU exits handled)", r.status, r.exits);
+    return r.status;
+  } catch (const ssivm::Error& e) {
+    spdlog::error("{}", e.what());
+    return ssivm::kExitVmmError;
+  } catch (const std::exception& e) {
+    spdlog::critical("internal error: {}", e.what());
+    return ssivm::kExitVmmError;
+  }
+}

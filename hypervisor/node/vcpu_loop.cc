@@ -1,0 +1,152 @@
+#include "hypervisor/node/vcpu_loop.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+
+namespace ssivm {
+namespace {
+
+constexpr int kKickSignal = SIGUSR1;
+
+void OnKick(int) {}
+
+}  // namespace
+
+void InstallVcpuKickSignal() {
+  struct sigaction sa {};
+  sa.sa_handler = OnKick;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
+  if (::sigaction(kKickSignal, &sa, nullptr) != 0) ThrowErrno("sigaction for the vCPU kick");
+}
+
+void VcpuLoop::Start() {
+  thread_ = std::thread([this] { Run(); });
+  pthread_setname_np(thread_.native_handle(), fmt::format("vcpu{}", vcpu_.id()).c_str());
+}
+
+void VcpuLoop::Kick() {
+  vcpu_.run()->immediate_exit = 1;
+  if (thread_.joinable()) pthread_kill(thread_.native_handle(), kKickSignal);
+}
+
+void VcpuLoop::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void VcpuLoop::Run() {
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, kKickSignal);
+  pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+  try {
+    while (!stop_.requested()) {
+      const int err = vcpu_.Run();
+      if (err == EINTR || err == EAGAIN) {
+        vcpu_.run()->immediate_exit = 0;
+        continue;
+      }
+      if (err != 0) {
+        stop_.Request({kExitVmmError, fmt::format("KVM_RUN on vCPU {}: {}", vcpu_.id(),
+                                                  ErrnoText(err)), true});
+        return;
+      }
+      exits_.fetch_add(1, std::memory_order_relaxed);
+      if (!HandleExit()) return;
+    }
+  } catch (const std::exception& e) {
+    stop_.Request({kExitVmmError, fmt::format("vCPU {}: {}", vcpu_.id(), e.what()), true});
+  }
+}
+
+bool VcpuLoop::HandleExit() {
+  kvm_run* run = vcpu_.run();
+  switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+      HandleIo();
+      return true;
+    case KVM_EXIT_MMIO:
+      HandleMmio();
+      return true;
+    case KVM_EXIT_INTR:
+    case KVM_EXIT_HLT:  // only without an in-kernel LAPIC; resume
+      return true;
+    case KVM_EXIT_SHUTDOWN:
+      stop_.Request({kExitGuestCrash, Crash("guest triple fault (KVM_EXIT_SHUTDOWN)"), true});
+      return false;
+    case KVM_EXIT_SYSTEM_EVENT:
+      if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
+        stop_.Request({0, fmt::format("vCPU {}: guest powered off", vcpu_.id()), false});
+      } else if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
+        stop_.Request({0, fmt::format("vCPU {}: guest asked for a reset; stopping (ssivm does "
+                                      "not reboot guests)", vcpu_.id()), false});
+      } else {
+        stop_.Request({kExitGuestCrash, Crash(fmt::format("system event {}",
+                                                          run->system_event.type)),
+                       true});
+      }
+      return false;
+    case KVM_EXIT_INTERNAL_ERROR:
+      stop_.Request({kExitGuestCrash,
+                     Crash(fmt::format("KVM internal error, suberror {}",
+                                       run->internal.suberror)),
+                     true});
+      return false;
+    case KVM_EXIT_FAIL_ENTRY:
+      stop_.Request({kExitGuestCrash,
+                     Crash(fmt::format("VM entry failed, hardware reason {:#x}",
+                                       run->fail_entry.hardware_entry_failure_reason)),
+                     true});
+      return false;
+    default:
+      stop_.Request({kExitGuestCrash,
+                     Crash(fmt::format("unexpected KVM exit reason {}", run->exit_reason)),
+                     true});
+      return false;
+  }
+}
+
+void VcpuLoop::HandleIo() {
+  kvm_run* run = vcpu_.run();
+  auto* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+  const bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+  // String I/O (rep outsb/insb) arrives as `count` consecutive items.
+  for (uint32_t i = 0; i < run->io.count; ++i) {
+    if (!bus_.Dispatch(is_write, run->io.port, run->io.size, data + i * run->io.size) &&
+        bus_.FirstUnhandled(run->io.port)) {
+      spdlog::debug("vCPU {}: {} of unhandled I/O port {:#x}", vcpu_.id(),
+                    is_write ? "write" : "read", run->io.port);
+    }
+  }
+}
+
+void VcpuLoop::HandleMmio() {
+  kvm_run* run = vcpu_.run();
+  // No MMIO devices in user space yet: reads float high, writes are dropped.
+  if (!run->mmio.is_write) std::memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+  spdlog::debug("vCPU {}: unhandled MMIO {} at {:#x}", vcpu_.id(),
+                run->mmio.is_write ? "write" : "read", run->mmio.phys_addr);
+}
+
+std::string VcpuLoop::Crash(std::string_view what) {
+  std::string regs;
+  try {
+    const kvm_regs r = vcpu_.GetRegs();
+    const kvm_sregs s = vcpu_.GetSregs();
+    regs = fmt::format(
+        "rip={:#x} rsp={:#x} rflags={:#x} rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} "
+        "rdi={:#x} cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} efer={:#x} cs={:#x}",
+        r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, s.cr0, s.cr2, s.cr3,
+        s.cr4, s.efer, s.cs.selector);
+  } catch (const Error& e) {
+    regs = fmt::format("(registers unavailable: {})", e.what());
+  }
+  return fmt::format("vCPU {}: {}; {}", vcpu_.id(), what, regs);
+}
+
+}  // namespace ssivm

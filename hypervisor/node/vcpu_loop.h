@@ -1,0 +1,51 @@
+// The thread that runs one vCPU: KVM_RUN, then handle the exit, until the VM
+// stops.
+#ifndef SSIVM_HYPERVISOR_NODE_VCPU_LOOP_H_
+#define SSIVM_HYPERVISOR_NODE_VCPU_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "hypervisor/devices/io_bus.h"
+#include "hypervisor/kvm/kvm_vcpu.h"
+#include "hypervisor/node/vm_stop.h"
+
+namespace ssivm {
+
+// Installs the (empty) handler of the signal that kicks vCPU threads out of
+// KVM_RUN. Call once, before starting vCPU threads.
+void InstallVcpuKickSignal();
+
+class VcpuLoop {
+ public:
+  VcpuLoop(KvmVcpu& vcpu, IoBus& bus, VmStop& stop) : vcpu_(vcpu), bus_(bus), stop_(stop) {}
+  ~VcpuLoop() { Join(); }
+
+  void Start();
+  // Makes KVM_RUN return now or on its next entry (stop requests use this).
+  void Kick();
+  void Join();
+
+  uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
+
+ private:
+  void Run();
+  // Returns false when the VM must stop.
+  bool HandleExit();
+  void HandleIo();
+  void HandleMmio();
+  std::string Crash(std::string_view what);
+
+  KvmVcpu& vcpu_;
+  IoBus& bus_;
+  VmStop& stop_;
+  std::thread thread_;
+  std::atomic<uint64_t> exits_{0};
+};
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_NODE_VCPU_LOOP_H_

@@ -1,0 +1,34 @@
+// The memory map pieces of the boot information: the e820 table a Linux-style
+// kernel reads, the ssivm memory ranges, and where the initrd goes.
+#ifndef SSIVM_HYPERVISOR_X86_BOOT_PARAMS_H_
+#define SSIVM_HYPERVISOR_X86_BOOT_PARAMS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "guest/abi/boot_info.h"
+#include "hypervisor/x86/layout.h"
+
+namespace ssivm {
+
+// RAM [0, kLowRamEnd), reserved [kLowRamEnd, 1 MiB), reserved node-private
+// region, RAM [kKernelBase, end of low RAM), RAM above 4 GiB (if any). Sorted.
+std::vector<abi::E820Entry> BuildE820(const GuestLayout& layout);
+
+// The highest page-aligned start such that [start, start + size) is inside
+// one RAM range, start >= max(lowest, abi::kKernelBase) and
+// start + size <= highest_end. Throws Error naming the sizes if none exists.
+uint64_t PlaceInitrd(const GuestLayout& layout, uint64_t size, uint64_t lowest,
+                     uint64_t highest_end);
+
+// The SsivmInfo ranges: boot region, node-private region, the kernel
+// [kernel_base, kernel_end rounded up to 2 MiB, clipped to its RAM range),
+// then every other piece of RAM as shared, homed at node 0. Together they
+// cover all RAM exactly once. Throws Error if the kernel is not in RAM at or
+// above abi::kKernelBase.
+std::vector<abi::MemRange> BuildMemRanges(const GuestLayout& layout, uint64_t kernel_base,
+                                          uint64_t kernel_end);
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_X86_BOOT_PARAMS_H_

@@ -1,0 +1,55 @@
+// Loads a guest kernel (an x86-64 ELF executable or a Linux bzImage) into
+// guest RAM and writes the boot information every vCPU starts with: the
+// Linux boot_params ("zero page"), the command line, the initrd and the
+// ssivm setup_data table (guest/abi/boot_info.h).
+#ifndef SSIVM_HYPERVISOR_X86_KERNEL_LOADER_H_
+#define SSIVM_HYPERVISOR_X86_KERNEL_LOADER_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "guest/abi/boot_info.h"
+#include "hypervisor/memory/guest_memory.h"
+#include "hypervisor/x86/layout.h"
+
+namespace ssivm {
+
+struct LoadedKernel {
+  enum class Format { kElf, kBzImage } format;
+  uint64_t entry;                    // 64-bit entry point (a GPA; vCPUs start identity-mapped)
+  uint64_t kernel_base, kernel_end;  // guest RAM the kernel occupies, incl. bss / init_size
+  // A bzImage's setup header, for WriteBootInfo: pass
+  // `setup_header ? &*setup_header : nullptr`. Empty for ELF.
+  std::optional<abi::SetupHeader> setup_header;
+};
+
+struct BootConfig {
+  std::string kernel_name;
+  std::string cmdline;
+  std::span<const uint8_t> initrd;  // empty: no initrd
+  std::string initrd_name;
+  abi::HostKind host_kind;
+  uint32_t node_count = 1;
+};
+
+// Detects the format by its magic, validates and loads the image. Throws
+// Error("<name>: ...") naming the problem.
+LoadedKernel LoadKernel(std::span<const uint8_t> image, std::string_view name,
+                        const GuestMemory& mem, const GuestLayout& layout);
+
+// Zeroes and writes abi::BootParams at abi::kBootParamsGpa, the command line
+// at abi::kCmdlineGpa, the initrd (above the kernel, below the end of low RAM
+// and, for a bzImage, its initrd_addr_max) and the ssivm setup_data at
+// abi::kSetupDataGpa. linux_hdr is the bzImage's setup header as ParseBzImage
+// returns it (LoadedKernel::setup_header), nullptr for an ELF kernel.
+// Returns abi::kBootParamsGpa, the vCPUs' RSI.
+uint64_t WriteBootInfo(const GuestMemory& mem, const GuestLayout& layout,
+                       const LoadedKernel& kernel, const BootConfig& config,
+                       const abi::SetupHeader* linux_hdr);
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_X86_KERNEL_LOADER_H_

@@ -1,0 +1,180 @@
+// Bad input to ssictl and ssivm gets a clear error and the documented exit
+// status, and no vCPU runs when the image is bad.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
+
+namespace ssivm {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::Describe;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+const char kSsictl[] = "tools/ssictl/ssictl";
+const char kSsivm[] = "hypervisor/ssivm";
+const char kKernel[] = "guest/kernel";
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir ? dir : "/tmp") + "/" + name;
+}
+
+std::string WriteFile(const std::string& name, const std::string& bytes) {
+  const std::string path = TempPath(name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+ProcessResult Ssictl(std::vector<std::string> args) {
+  args.insert(args.begin(), kSsictl);
+  return RunProcess(args);
+}
+
+TEST(SsictlUp, BootsTheBundledGuestWithDefaults) {
+  const ProcessResult r = Ssictl({"up"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("all 2 cpus online")) << Describe(r);
+}
+
+TEST(SsictlUp, PassesGuestStatusThrough) {
+  const ProcessResult r = Ssictl({"up", "--vcpus", "1", "--cmdline", "ssi.exit=5"});
+  EXPECT_EQ(r.exit_code, 5) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsZeroVcpus) {
+  const ProcessResult r = Ssictl({"up", "--vcpus", "0"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--vcpus 0 is out of range")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsTooManyVcpus) {
+  const ProcessResult r = Ssictl({"up", "--vcpus", "5000"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("out of range")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsNonNumericVcpus) {
+  const ProcessResult r = Ssictl({"up", "--vcpus", "two"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--vcpus")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsTinyMemory) {
+  const ProcessResult r = Ssictl({"up", "--memory", "8"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("too small")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsMemoryTheHostDoesNotHave) {
+  const ProcessResult r = Ssictl({"up", "--memory", "500000"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("not enough host memory")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsMissingKernel) {
+  const ProcessResult r = Ssictl({"up", "--kernel", "/nonexistent/vmlinuz"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/vmlinuz: no such file")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsMissingInitrd) {
+  const ProcessResult r = Ssictl({"up", "--initrd", "/nonexistent/initrd"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--initrd /nonexistent/initrd: no such file")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsUnknownOption) {
+  const ProcessResult r = Ssictl({"up", "--frobnicate"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("frobnicate")) << Describe(r);
+}
+
+TEST(SsictlUp, RejectsBadConsole) {
+  const ProcessResult r = Ssictl({"up", "--console", "tcp:1234"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("bad console 'tcp:1234'")) << Describe(r);
+}
+
+TEST(Ssictl, RequiresACommand) {
+  const ProcessResult r = Ssictl({});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+}
+
+TEST(SsictlConsole, ExplainsAMissingSocket) {
+  const ProcessResult r = Ssictl({"console", TempPath("no-such.sock")});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("cannot attach to console socket")) << Describe(r);
+}
+
+// A bad image is refused while loading: no vCPU ever runs.
+void ExpectRejectedImage(const std::string& path, const std::string& why) {
+  const ProcessResult r =
+      RunProcess({kSsivm, "--kernel", path, "--vcpus", "1", "--memory", "64"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr(why)) << Describe(r);
+  EXPECT_THAT(r.err, Not(HasSubstr("entry"))) << "a vCPU ran: " << Describe(r);
+  EXPECT_THAT(r.err, Not(HasSubstr("starting"))) << Describe(r);
+}
+
+TEST(Ssivm, RejectsAFileThatIsNoKernel) {
+  ExpectRejectedImage(WriteFile("text.img", "just some text, not a kernel\n"),
+                      "not an ELF64 kernel nor a Linux bzImage");
+}
+
+TEST(Ssivm, RejectsATruncatedElfKernel) {
+  const std::string elf = ReadFile(kKernel);
+  ASSERT_GT(elf.size(), 200u);
+  ExpectRejectedImage(WriteFile("truncated.elf", elf.substr(0, 100)), "truncated.elf");
+}
+
+TEST(Ssivm, RejectsACorruptedBzImage) {
+  // A bzImage-looking header ("HdrS" at 0x202, boot flag) that lies about its size.
+  std::string img(0x1000, '\0');
+  img[0x1f1] = 1;
+  img[0x1fe] = 0x55;
+  img[0x1ff] = static_cast<char>(0xaa);
+  img.replace(0x202, 4, "HdrS");
+  img[0x206] = 0x0f;
+  img[0x207] = 0x02;
+  img[0x1f4] = 0x7f;  // syssize far beyond the file
+  ExpectRejectedImage(WriteFile("corrupt.bzImage", img), "corrupt.bzImage");
+}
+
+TEST(Ssivm, RejectsMissingKernelOption) {
+  const ProcessResult r = RunProcess({kSsivm, "--vcpus", "1"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--kernel")) << Describe(r);
+}
+
+TEST(Ssivm, ExplainsAMissingKvmDevice) {
+  const ProcessResult r =
+      RunProcess({kSsivm, "--kernel", kKernel, "--kvm", "/nonexistent/kvm", "--memory", "64"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("KVM is not available")) << Describe(r);
+}
+
+TEST(Ssivm, RejectsTooLongCommandLine) {
+  const ProcessResult r = RunProcess(
+      {kSsivm, "--kernel", kKernel, "--memory", "64", "--cmdline", std::string(70000, 'x')});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("command line")) << Describe(r);
+}
+
+}  // namespace
+}  // namespace ssivm

@@ -1,0 +1,53 @@
+// ssictl: the admin CLI of ssivm.
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/error.h"
+#include "tools/ssictl/console_client.h"
+#include "tools/ssictl/up.h"
+
+namespace {
+constexpr int kExitUsage = 2;
+constexpr int kExitError = 125;
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ssictl: boot and manage an ssivm aggregated VM"};
+  app.require_subcommand(1);
+
+  ssivm::UpOptions up;
+  CLI::App* up_cmd = app.add_subcommand("up", "Boot the VM and wait until it powers off");
+  up_cmd->add_option("--vcpus", up.vcpus, "Number of vCPUs")->capture_default_str();
+  up_cmd->add_option("--memory", up.memory_mib, "Guest RAM in MiB")->capture_default_str();
+  up_cmd->add_option("--kernel", up.kernel, "Guest kernel (default: the bundled ssivm guest)");
+  up_cmd->add_option("--initrd", up.initrd, "Initial ramdisk");
+  up_cmd->add_option("--cmdline", up.cmdline, "Kernel command line");
+  up_cmd->add_option("--console", up.console, "stdio, none or socket:PATH")->capture_default_str();
+  up_cmd->add_option("--host-kind", up.host_kind, "auto, pvm or hardware")
+      ->check(CLI::IsMember({"auto", "pvm", "hardware"}))
+      ->capture_default_str();
+  up_cmd->add_option("--ssivm", up.ssivm, "Path of the ssivm node binary");
+
+  std::string socket_path;
+  CLI::App* console_cmd = app.add_subcommand("console", "Attach this terminal to a VM console");
+  console_cmd->add_option("socket", socket_path, "The VM's console socket")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ssictl: %s\nRun 'ssictl --help' for the commands.\n", e.what());
+    return kExitUsage;
+  }
+  try {
+    if (*up_cmd) return ssivm::Up(up);
+    if (*console_cmd) return ssivm::AttachConsole(socket_path);
+  } catch (const ssivm::Error& e) {
+    std::fprintf(stderr, "ssictl: error: %s\n", e.what());
+    return kExitError;
+  }
+  return kExitUsage;
+}

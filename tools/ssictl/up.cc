@@ -1,0 +1,90 @@
+#include "tools/ssictl/up.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "guest/abi/boot_info.h"
+#include "tools/ssictl/locate.h"
+
+extern char** environ;
+
+namespace ssivm {
+namespace {
+
+pid_t g_child = -1;
+
+void Forward(int sig) {
+  if (g_child > 0) ::kill(g_child, sig);
+}
+
+void CheckReadableFile(const std::string& what, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw Error(fmt::format("{} {}: no such file", what, path));
+  }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw Error(fmt::format("{} {}: not a regular file", what, path));
+  }
+  if (::access(path.c_str(), R_OK) != 0) throw Error(fmt::format("{} {}: not readable", what, path));
+}
+
+}  // namespace
+
+std::vector<std::string> SsivmArgv(const UpOptions& opt) {
+  if (opt.vcpus < 1 || opt.vcpus > abi::kMaxVcpus) {
+    throw Error(fmt::format("--vcpus {} is out of range (1 to {})", opt.vcpus, abi::kMaxVcpus));
+  }
+  if (opt.memory_mib < 32) {
+    throw Error(fmt::format("--memory {} MiB is too small (at least 32 MiB)", opt.memory_mib));
+  }
+  const std::string kernel = opt.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : opt.kernel;
+  CheckReadableFile("--kernel", kernel);
+  if (!opt.initrd.empty()) CheckReadableFile("--initrd", opt.initrd);
+  const std::string ssivm = opt.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : opt.ssivm;
+  std::vector<std::string> argv = {ssivm,
+                                   "--kernel", kernel,
+                                   "--vcpus", std::to_string(opt.vcpus),
+                                   "--memory", std::to_string(opt.memory_mib),
+                                   "--console", opt.console,
+                                   "--host-kind", opt.host_kind};
+  if (!opt.initrd.empty()) argv.insert(argv.end(), {"--initrd", opt.initrd});
+  if (!opt.cmdline.empty()) argv.insert(argv.end(), {"--cmdline", opt.cmdline});
+  return argv;
+}
+
+int Up(const UpOptions& opt) {
+  const std::vector<std::string> args = SsivmArgv(opt);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  if (err != 0) ThrowErrno(fmt::format("cannot start {}", argv[0]), err);
+  g_child = pid;
+  // The terminal's Ctrl-C reaches the whole process group; forwarding covers
+  // signals sent to ssictl alone.
+  struct sigaction sa {};
+  sa.sa_handler = Forward;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &sa, nullptr);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) ThrowErrno("waitpid for ssivm");
+  }
+  g_child = -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 125;
+}
+
+}  // namespace ssivm

@@ -1,0 +1,30 @@
+// `ssictl up`: boots the aggregated VM (one node for now) and waits for it.
+#ifndef SSIVM_TOOLS_SSICTL_UP_H_
+#define SSIVM_TOOLS_SSICTL_UP_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ssivm {
+
+struct UpOptions {
+  uint32_t vcpus = 2;
+  uint64_t memory_mib = 256;
+  std::string kernel;  // empty: the bundled ssivm guest kernel
+  std::string initrd;
+  std::string cmdline;
+  std::string console = "stdio";
+  std::string host_kind = "auto";
+  std::string ssivm;   // empty: located next to ssictl
+};
+
+// Checks the options (Error naming the bad one) and returns the ssivm argv.
+std::vector<std::string> SsivmArgv(const UpOptions& opt);
+
+// Runs ssivm, forwarding SIGINT/SIGTERM, and returns the status to exit with.
+int Up(const UpOptions& opt);
+
+}  // namespace ssivm
+
+#endif  // SSIVM_TOOLS_SSICTL_UP_H_
