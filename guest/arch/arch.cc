@@ -17,7 +17,9 @@ const Backend* g_backend = nullptr;
 
 }  // namespace
 
-const char* KindName(Kind kind) { return kind == Kind::Pvm ? "pvm" : "hardware"; }
+const char* KindName(Kind kind) {
+  return kind == Kind::Pvm ? "pvm" : "hardware";
+}
 
 Kind Detect(Probe* probe) {
   idt::SetInterruptGate(idt::kVectorGeneralProtection, arch_probe_gp_entry, 0);
@@ -33,15 +35,31 @@ Kind Detect(Probe* probe) {
   return ok && value == abi::kPvmSignature ? Kind::Pvm : Kind::Hardware;
 }
 
-void Select(Kind kind) { g_backend = kind == Kind::Pvm ? &kPvmBackend : &kHardwareBackend; }
+void Select(Kind kind) {
+  g_backend = kind == Kind::Pvm ? &kPvmBackend : &kHardwareBackend;
+}
 
-Kind Current() { return g_backend->kind; }
+Kind Current() {
+  return g_backend->kind;
+}
 
-void IrqDisable() { g_backend->irq_disable(); }
-void IrqEnable() { g_backend->irq_enable(); }
-void Halt() { g_backend->halt(); }
-void Cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs) { g_backend->cpuid(leaf, subleaf, regs); }
-uint64_t Rdmsr(uint32_t msr) { return g_backend->rdmsr(msr); }
-void Wrmsr(uint32_t msr, uint64_t value) { g_backend->wrmsr(msr, value); }
+void IrqDisable() {
+  g_backend->irq_disable();
+}
+void IrqEnable() {
+  g_backend->irq_enable();
+}
+void Halt() {
+  g_backend->halt();
+}
+void Cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs) {
+  g_backend->cpuid(leaf, subleaf, regs);
+}
+uint64_t Rdmsr(uint32_t msr) {
+  return g_backend->rdmsr(msr);
+}
+void Wrmsr(uint32_t msr, uint64_t value) {
+  g_backend->wrmsr(msr, value);
+}
 
 }  // namespace ssivm::guest::arch

@@ -43,7 +43,9 @@ void Cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs);
 uint64_t Rdmsr(uint32_t msr);
 void Wrmsr(uint32_t msr, uint64_t value);
 
-inline void Pause() { asm volatile("pause" ::: "memory"); }
+inline void Pause() {
+  asm volatile("pause" ::: "memory");
+}
 
 inline uint64_t ReadTsc() {
   uint32_t lo, hi;

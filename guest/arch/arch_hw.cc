@@ -5,12 +5,19 @@
 namespace ssivm::guest::arch {
 namespace {
 
-void HwIrqDisable() { asm volatile("cli" ::: "memory"); }
-void HwIrqEnable() { asm volatile("sti" ::: "memory"); }
-void HwHalt() { asm volatile("hlt" ::: "memory"); }
+void HwIrqDisable() {
+  asm volatile("cli" ::: "memory");
+}
+void HwIrqEnable() {
+  asm volatile("sti" ::: "memory");
+}
+void HwHalt() {
+  asm volatile("hlt" ::: "memory");
+}
 
 void HwCpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* r) {
-  asm volatile("cpuid" : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
+  asm volatile("cpuid"
+               : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
                : "a"(leaf), "c"(subleaf));
 }
 
@@ -23,7 +30,8 @@ uint64_t HwRdmsr(uint32_t msr) {
 void HwWrmsr(uint32_t msr, uint64_t value) {
   asm volatile("wrmsr"
                :
-               : "c"(msr), "a"(static_cast<uint32_t>(value)), "d"(static_cast<uint32_t>(value >> 32))
+               : "c"(msr), "a"(static_cast<uint32_t>(value)),
+                 "d"(static_cast<uint32_t>(value >> 32))
                : "memory");
 }
 

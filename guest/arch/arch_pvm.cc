@@ -41,11 +41,15 @@ void PvmIrqEnable() {
   }
 }
 
-void PvmHalt() { Hypercall(kHcHalt, 0, 0, 0); }
+void PvmHalt() {
+  Hypercall(kHcHalt, 0, 0, 0);
+}
 
 void PvmCpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* r) {
-  asm volatile("int $0x1a" : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
-               : "a"(leaf), "c"(subleaf) : "memory");
+  asm volatile("int $0x1a"
+               : "=a"(r->eax), "=b"(r->ebx), "=c"(r->ecx), "=d"(r->edx)
+               : "a"(leaf), "c"(subleaf)
+               : "memory");
 }
 
 // RDMSR has no hypercall; the trapped instruction is emulated.
@@ -55,7 +59,9 @@ uint64_t PvmRdmsr(uint32_t msr) {
   return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 
-void PvmWrmsr(uint32_t msr, uint64_t value) { Hypercall(kHcWrmsr, msr, value, 0); }
+void PvmWrmsr(uint32_t msr, uint64_t value) {
+  Hypercall(kHcWrmsr, msr, value, 0);
+}
 
 }  // namespace
 

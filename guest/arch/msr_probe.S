@@ -7,6 +7,7 @@
 // extern "C" bool arch_probe_rdmsr(uint32_t msr, uint64_t* value);
 // Returns false if RDMSR faulted (then *value = 0). R8 is the fault flag: the
 // #GP handler below sets it, so no global state is needed.
+        .p2align 4
         .globl  arch_probe_rdmsr
         .type   arch_probe_rdmsr, @function
 arch_probe_rdmsr:
@@ -26,6 +27,7 @@ arch_probe_rdmsr_insn:
 
 // #GP gate installed only while probing. Frame: error code, RIP, CS, RFLAGS,
 // RSP, SS. A #GP anywhere else is a kernel bug: stop the VM as a panic.
+        .p2align 4
         .globl  arch_probe_gp_entry
         .type   arch_probe_gp_entry, @function
 arch_probe_gp_entry:

@@ -18,7 +18,7 @@ constexpr uint16_t kLsr = 5;  // line status
 
 constexpr uint8_t kLcrDlab = 0x80;
 constexpr uint8_t kLcr8N1 = 0x03;
-constexpr uint8_t kFcrEnableClear = 0x07;   // enable, clear RX and TX FIFOs
+constexpr uint8_t kFcrEnableClear = 0x07;  // enable, clear RX and TX FIFOs
 constexpr uint8_t kMcrDtrRts = 0x03;
 constexpr uint8_t kIirFifosEnabled = 0xc0;  // both bits: a working 16550A FIFO
 constexpr uint8_t kLsrThrEmpty = 0x20;      // THR (and TX FIFO) empty

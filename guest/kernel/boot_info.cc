@@ -29,8 +29,12 @@ const char* ParseBootInfo(const abi::BootParams* params, BootInfo* info, uint64_
   const abi::SetupData* entry = FindSsivmSetupData(params);
   if (entry == nullptr) return "no ssivm setup_data entry";
   const auto* ssivm = reinterpret_cast<const abi::SsivmInfo*>(entry + 1);
-  if (entry->len < sizeof(abi::SsivmInfo)) return Fail(detail, entry->len, "ssivm setup_data too short");
-  if (ssivm->magic != abi::kSsivmInfoMagic) return Fail(detail, ssivm->magic, "bad SsivmInfo magic");
+  if (entry->len < sizeof(abi::SsivmInfo)) {
+    return Fail(detail, entry->len, "ssivm setup_data too short");
+  }
+  if (ssivm->magic != abi::kSsivmInfoMagic) {
+    return Fail(detail, ssivm->magic, "bad SsivmInfo magic");
+  }
   if (ssivm->version != abi::kSsivmInfoVersion) {
     return Fail(detail, ssivm->version, "unsupported SsivmInfo version");
   }

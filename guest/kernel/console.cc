@@ -13,11 +13,15 @@ namespace {
 constinit Uart16550 g_com1(abi::kCom1Port);
 constinit TicketLock g_lock;
 
-void PutChar(void*, char c) { g_com1.Put(static_cast<uint8_t>(c)); }
+void PutChar(void*, char c) {
+  g_com1.Put(static_cast<uint8_t>(c));
+}
 
 }  // namespace
 
-void Init() { g_com1.Init(); }
+void Init() {
+  g_com1.Init();
+}
 
 void VPrintf(const char* fmt, va_list args) {
   LockGuard guard(g_lock);

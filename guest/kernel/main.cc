@@ -11,6 +11,7 @@
 #include "guest/kernel/power.h"
 #include "guest/kernel/progress.h"
 #include "guest/kernel/smp.h"
+#include "guest/lib/format.h"
 
 namespace ssivm::guest {
 namespace {
@@ -20,8 +21,10 @@ constinit BootInfo g_boot_info{};
 
 const char* HostKindName(uint32_t kind) {
   switch (static_cast<abi::HostKind>(kind)) {
-    case abi::HostKind::kPvm: return "pvm";
-    case abi::HostKind::kHardware: return "hardware";
+    case abi::HostKind::kPvm:
+      return "pvm";
+    case abi::HostKind::kHardware:
+      return "hardware";
   }
   return "unknown";
 }
@@ -56,22 +59,23 @@ void ComeOnline(uint32_t vcpu) {
   smp::MarkOnline();
 }
 
+// The probe decides (it is what the CPU does); a VMM that thinks otherwise
+// is worth a line on the console.
 void DetectArch(const BootInfo& info) {
   arch::Probe probe;
   const arch::Kind kind = arch::Detect(&probe);
   arch::Select(kind);
-  const uint32_t expected = kind == arch::Kind::Pvm ? static_cast<uint32_t>(abi::HostKind::kPvm)
-                                                    : static_cast<uint32_t>(abi::HostKind::kHardware);
-  if (info.ssivm->host_kind != expected) {
+  const auto expected = kind == arch::Kind::Pvm ? abi::HostKind::kPvm : abi::HostKind::kHardware;
+  if (info.ssivm->host_kind != static_cast<uint32_t>(expected)) {
+    char seen[32];
     if (probe.faulted) {
-      console::Printf("arch: probe says %s (MSR %#x: #GP), VMM says %s; using %s\n",
-                      arch::KindName(kind), abi::kMsrPvmSignature,
-                      HostKindName(info.ssivm->host_kind), arch::KindName(kind));
+      FormatToBuffer(seen, sizeof(seen), "#GP");
     } else {
-      console::Printf("arch: probe says %s (MSR %#x = %#lx), VMM says %s; using %s\n",
-                      arch::KindName(kind), abi::kMsrPvmSignature, probe.value,
-                      HostKindName(info.ssivm->host_kind), arch::KindName(kind));
+      FormatToBuffer(seen, sizeof(seen), "%#lx", probe.value);
     }
+    console::Printf("arch: probe says %s (MSR %#x: %s), VMM says %s; using %s\n",
+                    arch::KindName(kind), abi::kMsrPvmSignature, seen,
+                    HostKindName(info.ssivm->host_kind), arch::KindName(kind));
   }
 }
 

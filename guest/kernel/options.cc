@@ -31,10 +31,11 @@ Options Parse(const char* cmdline, size_t max_size) {
     if (!option.key.StartsWith("ssi.")) continue;
     if (option.key == "ssi.exit") {
       uint64_t status;
-      if (!ParseU64(option.value, &status) || status > UINT32_MAX) Reject("bad value in option", option);
+      if (!ParseU64(option.value, &status) || status > UINT32_MAX)
+        Reject("bad value in option", option);
       options.exit_status = static_cast<uint32_t>(status);
     } else if (option.key == "ssi.fault") {
-      if (!(option.value == "ud")) Reject("bad value in option", option);
+      if (option.value != "ud") Reject("bad value in option", option);
       options.fault = Fault::kInvalidOpcode;
     } else {
       Reject("unknown option", option);

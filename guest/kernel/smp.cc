@@ -16,13 +16,17 @@ constexpr uint64_t kOnlineTimeoutCycles = 32ull << 30;
 
 }  // namespace
 
-void ReleaseAps() { g_released.Store(1, MemoryOrder::kRelease); }
+void ReleaseAps() {
+  g_released.Store(1, MemoryOrder::kRelease);
+}
 
 void WaitForRelease() {
   while (g_released.Load(MemoryOrder::kAcquire) == 0) arch::Pause();
 }
 
-void MarkOnline() { g_online.FetchAdd(1, MemoryOrder::kRelease); }
+void MarkOnline() {
+  g_online.FetchAdd(1, MemoryOrder::kRelease);
+}
 
 bool WaitAllOnline(uint32_t count, uint32_t* online) {
   const uint64_t start = arch::ReadTsc();

@@ -8,6 +8,7 @@ namespace {
 struct Spec {
   bool zero_pad = false;
   bool left = false;
+  bool alternate = false;  // '#': 0x prefix for %x
   int width = 0;
   int precision = -1;
 };
@@ -16,18 +17,15 @@ class Writer {
  public:
   Writer(PutCharFn put, void* ctx) : put_(put), ctx_(ctx) {}
   void Put(char c) { put_(ctx_, c); }
-  void Repeat(char c, int n) {
-    for (; n > 0; --n) Put(c);
-  }
 
   void String(const char* s, const Spec& spec) {
     if (s == nullptr) s = "(null)";
     int len = 0;
     while (s[len] != '\0' && (spec.precision < 0 || len < spec.precision)) ++len;
-    Padded(s, len, spec, false);
+    Padded("", s, len, spec);
   }
 
-  void Number(uint64_t value, bool negative, unsigned base, bool upper, const Spec& spec) {
+  void Number(uint64_t value, const char* prefix, unsigned base, bool upper, const Spec& spec) {
     char digits[24];
     int len = 0;
     const char* set = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -35,29 +33,28 @@ class Writer {
       digits[sizeof(digits) - 1 - len++] = set[value % base];
       value /= base;
     } while (value != 0);
-    if (negative) digits[sizeof(digits) - 1 - len++] = '-';
-    Padded(digits + sizeof(digits) - len, len, spec, negative);
+    Padded(prefix, digits + sizeof(digits) - len, len, spec);
   }
 
  private:
-  // Zero padding goes between the sign and the digits.
-  void Padded(const char* s, int len, const Spec& spec, bool has_sign) {
-    const int pad = spec.width > len ? spec.width - len : 0;
-    if (spec.left) {
-      for (int i = 0; i < len; ++i) Put(s[i]);
-      Repeat(' ', pad);
-      return;
-    }
-    if (spec.zero_pad) {
-      if (has_sign) {
-        Put(*s++);
-        --len;
-      }
-      Repeat('0', pad);
-    } else {
-      Repeat(' ', pad);
-    }
+  void Repeat(char c, int n) {
+    for (; n > 0; --n) Put(c);
+  }
+  void Text(const char* s, int len) {
     for (int i = 0; i < len; ++i) Put(s[i]);
+  }
+
+  // Pads `prefix` + `s` to the width; zero padding goes after the prefix
+  // (sign or 0x), as in printf.
+  void Padded(const char* prefix, const char* s, int len, const Spec& spec) {
+    int prefix_len = 0;
+    while (prefix[prefix_len] != '\0') ++prefix_len;
+    const int pad = spec.width > prefix_len + len ? spec.width - prefix_len - len : 0;
+    if (!spec.left && !spec.zero_pad) Repeat(' ', pad);
+    Text(prefix, prefix_len);
+    if (!spec.left && spec.zero_pad) Repeat('0', pad);
+    Text(s, len);
+    if (spec.left) Repeat(' ', pad);
   }
 
   PutCharFn put_;
@@ -88,7 +85,9 @@ void VFormat(PutCharFn put, void* ctx, const char* fmt, va_list args) {
       continue;
     }
     Spec spec;
-    for (++p; *p == '0' || *p == '-'; ++p) (*p == '0' ? spec.zero_pad : spec.left) = true;
+    for (++p; *p == '0' || *p == '-' || *p == '#'; ++p) {
+      (*p == '0' ? spec.zero_pad : *p == '-' ? spec.left : spec.alternate) = true;
+    }
     for (; *p >= '0' && *p <= '9'; ++p) spec.width = spec.width * 10 + (*p - '0');
     if (*p == '.') {
       ++p;
@@ -118,7 +117,7 @@ void VFormat(PutCharFn put, void* ctx, const char* fmt, va_list args) {
         if (length == Length::kChar) v = static_cast<signed char>(v);
         if (length == Length::kShort) v = static_cast<short>(v);
         const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-        out.Number(magnitude, v < 0, 10, false, spec);
+        out.Number(magnitude, v < 0 ? "-" : "", 10, false, spec);
         break;
       }
       case 'u':
@@ -130,13 +129,13 @@ void VFormat(PutCharFn put, void* ctx, const char* fmt, va_list args) {
                                                : va_arg(args, unsigned);
         if (length == Length::kChar) v = static_cast<unsigned char>(v);
         if (length == Length::kShort) v = static_cast<unsigned short>(v);
-        out.Number(v, false, *p == 'u' ? 10 : 16, *p == 'X', spec);
+        const bool hex = *p != 'u';
+        out.Number(v, hex && spec.alternate && v != 0 ? (*p == 'X' ? "0X" : "0x") : "",
+                   hex ? 16 : 10, *p == 'X', spec);
         break;
       }
       case 'p':
-        out.Put('0');
-        out.Put('x');
-        out.Number(reinterpret_cast<uintptr_t>(va_arg(args, void*)), false, 16, false, spec);
+        out.Number(reinterpret_cast<uintptr_t>(va_arg(args, void*)), "0x", 16, false, spec);
         break;
       case 's':
         out.String(va_arg(args, const char*), spec);

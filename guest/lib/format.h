@@ -1,5 +1,5 @@
 // printf-style formatting into any character sink. Supports the subset the
-// kernel needs: %d %i %u %x %X %p %s %c %%, flags '0' and '-', a width, a
+// kernel needs: %d %i %u %x %X %p %s %c %%, flags '0' '-' '#', a width, a
 // precision ('.N' or '.*', for %s) and the length modifiers hh h l ll z.
 #ifndef SSIVM_GUEST_LIB_FORMAT_H_
 #define SSIVM_GUEST_LIB_FORMAT_H_

@@ -1,18 +1,9 @@
-// Freestanding string helpers. The compiler may emit calls to memcpy, memset,
-// memmove and memcmp by itself, so string.cc defines them with C linkage.
+// Freestanding string helpers (pure code: also built into the host unit test).
 #ifndef SSIVM_GUEST_LIB_STRING_H_
 #define SSIVM_GUEST_LIB_STRING_H_
 
 #include <stddef.h>
 #include <stdint.h>
-
-extern "C" {
-void* memcpy(void* dst, const void* src, size_t n);
-void* memmove(void* dst, const void* src, size_t n);
-void* memset(void* dst, int c, size_t n);
-int memcmp(const void* a, const void* b, size_t n);
-size_t strlen(const char* s);
-}
 
 namespace ssivm::guest {
 
@@ -23,16 +14,18 @@ struct StrView {
 
   constexpr StrView() = default;
   constexpr StrView(const char* d, size_t n) : data(d), size(n) {}
-  StrView(const char* s) : data(s), size(strlen(s)) {}  // NOLINT: implicit from literals
+  constexpr StrView(const char* s) : data(s), size(__builtin_strlen(s)) {}  // NOLINT: implicit
 
   bool empty() const { return size == 0; }
   bool operator==(StrView other) const {
-    return size == other.size && memcmp(data, other.data, size) == 0;
+    return size == other.size && __builtin_memcmp(data, other.data, size) == 0;
   }
   bool StartsWith(StrView prefix) const {
-    return size >= prefix.size && memcmp(data, prefix.data, prefix.size) == 0;
+    return size >= prefix.size && __builtin_memcmp(data, prefix.data, prefix.size) == 0;
   }
-  StrView Substr(size_t pos) const { return pos >= size ? StrView(data + size, 0) : StrView(data + pos, size - pos); }
+  StrView Substr(size_t pos) const {
+    return pos >= size ? StrView(data + size, 0) : StrView(data + pos, size - pos);
+  }
   // For printf("%.*s", s.Len(), s.data).
   int Len() const { return static_cast<int>(size); }
 };

@@ -1,6 +1,6 @@
 #include "hypervisor/devices/boot_progress.h"
 
-#include <time.h>
+#include <ctime>
 
 #include "common/error.h"
 #include "guest/abi/pv_devices.h"

@@ -1,9 +1,8 @@
 #include "hypervisor/devices/boot_progress.h"
 
-#include <time.h>
-
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>

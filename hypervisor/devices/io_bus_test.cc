@@ -111,11 +111,10 @@ TEST(IoBusTest, OverlapNamesBothDevices) {
   FakeDevice a, b;
   bus.Register(0x3f8, 8, "com1", &a);
   // Overlap at the end of the new range, at its start, and containment.
-  for (auto [base, count] : {std::pair{0x3f0, 9}, {0x3ff, 2}, {0x3f9, 1}, {0x300, 0x200}}) {
-    EXPECT_THAT(ErrorOf([&] {
-                  bus.Register(static_cast<uint16_t>(base), static_cast<uint16_t>(count),
-                               "intruder", &b);
-                }),
+  for (const auto& range : {std::pair{0x3f0, 9}, {0x3ff, 2}, {0x3f9, 1}, {0x300, 0x200}}) {
+    const auto base = static_cast<uint16_t>(range.first);
+    const auto count = static_cast<uint16_t>(range.second);
+    EXPECT_THAT(ErrorOf([&] { bus.Register(base, count, "intruder", &b); }),
                 AllOf(HasSubstr("\"intruder\""), HasSubstr("\"com1\""), HasSubstr("overlaps")))
         << std::hex << base << " " << count;
   }
@@ -194,6 +193,7 @@ TEST(IoBusTest, ConcurrentUnhandledCountsAndFirstSeen) {
   constexpr int kPerThread = 10000;
   std::atomic<int> firsts{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       uint8_t data[1];

@@ -20,7 +20,7 @@ struct Uart16550::Effects {
   };
   // One register byte access yields at most three events (THR write: irq
   // low, tx, irq high); an access is at most 4 bytes.
-  static constexpr size_t kMaxEvents = 4 * 3;
+  static constexpr size_t kMaxEvents = size_t{4} * 3;
 
   std::array<Event, kMaxEvents> events;
   size_t count = 0;
@@ -123,10 +123,9 @@ void Uart16550::WriteRegister(uint16_t offset, uint8_t value, Effects& fx) {
     case kMcr:
       WriteMcr(value);
       break;
-    case kLsr:
-      break;  // read-only (factory test on the real chip)
-    case kMsr:
-      break;  // read-only
+    case kLsr:  // read-only (a factory test register on the real chip)
+    case kMsr:  // read-only
+      break;
     case kScr:
       scr_ = value;
       break;
@@ -278,7 +277,8 @@ size_t Uart16550::PushInput(std::span<const uint8_t> bytes) {
   Effects fx;
   std::unique_lock lock(mu_);
   const size_t n = std::min(bytes.size(), InputSpaceLocked());
-  rx_backlog_.insert(rx_backlog_.end(), bytes.begin(), bytes.begin() + n);
+  const std::span<const uint8_t> accepted = bytes.first(n);
+  rx_backlog_.insert(rx_backlog_.end(), accepted.begin(), accepted.end());
   Refill();
   UpdateIrq(fx);
   Finish(lock, fx);
