@@ -6,7 +6,9 @@
 
 namespace ssivm {
 
-std::string ErrnoText(int err) { return fmt::format("{} (errno {})", std::strerror(err), err); }
+std::string ErrnoText(int err) {
+  return fmt::format("{} (errno {})", std::strerror(err), err);
+}
 
 void ThrowErrno(std::string_view what, int err) {
   throw Error(fmt::format("{}: {}", what, ErrnoText(err)));

@@ -18,8 +18,8 @@ std::vector<uint8_t> ReadFileBytes(const std::string& path, uint64_t max_bytes) 
   if (::fstat(fd.get(), &st) != 0) ThrowErrno(fmt::format("cannot stat {}", path));
   if (!S_ISREG(st.st_mode)) throw Error(fmt::format("{}: not a regular file", path));
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    throw Error(fmt::format("{}: {} bytes is larger than the limit of {} bytes", path,
-                            st.st_size, max_bytes));
+    throw Error(fmt::format("{}: {} bytes is larger than the limit of {} bytes", path, st.st_size,
+                            max_bytes));
   }
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t done = 0;

@@ -24,8 +24,8 @@ inline constexpr uint64_t kLargePageSize = 2ull << 20;
 // Boot region [0, 1 MiB): replicated, read-only after boot.
 inline constexpr uint64_t kBootRegionBase = 0;
 inline constexpr uint64_t kBootRegionSize = 1ull << 20;
-inline constexpr uint64_t kBootParamsGpa = 0x7000;    // boot_params, one page
-inline constexpr uint64_t kSetupDataGpa = 0x8000;     // ssivm setup_data, 16 KiB max
+inline constexpr uint64_t kBootParamsGpa = 0x7000;  // boot_params, one page
+inline constexpr uint64_t kSetupDataGpa = 0x8000;   // ssivm setup_data, 16 KiB max
 inline constexpr uint64_t kSetupDataMaxSize = 0x4000;
 inline constexpr uint64_t kCmdlineGpa = 0x20000;      // kernel command line
 inline constexpr uint64_t kCmdlineMaxSize = 0x10000;  // including the NUL
@@ -51,11 +51,11 @@ inline constexpr uint32_t kMaxVcpus =
 static_assert(kMaxVcpus == 176);
 
 // Layout of one per-vCPU slot (offsets from the slot base).
-inline constexpr uint64_t kSlotVifCell = 0x0000;     // PVM vIF cell (page aligned)
-inline constexpr uint64_t kSlotTss = 0x1000;         // 64-bit TSS (104 bytes)
-inline constexpr uint64_t kSlotPerCpu = 0x2000;      // per-CPU data, guest's own
-inline constexpr uint64_t kSlotIst1Top = 0x5000;     // IST1 stack [0x3000, 0x5000): #DF, NMI, #MC
-inline constexpr uint64_t kSlotIst2Top = 0x8000;     // IST2 stack [0x5000, 0x8000): interrupts
+inline constexpr uint64_t kSlotVifCell = 0x0000;  // PVM vIF cell (page aligned)
+inline constexpr uint64_t kSlotTss = 0x1000;      // 64-bit TSS (104 bytes)
+inline constexpr uint64_t kSlotPerCpu = 0x2000;   // per-CPU data, guest's own
+inline constexpr uint64_t kSlotIst1Top = 0x5000;  // IST1 stack [0x3000, 0x5000): #DF, NMI, #MC
+inline constexpr uint64_t kSlotIst2Top = 0x8000;  // IST2 stack [0x5000, 0x8000): interrupts
 inline constexpr uint64_t kSlotBootStackTop = 0x10000;  // boot stack [0x8000, 0x10000)
 
 inline constexpr uint64_t VcpuSlotGpa(uint32_t vcpu) {
@@ -115,7 +115,7 @@ inline constexpr uint16_t kBootFlag = 0xaa55;
 inline constexpr uint32_t kHdrSMagic = 0x53726448;  // "HdrS"
 inline constexpr uint8_t kLoadedHigh = 0x01;        // loadflags
 inline constexpr uint8_t kCanUseHeap = 0x80;
-inline constexpr uint16_t kXlfKernel64 = 0x01;      // xloadflags
+inline constexpr uint16_t kXlfKernel64 = 0x01;  // xloadflags
 inline constexpr uint16_t kXlfCanBeLoadedAbove4G = 0x02;
 
 // The setup header, as found at offset 0x1f1 of a bzImage and of boot_params.
@@ -242,9 +242,9 @@ struct MemRange {
 };
 
 struct SsivmInfo {
-  uint32_t magic;    // kSsivmInfoMagic
-  uint16_t version;  // kSsivmInfoVersion
-  uint16_t size;     // sizeof(SsivmInfo)
+  uint32_t magic;      // kSsivmInfoMagic
+  uint16_t version;    // kSsivmInfoVersion
+  uint16_t size;       // sizeof(SsivmInfo)
   uint32_t host_kind;  // HostKind, as the VMM detected it
   uint32_t vcpu_count;
   uint32_t node_count;
@@ -255,7 +255,7 @@ struct SsivmInfo {
   uint64_t idt_gpa;
   uint64_t kernel_base;  // the loaded image [kernel_base, kernel_end)
   uint64_t kernel_end;
-  uint64_t ram_end;      // highest guest-physical RAM address + 1
+  uint64_t ram_end;  // highest guest-physical RAM address + 1
   uint32_t range_count;
   uint32_t pad;
   MemRange ranges[kMaxMemRanges];

@@ -24,34 +24,44 @@ inline constexpr uint16_t kDebugExitPort = 0x500;
 inline constexpr uint16_t kBootProgressPort = 0x504;
 
 enum Milestone : uint16_t {
-  kMilestoneEntry = 1,       // first instruction of the kernel on this vCPU
-  kMilestoneBootInfo = 2,    // boot info parsed (boot vCPU)
-  kMilestoneArch = 3,        // arch layer detected and set up
-  kMilestoneConsole = 4,     // console usable
-  kMilestoneCpuOnline = 5,   // this vCPU is online
-  kMilestoneAllCpus = 6,     // every vCPU is online (boot vCPU)
-  kMilestoneReady = 7,       // kernel is up: workloads / shell start
+  kMilestoneEntry = 1,      // first instruction of the kernel on this vCPU
+  kMilestoneBootInfo = 2,   // boot info parsed (boot vCPU)
+  kMilestoneArch = 3,       // arch layer detected and set up
+  kMilestoneConsole = 4,    // console usable
+  kMilestoneCpuOnline = 5,  // this vCPU is online
+  kMilestoneAllCpus = 6,    // every vCPU is online (boot vCPU)
+  kMilestoneReady = 7,      // kernel is up: workloads / shell start
   kMilestoneCount
 };
 
 inline constexpr uint32_t BootProgress(uint32_t vcpu, uint16_t milestone) {
   return (vcpu << 16) | milestone;
 }
-inline constexpr uint32_t BootProgressVcpu(uint32_t value) { return value >> 16; }
+inline constexpr uint32_t BootProgressVcpu(uint32_t value) {
+  return value >> 16;
+}
 inline constexpr uint16_t BootProgressMilestone(uint32_t value) {
   return static_cast<uint16_t>(value & 0xffff);
 }
 
 inline const char* MilestoneName(uint16_t m) {
   switch (m) {
-    case kMilestoneEntry: return "entry";
-    case kMilestoneBootInfo: return "boot-info";
-    case kMilestoneArch: return "arch";
-    case kMilestoneConsole: return "console";
-    case kMilestoneCpuOnline: return "cpu-online";
-    case kMilestoneAllCpus: return "all-cpus";
-    case kMilestoneReady: return "ready";
-    default: return nullptr;
+    case kMilestoneEntry:
+      return "entry";
+    case kMilestoneBootInfo:
+      return "boot-info";
+    case kMilestoneArch:
+      return "arch";
+    case kMilestoneConsole:
+      return "console";
+    case kMilestoneCpuOnline:
+      return "cpu-online";
+    case kMilestoneAllCpus:
+      return "all-cpus";
+    case kMilestoneReady:
+      return "ready";
+    default:
+      return nullptr;
   }
 }
 

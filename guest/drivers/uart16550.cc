@@ -7,6 +7,7 @@ namespace {
 
 // Register offsets (DLAB = 0 unless noted).
 constexpr uint16_t kThr = 0;  // transmit holding (write)
+constexpr uint16_t kRbr = 0;  // receive buffer (read)
 constexpr uint16_t kDll = 0;  // divisor latch low (DLAB = 1)
 constexpr uint16_t kIer = 1;  // interrupt enable
 constexpr uint16_t kDlm = 1;  // divisor latch high (DLAB = 1)
@@ -22,7 +23,8 @@ constexpr uint8_t kFcrEnableClear = 0x07;  // enable, clear RX and TX FIFOs
 constexpr uint8_t kMcrDtrRts = 0x03;
 constexpr uint8_t kIirFifosEnabled = 0xc0;  // both bits: a working 16550A FIFO
 constexpr uint8_t kLsrThrEmpty = 0x20;      // THR (and TX FIFO) empty
-constexpr uint16_t kDivisor115200 = 1;      // 1.8432 MHz / 16 / 115200
+constexpr uint8_t kLsrDataReady = 0x01;
+constexpr uint16_t kDivisor115200 = 1;  // 1.8432 MHz / 16 / 115200
 constexpr uint8_t kTxFifoSize = 16;
 
 }  // namespace
@@ -47,6 +49,11 @@ void Uart16550::Put(uint8_t byte) {
   }
   arch::Outb(base_ + kThr, byte);
   --room_;
+}
+
+uint8_t Uart16550::Get() {
+  while ((arch::Inb(base_ + kLsr) & kLsrDataReady) == 0) arch::Pause();
+  return arch::Inb(base_ + kRbr);
 }
 
 }  // namespace ssivm::guest

@@ -16,6 +16,9 @@ class Uart16550 {
   void Init();
   // Waits for room in the transmitter, then sends one byte.
   void Put(uint8_t byte);
+  // Waits for a received byte (polled: each status read is an exit, so this
+  // is for short waits until the kernel takes receive interrupts).
+  uint8_t Get();
 
  private:
   uint16_t base_;

@@ -1,5 +1,7 @@
 #include "guest/kernel/console.h"
 
+#include <stdint.h>
+
 #include "guest/abi/pv_devices.h"
 #include "guest/drivers/uart16550.h"
 #include "guest/lib/format.h"
@@ -33,6 +35,17 @@ void Printf(const char* fmt, ...) {
   va_start(args, fmt);
   VPrintf(fmt, args);
   va_end(args);
+}
+
+unsigned ReadLine(char* buf, unsigned size) {
+  unsigned n = 0;
+  for (;;) {
+    const uint8_t c = g_com1.Get();
+    if (c == '\r' || c == '\n') break;
+    if (n + 1 < size) buf[n++] = static_cast<char>(c);
+  }
+  buf[n] = '\0';
+  return n;
 }
 
 }  // namespace ssivm::guest::console

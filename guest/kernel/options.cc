@@ -15,6 +15,7 @@ enum class Fault { kNone, kInvalidOpcode };
 struct Options {
   uint32_t exit_status = abi::kExitSuccess;
   Fault fault = Fault::kNone;
+  bool echo = false;  // read one console line and print it back
 };
 
 [[noreturn]] void Reject(const char* what, const CmdlineOption& option) {
@@ -34,6 +35,9 @@ Options Parse(const char* cmdline, size_t max_size) {
       if (!ParseU64(option.value, &status) || status > UINT32_MAX)
         Reject("bad value in option", option);
       options.exit_status = static_cast<uint32_t>(status);
+    } else if (option.key == "ssi.echo") {
+      if (option.value != "1") Reject("bad value in option", option);
+      options.echo = true;
     } else if (option.key == "ssi.fault") {
       if (option.value != "ud") Reject("bad value in option", option);
       options.fault = Fault::kInvalidOpcode;
@@ -53,6 +57,12 @@ void RunCommandLine(const char* cmdline, size_t max_size) {
     // fault and KVM reports a shutdown to the VMM.
     asm volatile("ud2");
     Panic("ssi.fault=ud: survived ud2");
+  }
+  if (options.echo) {
+    console::Printf("ssivm: type a line\n");
+    char line[128];
+    console::ReadLine(line, sizeof(line));
+    console::Printf("echo: %s\n", line);
   }
   console::Printf("ssivm: powering off (status %u)\n", options.exit_status);
   PowerOff(options.exit_status);

@@ -178,7 +178,7 @@ void Uart16550::WriteMcr(uint8_t value) {
 
 uint8_t Uart16550::ReadRbr(Effects& fx) {
   if (!rx_fifo_.empty()) {
-    last_rx_ = rx_fifo_.front();
+    last_rx_ = rx_fifo_.front().value;
     rx_fifo_.pop_front();
     Refill();
     fx.space_freed = true;
@@ -208,24 +208,33 @@ uint8_t Uart16550::ReadMsr() {
 
 void Uart16550::ReceiveLoopback(uint8_t byte) {
   if (rx_fifo_.size() < FifoCapacity()) {
-    rx_fifo_.push_back(byte);
+    rx_fifo_.push_back({byte, false});
     return;
   }
   overrun_ = true;
   // 16450 mode: the new byte replaces the unread one. FIFO mode: it is lost.
-  if (!fifo_enabled_) rx_fifo_.back() = byte;
+  if (!fifo_enabled_) rx_fifo_.back() = {byte, false};
 }
 
 void Uart16550::Refill() {
   if ((mcr_ & kMcrLoop) != 0) return;  // serial input disconnected
   while (rx_fifo_.size() < FifoCapacity() && !rx_backlog_.empty()) {
-    rx_fifo_.push_back(rx_backlog_.front());
+    rx_fifo_.push_back({rx_backlog_.front(), true});
     rx_backlog_.pop_front();
   }
 }
 
 void Uart16550::ClearRxFifo(Effects& fx) {
-  if (!rx_fifo_.empty()) fx.space_freed = true;
+  // Console input the guest has not read goes back on the wire instead of
+  // being dropped: drivers reset the FIFO while initialising, and what the
+  // user typed before that must not be lost. Loopback bytes are dropped.
+  for (auto it = rx_fifo_.rbegin(); it != rx_fifo_.rend(); ++it) {
+    if (it->from_host) {
+      rx_backlog_.push_front(it->value);
+    } else {
+      fx.space_freed = true;
+    }
+  }
   rx_fifo_.clear();
   Refill();
 }

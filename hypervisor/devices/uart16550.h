@@ -27,8 +27,10 @@ namespace ssivm {
 // -- in 16450 mode); the rest waits, as if still on the wire, and moves into
 // the FIFO as the guest reads RBR. PushInput() accepts only what fits, so the
 // host never loses a byte: it retries later, waiting in WaitForInputSpace().
-// Clearing the receiver FIFO (FCR bit 1, or changing FCR bit 0) discards
-// only the bytes in the FIFO, like the chip. In loopback mode the serial
+// Clearing the receiver FIFO (FCR bit 1, or changing FCR bit 0) discards the
+// loopback bytes in it, like the chip, but puts unread host bytes back on the
+// wire: input typed before the guest's driver reset the FIFO is not lost.
+// In loopback mode the serial
 // input is disconnected: host bytes stay queued until loopback ends.
 //
 // Interrupts, in priority order (IIR code):
@@ -154,7 +156,11 @@ class Uart16550 : public PioDevice {
   uint8_t msr_inputs_;              // MSR bits 7:4
   uint8_t msr_deltas_ = 0;          // MSR bits 3:0
   uint8_t last_rx_ = 0;             // what RBR reads when the FIFO is empty
-  std::deque<uint8_t> rx_fifo_;     // guest-visible receiver FIFO / RBR
+  struct RxByte {
+    uint8_t value;
+    bool from_host;  // false: looped back from the transmitter
+  };
+  std::deque<RxByte> rx_fifo_;      // guest-visible receiver FIFO / RBR
   std::deque<uint8_t> rx_backlog_;  // pushed by the host, not yet received
   bool irq_level_ = false;          // last level reported through irq_
   bool shutdown_ = false;

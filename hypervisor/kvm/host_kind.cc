@@ -9,7 +9,9 @@
 
 namespace ssivm {
 
-const char* HostKindName(HostKind k) { return k == HostKind::kPvm ? "pvm" : "hardware"; }
+const char* HostKindName(HostKind k) {
+  return k == HostKind::kPvm ? "pvm" : "hardware";
+}
 
 std::optional<HostKind> ParseHostKind(std::string_view s) {
   if (s == "pvm") return HostKind::kPvm;
@@ -22,8 +24,8 @@ HostKind HostKindFromCpuinfo(std::string_view cpuinfo) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream words(line.substr(line.find(':') == std::string::npos ? line.size()
-                                                                             : line.find(':') + 1));
+    std::istringstream words(
+        line.substr(line.find(':') == std::string::npos ? line.size() : line.find(':') + 1));
     std::string w;
     while (words >> w) {
       if (w == "vmx" || w == "svm") return HostKind::kHardware;

@@ -40,7 +40,9 @@ class FlexBuffer {
   explicit FlexBuffer(size_t n)
       : buf_(std::make_unique<uint64_t[]>((sizeof(Header) + n * sizeof(Entry) + 7) / 8)) {}
   Header* header() { return reinterpret_cast<Header*>(buf_.get()); }
-  Entry* entries() { return reinterpret_cast<Entry*>(reinterpret_cast<char*>(buf_.get()) + sizeof(Header)); }
+  Entry* entries() {
+    return reinterpret_cast<Entry*>(reinterpret_cast<char*>(buf_.get()) + sizeof(Header));
+  }
   void* data() { return buf_.get(); }
 
  private:

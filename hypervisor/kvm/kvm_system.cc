@@ -16,8 +16,9 @@ KvmSystem KvmSystem::Open(const std::string& path) {
     const int err = errno;
     std::string hint;
     if (err == ENOENT) {
-      hint = "; KVM is not available on this host: load kvm_intel or kvm_amd (hardware "
-             "virtualisation) or the PVM module, or run on a host that has /dev/kvm";
+      hint =
+          "; KVM is not available on this host: load kvm_intel or kvm_amd (hardware "
+          "virtualisation) or the PVM module, or run on a host that has /dev/kvm";
     } else if (err == EACCES || err == EPERM) {
       hint = "; permission denied: run as root or add your user to the 'kvm' group";
     }
@@ -26,8 +27,8 @@ KvmSystem KvmSystem::Open(const std::string& path) {
   KvmSystem sys(std::move(fd), path);
   const int version = ::ioctl(sys.fd(), KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION) {
-    throw Error(fmt::format("{}: KVM API version {} is not the supported version {}", path,
-                            version, KVM_API_VERSION));
+    throw Error(fmt::format("{}: KVM API version {} is not the supported version {}", path, version,
+                            KVM_API_VERSION));
   }
   return sys;
 }

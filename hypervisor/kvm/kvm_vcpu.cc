@@ -12,8 +12,8 @@ KvmVcpu::KvmVcpu(const KvmVm& vm, uint32_t id) : id_(id) {
   const int fd = ::ioctl(vm.fd(), KVM_CREATE_VCPU, id);
   if (fd < 0) ThrowErrno(fmt::format("KVM_CREATE_VCPU for vCPU {}", id));
   fd_.Reset(fd);
-  run_ = Mapping::Shared(fd_.get(), vm.system().VcpuMmapSize(),
-                         fmt::format("kvm_run of vCPU {}", id));
+  run_ =
+      Mapping::Shared(fd_.get(), vm.system().VcpuMmapSize(), fmt::format("kvm_run of vCPU {}", id));
 }
 
 kvm_regs KvmVcpu::GetRegs() const {
@@ -40,7 +40,8 @@ void KvmVcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
   kvmabi::FlexBuffer<kvmabi::Cpuid2Header, kvm_cpuid_entry2> buf(entries.size());
   buf.header()->nent = static_cast<uint32_t>(entries.size());
   std::copy(entries.begin(), entries.end(), buf.entries());
-  if (::ioctl(fd(), kvmabi::kSetCpuid2, buf.data()) != 0) ThrowErrno(fmt::format("KVM_SET_CPUID2 vCPU {}", id_));
+  if (::ioctl(fd(), kvmabi::kSetCpuid2, buf.data()) != 0)
+    ThrowErrno(fmt::format("KVM_SET_CPUID2 vCPU {}", id_));
 }
 
 void KvmVcpu::SetMpState(uint32_t state) {
@@ -76,6 +77,8 @@ std::optional<uint64_t> KvmVcpu::GetMsr(uint32_t index) const {
   return buf.entries()[0].data;
 }
 
-int KvmVcpu::Run() { return ::ioctl(fd(), KVM_RUN, 0) == 0 ? 0 : errno; }
+int KvmVcpu::Run() {
+  return ::ioctl(fd(), KVM_RUN, 0) == 0 ? 0 : errno;
+}
 
 }  // namespace ssivm

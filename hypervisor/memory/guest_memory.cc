@@ -27,13 +27,15 @@ const GuestMemory::Region* GuestMemory::Find(uint64_t gpa, uint64_t size) const 
   return nullptr;
 }
 
-bool GuestMemory::Contains(uint64_t gpa, uint64_t size) const { return Find(gpa, size) != nullptr; }
+bool GuestMemory::Contains(uint64_t gpa, uint64_t size) const {
+  return Find(gpa, size) != nullptr;
+}
 
 std::span<uint8_t> GuestMemory::Span(uint64_t gpa, uint64_t size) const {
   const Region* r = Find(gpa, size);
   if (r == nullptr) {
-    throw Error(fmt::format("guest-physical range [{:#x}, +{:#x}) is not inside guest RAM", gpa,
-                            size));
+    throw Error(
+        fmt::format("guest-physical range [{:#x}, +{:#x}) is not inside guest RAM", gpa, size));
   }
   return {r->host + (gpa - r->gpa), static_cast<size_t>(size)};
 }

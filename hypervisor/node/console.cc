@@ -209,7 +209,8 @@ class SocketConsole : public Console {
         std::lock_guard<std::mutex> lock(mu_);
         client = client_.get();
       }
-      pollfd fds[3] = {{shutdown_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}, {client, POLLIN, 0}};
+      pollfd fds[3] = {
+          {shutdown_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}, {client, POLLIN, 0}};
       if (::poll(fds, client >= 0 ? 3 : 2, -1) < 0) {
         if (errno == EINTR) continue;
         return;
@@ -261,9 +262,12 @@ ConsoleSpec ParseConsoleSpec(const std::string& spec) {
 
 std::unique_ptr<Console> MakeConsole(const ConsoleSpec& spec) {
   switch (spec.kind) {
-    case ConsoleSpec::Kind::kStdio: return std::make_unique<StdioConsole>();
-    case ConsoleSpec::Kind::kSocket: return std::make_unique<SocketConsole>(spec.socket_path);
-    case ConsoleSpec::Kind::kNone: return std::make_unique<NullConsole>();
+    case ConsoleSpec::Kind::kStdio:
+      return std::make_unique<StdioConsole>();
+    case ConsoleSpec::Kind::kSocket:
+      return std::make_unique<SocketConsole>(spec.socket_path);
+    case ConsoleSpec::Kind::kNone:
+      return std::make_unique<NullConsole>();
   }
   return nullptr;
 }

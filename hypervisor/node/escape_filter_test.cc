@@ -7,7 +7,9 @@
 namespace ssivm {
 namespace {
 
-std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 TEST(EscapeFilter, PassesOrdinaryInput) {
   EscapeFilter f;

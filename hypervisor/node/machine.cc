@@ -54,9 +54,10 @@ std::optional<uint64_t> AvailableMiB() {
 void CheckHostMemory(uint64_t memory_mib) {
   const auto avail = AvailableMiB();
   if (avail && memory_mib > *avail) {
-    throw Error(fmt::format("not enough host memory: the guest wants {} MiB, this host has {} MiB "
-                            "available; use a smaller --memory",
-                            memory_mib, *avail));
+    throw Error(
+        fmt::format("not enough host memory: the guest wants {} MiB, this host has {} MiB "
+                    "available; use a smaller --memory",
+                    memory_mib, *avail));
   }
 }
 
@@ -68,7 +69,8 @@ void RequireCapabilities(const KvmSystem& sys, uint32_t vcpus) {
   sys.Require(KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
   const int max = sys.MaxVcpus();
   if (max > 0 && vcpus > static_cast<uint32_t>(max)) {
-    throw Error(fmt::format("{} vCPUs requested, but KVM on this host allows at most {}", vcpus, max));
+    throw Error(
+        fmt::format("{} vCPUs requested, but KVM on this host allows at most {}", vcpus, max));
   }
 }
 
@@ -155,8 +157,8 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   boot.initrd = initrd;
   boot.initrd_name = cfg.initrd_path;
   boot.host_kind = kind;
-  const uint64_t boot_params = WriteBootInfo(
-      mem, layout, kernel, boot, kernel.setup_header ? &*kernel.setup_header : nullptr);
+  const uint64_t boot_params = WriteBootInfo(mem, layout, kernel, boot,
+                                             kernel.setup_header ? &*kernel.setup_header : nullptr);
 
   PageTableOptions pt{};
   pt.tables_gpa = abi::kPageTablesGpa;
@@ -173,7 +175,8 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   KvmVm vm(sys);
   vm.CreateIrqchip();
   uint32_t slot = 0;
-  for (const GuestMemory::Region& r : mem.regions()) vm.SetMemorySlot(slot++, r.gpa, r.size, r.host);
+  for (const GuestMemory::Region& r : mem.regions())
+    vm.SetMemorySlot(slot++, r.gpa, r.size, r.host);
 
   VmStop stop;
   std::unique_ptr<Console> console = MakeConsole(cfg.console);
@@ -206,14 +209,14 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
     if (kind == HostKind::kPvm) {
       const auto sig = vcpu->GetMsr(abi::kMsrPvmSignature);
       if (!sig || *sig != abi::kPvmSignature) {
-        throw Error(fmt::format("this host has no VMX/SVM, but {} is not PVM KVM either (MSR {:#x} "
-                                "reads {}); ssivm cannot run guests here",
-                                cfg.kvm_path, abi::kMsrPvmSignature,
-                                sig ? fmt::format("{:#x}", *sig) : "nothing"));
+        throw Error(fmt::format(
+            "this host has no VMX/SVM, but {} is not PVM KVM either (MSR {:#x} "
+            "reads {}); ssivm cannot run guests here",
+            cfg.kvm_path, abi::kMsrPvmSignature, sig ? fmt::format("{:#x}", *sig) : "nothing"));
       }
       // Registering the vIF cell switches the vCPU to native execution.
-      vcpu->SetMsrs({{abi::kMsrPvmVif,
-                      (abi::VcpuSlotGpa(v) + abi::kSlotVifCell) | abi::kPvmVifRestore}});
+      vcpu->SetMsrs(
+          {{abi::kMsrPvmVif, (abi::VcpuSlotGpa(v) + abi::kSlotVifCell) | abi::kPvmVifRestore}});
     }
     vcpus.push_back(std::move(vcpu));
   }
@@ -223,10 +226,10 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   std::vector<std::unique_ptr<VcpuLoop>> loops;
   for (auto& vcpu : vcpus) loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop));
   console->Start(uart, stop);
-  spdlog::info("vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",
-               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                   .count(),
-               MonotonicNs(), cfg.vcpus);
+  spdlog::info(
+      "vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+      MonotonicNs(), cfg.vcpus);
   for (auto& loop : loops) loop->Start();
 
   WaitForStop(stop, stop_signals);

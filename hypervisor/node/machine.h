@@ -26,10 +26,10 @@ struct MachineConfig {
 };
 
 struct MachineResult {
-  int status;            // what the ssivm process exits with
-  std::string message;   // why it stopped (empty for a plain guest power-off)
+  int status;           // what the ssivm process exits with
+  std::string message;  // why it stopped (empty for a plain guest power-off)
   bool error;
-  uint64_t exits;        // vCPU exits handled in user space, all vCPUs
+  uint64_t exits;  // vCPU exits handled in user space, all vCPUs
 };
 
 // Builds the VM (throws Error naming the problem: bad image, missing KVM

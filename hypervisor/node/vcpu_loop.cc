@@ -52,8 +52,8 @@ void VcpuLoop::Run() {
         continue;
       }
       if (err != 0) {
-        stop_.Request({kExitVmmError, fmt::format("KVM_RUN on vCPU {}: {}", vcpu_.id(),
-                                                  ErrnoText(err)), true});
+        stop_.Request({kExitVmmError,
+                       fmt::format("KVM_RUN on vCPU {}: {}", vcpu_.id(), ErrnoText(err)), true});
         return;
       }
       exits_.fetch_add(1, std::memory_order_relaxed);
@@ -83,18 +83,19 @@ bool VcpuLoop::HandleExit() {
       if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
         stop_.Request({0, fmt::format("vCPU {}: guest powered off", vcpu_.id()), false});
       } else if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
-        stop_.Request({0, fmt::format("vCPU {}: guest asked for a reset; stopping (ssivm does "
-                                      "not reboot guests)", vcpu_.id()), false});
+        stop_.Request({0,
+                       fmt::format("vCPU {}: guest asked for a reset; stopping (ssivm does "
+                                   "not reboot guests)",
+                                   vcpu_.id()),
+                       false});
       } else {
-        stop_.Request({kExitGuestCrash, Crash(fmt::format("system event {}",
-                                                          run->system_event.type)),
-                       true});
+        stop_.Request(
+            {kExitGuestCrash, Crash(fmt::format("system event {}", run->system_event.type)), true});
       }
       return false;
     case KVM_EXIT_INTERNAL_ERROR:
       stop_.Request({kExitGuestCrash,
-                     Crash(fmt::format("KVM internal error, suberror {}",
-                                       run->internal.suberror)),
+                     Crash(fmt::format("KVM internal error, suberror {}", run->internal.suberror)),
                      true});
       return false;
     case KVM_EXIT_FAIL_ENTRY:
@@ -105,8 +106,7 @@ bool VcpuLoop::HandleExit() {
       return false;
     default:
       stop_.Request({kExitGuestCrash,
-                     Crash(fmt::format("unexpected KVM exit reason {}", run->exit_reason)),
-                     true});
+                     Crash(fmt::format("unexpected KVM exit reason {}", run->exit_reason)), true});
       return false;
   }
 }

@@ -12,20 +12,28 @@
 namespace ssivm {
 namespace {
 
+using testing::Describe;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::Describe;
 using testing::ProcessResult;
 using testing::RunProcess;
 
 const char kSsivm[] = "hypervisor/ssivm";
 const char kKernel[] = "guest/kernel";
 
-ProcessResult Boot(uint32_t vcpus, const std::string& cmdline = "", uint32_t memory_mib = 128) {
-  std::vector<std::string> argv = {kSsivm, "--kernel", kKernel, "--vcpus", std::to_string(vcpus),
-                                   "--memory", std::to_string(memory_mib), "--console", "stdio"};
+ProcessResult Boot(uint32_t vcpus, const std::string& cmdline = "", uint32_t memory_mib = 128,
+                   const std::string& input = "") {
+  std::vector<std::string> argv = {kSsivm,
+                                   "--kernel",
+                                   kKernel,
+                                   "--vcpus",
+                                   std::to_string(vcpus),
+                                   "--memory",
+                                   std::to_string(memory_mib),
+                                   "--console",
+                                   "stdio"};
   if (!cmdline.empty()) argv.insert(argv.end(), {"--cmdline", cmdline});
-  return RunProcess(argv);
+  return RunProcess(argv, input);
 }
 
 void ExpectBooted(const ProcessResult& r, uint32_t vcpus) {
@@ -75,6 +83,13 @@ TEST(Boot, GuestExitStatusBecomesProcessStatus) {
   const ProcessResult r = Boot(2, "ssi.exit=7");
   EXPECT_EQ(r.exit_code, 7) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("powering off (status 7)"));
+}
+
+TEST(Boot, ConsoleInputReachesTheGuest) {
+  // Typed before the guest's UART driver is even initialised: nothing is lost.
+  const ProcessResult r = Boot(2, "ssi.echo=1", 128, "hello from the host\n");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("echo: hello from the host\n")) << Describe(r);
 }
 
 TEST(Boot, UnknownGuestOptionFailsTheGuest) {

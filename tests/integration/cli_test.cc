@@ -2,9 +2,11 @@
 // status, and no vCPU runs when the image is bad.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -15,9 +17,9 @@
 namespace ssivm {
 namespace {
 
+using testing::Describe;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::Describe;
 using testing::ProcessResult;
 using testing::RunProcess;
 
@@ -46,9 +48,9 @@ std::string ReadFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-ProcessResult Ssictl(std::vector<std::string> args) {
+ProcessResult Ssictl(std::vector<std::string> args, const std::string& input = "") {
   args.insert(args.begin(), kSsictl);
-  return RunProcess(args);
+  return RunProcess(args, input);
 }
 
 TEST(SsictlUp, BootsTheBundledGuestWithDefaults) {
@@ -127,10 +129,31 @@ TEST(SsictlConsole, ExplainsAMissingSocket) {
   EXPECT_THAT(r.err, HasSubstr("cannot attach to console socket")) << Describe(r);
 }
 
+// The console on a Unix socket, attached to with `ssictl console`: output
+// produced before the client came is replayed, and typed input reaches the
+// guest.
+TEST(SsictlConsole, AttachesToASocketConsole) {
+  const std::string sock = SocketPath("console.sock");
+  ProcessResult vm;
+  std::thread up([&] {
+    vm = Ssictl({"up", "--vcpus", "2", "--console", "socket:" + sock, "--cmdline", "ssi.echo=1"});
+  });
+  // Wait (sleeping, bounded) for the VM to create its socket.
+  for (int i = 0; i < 600 && ::access(sock.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const ProcessResult client = Ssictl({"console", sock}, "typed into the socket\r");
+  up.join();
+  EXPECT_EQ(client.exit_code, 0) << Describe(client);
+  EXPECT_THAT(client.out, HasSubstr("ssivm guest kernel booting: 2 vCPUs")) << Describe(client);
+  EXPECT_THAT(client.out, HasSubstr("echo: typed into the socket")) << Describe(client);
+  EXPECT_EQ(vm.exit_code, 0) << Describe(vm);
+  EXPECT_NE(::access(sock.c_str(), F_OK), 0) << "the VM left its socket behind";
+}
+
 // A bad image is refused while loading: no vCPU ever runs.
 void ExpectRejectedImage(const std::string& path, const std::string& why) {
-  const ProcessResult r =
-      RunProcess({kSsivm, "--kernel", path, "--vcpus", "1", "--memory", "64"});
+  const ProcessResult r = RunProcess({kSsivm, "--kernel", path, "--vcpus", "1", "--memory", "64"});
   EXPECT_EQ(r.exit_code, 125) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr(why)) << Describe(r);
   EXPECT_THAT(r.err, Not(HasSubstr(" entry (monotonic"))) << "a vCPU ran: " << Describe(r);
@@ -155,18 +178,18 @@ TEST(Ssivm, RejectsACorruptedBzImage) {
   auto put = [&img](size_t off, uint64_t v, int n) {
     for (int i = 0; i < n; ++i) img[off + i] = static_cast<char>(v >> (8 * i));
   };
-  put(0x1f1, 1, 1);             // setup_sects
-  put(0x1f4, 0x7f000, 4);       // syssize (16-byte units): ~8 MiB
-  put(0x1fe, 0xaa55, 2);        // boot_flag
-  put(0x200, 0x6aeb, 2);        // jmp over the header: it ends at 0x26c
+  put(0x1f1, 1, 1);        // setup_sects
+  put(0x1f4, 0x7f000, 4);  // syssize (16-byte units): ~8 MiB
+  put(0x1fe, 0xaa55, 2);   // boot_flag
+  put(0x200, 0x6aeb, 2);   // jmp over the header: it ends at 0x26c
   img.replace(0x202, 4, "HdrS");
-  put(0x206, 0x020f, 2);        // version
-  put(0x211, 1, 1);             // loadflags: LOADED_HIGH
-  put(0x230, 0x200000, 4);      // kernel_alignment
-  put(0x234, 1, 1);             // relocatable_kernel
-  put(0x236, 3, 2);             // xloadflags: 64-bit
-  put(0x258, 0x1000000, 8);     // pref_address
-  put(0x260, 0x1000000, 4);     // init_size
+  put(0x206, 0x020f, 2);     // version
+  put(0x211, 1, 1);          // loadflags: LOADED_HIGH
+  put(0x230, 0x200000, 4);   // kernel_alignment
+  put(0x234, 1, 1);          // relocatable_kernel
+  put(0x236, 3, 2);          // xloadflags: 64-bit
+  put(0x258, 0x1000000, 8);  // pref_address
+  put(0x260, 0x1000000, 4);  // init_size
   ExpectRejectedImage(WriteFile("corrupt.bzImage", img), "corrupt.bzImage: truncated");
 }
 

@@ -61,9 +61,8 @@ ProcessResult RunProcess(const std::vector<std::string>& args, const std::string
       ::kill(pid, SIGKILL);
       break;
     }
-    pollfd fds[3] = {{out.read.get(), POLLIN, 0},
-                     {err.read.get(), POLLIN, 0},
-                     {in.write.get(), POLLOUT, 0}};
+    pollfd fds[3] = {
+        {out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}, {in.write.get(), POLLOUT, 0}};
     if (::poll(fds, 3, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (!fds[i].revents) continue;
@@ -75,8 +74,8 @@ ProcessResult RunProcess(const std::vector<std::string>& args, const std::string
       }
     }
     if (in.write.valid() && fds[2].revents) {
-      const ssize_t n = ::write(in.write.get(), stdin_data.data() + written,
-                                stdin_data.size() - written);
+      const ssize_t n =
+          ::write(in.write.get(), stdin_data.data() + written, stdin_data.size() - written);
       if (n > 0) written += static_cast<size_t>(n);
       if (n < 0 || written == stdin_data.size()) in.write.Reset();
     }
@@ -90,7 +89,8 @@ ProcessResult RunProcess(const std::vector<std::string>& args, const std::string
 }
 
 std::string Describe(const ProcessResult& r) {
-  return "exit " + std::to_string(r.exit_code) + (r.signal ? " signal " + std::to_string(r.signal) : "") +
+  return "exit " + std::to_string(r.exit_code) +
+         (r.signal ? " signal " + std::to_string(r.signal) : "") +
          (r.timed_out ? " (timed out)" : "") + "\n--- stdout ---\n" + r.out + "\n--- stderr ---\n" +
          r.err;
 }

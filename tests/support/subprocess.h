@@ -10,7 +10,7 @@
 namespace ssivm::testing {
 
 struct ProcessResult {
-  int exit_code = -1;   // -1 if killed by a signal
+  int exit_code = -1;  // -1 if killed by a signal
   int signal = 0;
   bool timed_out = false;
   std::string out;

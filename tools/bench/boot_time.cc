@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <cstdio>
-#include <fcntl.h>
 #include <optional>
 #include <regex>
 #include <string>
@@ -82,7 +82,9 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+double Ms(int64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
 
 }  // namespace
 
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
       total.push_back(Ms(s.exit_ns - s.spawn_ns));
     } else {
       ++failures;
-      std::fprintf(stderr, "boot_time: run %d failed (status %d):\n%s\n", i, s.status, s.out.c_str());
+      std::fprintf(stderr, "boot_time: run %d failed (status %d):\n%s\n", i, s.status,
+                   s.out.c_str());
     }
   }
   const double floor_med = Median(floor_first);

@@ -28,7 +28,7 @@ int main() {
     Mapping ram = Mapping::Anonymous(size, "null VM RAM");
     GuestMemory mem({{0, size, ram.data()}});
     vm.SetMemorySlot(0, 0, size, ram.data());
-    PageTableOptions pt{abi::kPageTablesGpa, abi::kPageTablesMaxSize, size, 0, 0,
+    PageTableOptions pt{abi::kPageTablesGpa,   abi::kPageTablesMaxSize, size, 0, 0,
                         kind == HostKind::kPvm};
     const uint64_t cr3 = BuildIdentityPageTables(mem, pt);
     const uint16_t gdt_limit = BuildGdt(mem, abi::kGdtGpa, 1);
@@ -41,7 +41,8 @@ int main() {
     vcpu.SetSregs(LongModeSregs(vcpu.GetSregs(), st));
     vcpu.SetRegs(LongModeRegs(st));
     if (kind == HostKind::kPvm) {
-      vcpu.SetMsrs({{abi::kMsrPvmVif, (abi::VcpuSlotGpa(0) + abi::kSlotVifCell) | abi::kPvmVifRestore}});
+      vcpu.SetMsrs(
+          {{abi::kMsrPvmVif, (abi::VcpuSlotGpa(0) + abi::kSlotVifCell) | abi::kPvmVifRestore}});
     }
     if (vcpu.Run() != 0 || vcpu.run()->exit_reason != KVM_EXIT_IO) {
       std::fprintf(stderr, "null_vm: the guest did not reach its OUT (exit %u)\n",

@@ -55,18 +55,21 @@ bool SendAll(int fd, const uint8_t* p, size_t n) {
 
 int AttachConsole(const std::string& path) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) throw Error(fmt::format("socket path {} is too long", path));
+  if (path.size() >= sizeof(addr.sun_path))
+    throw Error(fmt::format("socket path {} is too long", path));
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock.valid()) ThrowErrno("socket");
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ThrowErrno(fmt::format("cannot attach to console socket {} (is the VM running with "
-                           "--console socket:{}?)",
-                           path, path));
+    ThrowErrno(
+        fmt::format("cannot attach to console socket {} (is the VM running with "
+                    "--console socket:{}?)",
+                    path, path));
   }
   RawTerminal raw;
-  if (raw.active()) std::fprintf(stderr, "ssictl: attached to %s; Ctrl-A x detaches\r\n", path.c_str());
+  if (raw.active())
+    std::fprintf(stderr, "ssictl: attached to %s; Ctrl-A x detaches\r\n", path.c_str());
   EscapeFilter filter;
   std::vector<uint8_t> buf(4096), out;
   bool stdin_open = true;

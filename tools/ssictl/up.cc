@@ -32,7 +32,8 @@ void CheckReadableFile(const std::string& what, const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw Error(fmt::format("{} {}: not a regular file", what, path));
   }
-  if (::access(path.c_str(), R_OK) != 0) throw Error(fmt::format("{} {}: not readable", what, path));
+  if (::access(path.c_str(), R_OK) != 0)
+    throw Error(fmt::format("{} {}: not readable", what, path));
 }
 
 }  // namespace
@@ -44,16 +45,22 @@ std::vector<std::string> SsivmArgv(const UpOptions& opt) {
   if (opt.memory_mib < 32) {
     throw Error(fmt::format("--memory {} MiB is too small (at least 32 MiB)", opt.memory_mib));
   }
-  const std::string kernel = opt.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : opt.kernel;
+  const std::string kernel =
+      opt.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : opt.kernel;
   CheckReadableFile("--kernel", kernel);
   if (!opt.initrd.empty()) CheckReadableFile("--initrd", opt.initrd);
   const std::string ssivm = opt.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : opt.ssivm;
   std::vector<std::string> argv = {ssivm,
-                                   "--kernel", kernel,
-                                   "--vcpus", std::to_string(opt.vcpus),
-                                   "--memory", std::to_string(opt.memory_mib),
-                                   "--console", opt.console,
-                                   "--host-kind", opt.host_kind};
+                                   "--kernel",
+                                   kernel,
+                                   "--vcpus",
+                                   std::to_string(opt.vcpus),
+                                   "--memory",
+                                   std::to_string(opt.memory_mib),
+                                   "--console",
+                                   opt.console,
+                                   "--host-kind",
+                                   opt.host_kind};
   if (!opt.initrd.empty()) argv.insert(argv.end(), {"--initrd", opt.initrd});
   if (!opt.cmdline.empty()) argv.insert(argv.end(), {"--cmdline", opt.cmdline});
   return argv;

@@ -16,7 +16,7 @@ struct UpOptions {
   std::string cmdline;
   std::string console = "stdio";
   std::string host_kind = "auto";
-  std::string ssivm;   // empty: located next to ssictl
+  std::string ssivm;  // empty: located next to ssictl
 };
 
 // Checks the options (Error naming the bad one) and returns the ssivm argv.
