@@ -23,6 +23,23 @@ inline constexpr uint16_t kDebugExitPort = 0x500;
 // the milestone with the time since its process started.
 inline constexpr uint16_t kBootProgressPort = 0x504;
 
+// Paravirtual IPI: a 32-bit OUT of PvIpi(target vCPU, vector) delivers a fixed,
+// edge-triggered interrupt with that vector to the target vCPU's LAPIC. The
+// VMM uses KVM_SIGNAL_MSI locally and (multi-node) forwards to the node that
+// runs the target. Vectors below 32 are refused (counted, not delivered).
+// One exit per IPI, but no emulated ICR write and no x2APIC MSR trap.
+inline constexpr uint16_t kPvIpiPort = 0x508;
+
+inline constexpr uint32_t PvIpi(uint32_t target_vcpu, uint8_t vector) {
+  return (target_vcpu << 8) | vector;
+}
+inline constexpr uint32_t PvIpiTarget(uint32_t value) {
+  return value >> 8;
+}
+inline constexpr uint8_t PvIpiVector(uint32_t value) {
+  return static_cast<uint8_t>(value & 0xff);
+}
+
 enum Milestone : uint16_t {
   kMilestoneEntry = 1,      // first instruction of the kernel on this vCPU
   kMilestoneBootInfo = 2,   // boot info parsed (boot vCPU)

@@ -21,6 +21,7 @@
 #include "hypervisor/devices/boot_progress.h"
 #include "hypervisor/devices/debug_exit.h"
 #include "hypervisor/devices/io_bus.h"
+#include "hypervisor/devices/pv_ipi.h"
 #include "hypervisor/devices/uart16550.h"
 #include "hypervisor/kvm/kvm_system.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
@@ -191,10 +192,15 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
                  std::chrono::duration<double, std::milli>(m.since_start).count(), m.vcpu,
                  m.name ? m.name : fmt::format("milestone-{}", m.milestone), m.monotonic_ns);
   });
+  PvIpi ipi(cfg.vcpus, [&vm](uint32_t target, uint8_t vector) {
+    // Fixed delivery, physical destination = the target's APIC id (its index).
+    vm.SignalMsi(abi::kLapicGpa | (static_cast<uint64_t>(target) << 12), vector);
+  });
   IoBus bus;
   bus.Register(abi::kCom1Port, abi::kCom1PortCount, "com1", &uart);
   bus.Register(abi::kDebugExitPort, 4, "debug-exit", &debug_exit);
   bus.Register(abi::kBootProgressPort, 4, "boot-progress", &progress);
+  bus.Register(abi::kPvIpiPort, 4, "pv-ipi", &ipi);
 
   const std::vector<kvm_cpuid_entry2> cpuid = sys.SupportedCpuid();
   std::vector<std::unique_ptr<KvmVcpu>> vcpus;
