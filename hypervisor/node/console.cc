@@ -69,7 +69,7 @@ void Signal(const UniqueFd& fd) {
 }
 
 // Console on this process's stdin/stdout.
-class StdioConsole : public Console {
+class StdioConsole final : public Console {
  public:
   ~StdioConsole() override { Stop(); }
 
@@ -137,7 +137,7 @@ class StdioConsole : public Console {
 
 // Console on a Unix socket: one client at a time; output produced while no
 // client is attached is kept (the last 64 KiB) and replayed on attach.
-class SocketConsole : public Console {
+class SocketConsole final : public Console {
  public:
   explicit SocketConsole(std::string path) : path_(std::move(path)) {
     sockaddr_un addr{};
@@ -187,7 +187,7 @@ class SocketConsole : public Console {
   }
 
  private:
-  static constexpr size_t kScrollback = 64 * 1024;
+  static constexpr size_t kScrollback = size_t{64} * 1024;
 
   void Attach(UniqueFd fd) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -242,7 +242,7 @@ class SocketConsole : public Console {
   std::thread thread_;
 };
 
-class NullConsole : public Console {
+class NullConsole final : public Console {
  public:
   void Output(std::span<const uint8_t>) override {}
   void Start(Uart16550&, VmStop&) override {}

@@ -1,9 +1,9 @@
 #include "hypervisor/node/machine.h"
 
 #include <poll.h>
-#include <signal.h>
+#include <csignal>
 #include <sys/signalfd.h>
-#include <time.h>
+#include <ctime>
 
 #include <fstream>
 #include <sstream>
@@ -230,6 +230,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   const sigset_t stop_signals = BlockStopSignals();
   InstallVcpuKickSignal();
   std::vector<std::unique_ptr<VcpuLoop>> loops;
+  loops.reserve(vcpus.size());
   for (auto& vcpu : vcpus) loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop));
   console->Start(uart, stop);
   spdlog::info(

@@ -1,6 +1,6 @@
 #include "tools/ssictl/up.h"
 
-#include <signal.h>
+#include <csignal>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +69,7 @@ std::vector<std::string> SsivmArgv(const UpOptions& opt) {
 int Up(const UpOptions& opt) {
   const std::vector<std::string> args = SsivmArgv(opt);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
