@@ -1,0 +1,95 @@
+// DSM wire messages between node processes, and their defensive codec.
+//
+// Frame = 16-byte header + payload, little-endian:
+//   u32 magic "SSID", u8 version, u8 type, u16 flags (0), u32 payload bytes,
+//   u32 sender node id.
+// Every type has one exact payload size; anything else is rejected.
+#ifndef SSIVM_DSM_PROTOCOL_MESSAGE_H_
+#define SSIVM_DSM_PROTOCOL_MESSAGE_H_
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ssivm::dsm {
+
+inline constexpr uint32_t kMagic = 0x44495353;  // "SSID"
+inline constexpr uint8_t kProtocolVersion = 1;
+inline constexpr size_t kHeaderSize = 16;
+inline constexpr size_t kPageBytes = 4096;
+inline constexpr uint32_t kMaxPayload = kPageBytes + 64;
+
+using NodeId = uint32_t;
+using PageNumber = uint64_t;  // guest-physical address >> 12
+using PageData = std::array<uint8_t, kPageBytes>;
+
+enum class Access : uint8_t { kRead = 1, kWrite = 2 };
+enum class DataKind : uint8_t { kNone = 0, kZero = 1, kBytes = 2 };
+
+// Connection handshake: both sides send one and check the other's.
+struct Hello {
+  uint64_t cluster_id;
+  uint32_t protocol_version;
+  NodeId node_id;
+  uint64_t epoch;
+};
+// Requester -> home.
+struct GetShared {
+  PageNumber page;
+};
+struct GetModified {
+  PageNumber page;
+};
+// Home -> sharer, and its answer.
+struct Invalidate {
+  PageNumber page;
+};
+struct InvalidateAck {
+  PageNumber page;
+};
+// Home -> exclusive owner: give the data back (keep a read-only copy or not).
+struct Forward {
+  PageNumber page;
+  Access want;
+};
+// Owner -> home, with the page's contents.
+struct WriteBack {
+  PageNumber page;
+  bool kept_read_only;
+  PageData data;
+};
+// Home -> requester: the access is granted, with or without data.
+struct Grant {
+  PageNumber page;
+  Access access;
+  DataKind kind;
+  PageData data;  // meaningful for kBytes only (not sent otherwise)
+};
+
+using Message = std::variant<Hello, GetShared, GetModified, Invalidate, InvalidateAck, Forward,
+                             WriteBack, Grant>;
+
+const char* MessageName(const Message& m);
+
+struct Frame {
+  NodeId sender;
+  Message message;
+};
+
+// Appends the encoded frame to `out`.
+void Encode(NodeId sender, const Message& m, std::vector<uint8_t>& out);
+
+// The payload size the header announces, after checking the header alone
+// (for stream transports that read the header first). Throws Error.
+uint32_t PayloadSize(std::span<const uint8_t, kHeaderSize> header);
+
+// Decodes exactly one whole frame. Throws Error naming the problem (bad
+// magic, version, type, size, field value); never reads out of bounds.
+Frame Decode(std::span<const uint8_t> frame);
+
+}  // namespace ssivm::dsm
+
+#endif  // SSIVM_DSM_PROTOCOL_MESSAGE_H_
