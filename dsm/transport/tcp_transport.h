@@ -1,0 +1,94 @@
+// The TCP transport: a full mesh of connections (node i dials every node
+// below it and accepts those above), a versioned handshake, and
+// length-prefixed frames (the message header carries the payload size).
+// One epoll thread receives from all peers.
+#ifndef SSIVM_DSM_TRANSPORT_TCP_TRANSPORT_H_
+#define SSIVM_DSM_TRANSPORT_TCP_TRANSPORT_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "dsm/transport/transport.h"
+
+namespace ssivm::dsm {
+
+struct NodeAddress {
+  NodeId id;
+  std::string host;  // IPv4 address
+  uint16_t port;
+  std::string Describe() const;
+};
+
+struct TcpConfig {
+  uint64_t cluster_id = 0;
+  uint64_t epoch = 0;
+  NodeId self = 0;
+  std::vector<NodeAddress> nodes;  // every member, this node included
+  std::chrono::milliseconds connect_timeout{30000};
+};
+
+// A listening socket, created before the mesh so that tests can use port 0.
+class TcpListener {
+ public:
+  static TcpListener Listen(const std::string& host, uint16_t port);
+  uint16_t port() const { return port_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  TcpListener(UniqueFd fd, uint16_t port) : fd_(std::move(fd)), port_(port) {}
+  UniqueFd fd_;
+  uint16_t port_;
+};
+
+class TcpTransport final : public Transport {
+ public:
+  // Builds the whole mesh: dials lower ids (retrying until they listen),
+  // accepts higher ids, and checks each peer's handshake (cluster id,
+  // protocol version, node id, epoch). Throws Error naming the peer and the
+  // mismatch, or the peers still missing at the timeout.
+  static std::unique_ptr<TcpTransport> Connect(const TcpConfig& config, TcpListener listener);
+  ~TcpTransport() override;
+
+  void Start(TransportHandler* handler) override;
+  void Send(NodeId to, const Message& message) override;
+  void Stop() override;
+
+  uint64_t messages_sent() const { return sent_.load(std::memory_order_relaxed); }
+  uint64_t messages_received() const { return received_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Peer {
+    NodeAddress address;
+    UniqueFd fd;
+    std::mutex send_mu;
+    std::vector<uint8_t> inbox;  // bytes received, not yet a whole frame
+    bool lost = false;
+  };
+
+  explicit TcpTransport(const TcpConfig& config) : config_(config) {}
+  void ReceiveLoop();
+  // Returns false when the peer is lost (after reporting it).
+  bool ReadFrom(Peer& peer);
+  void Lose(Peer& peer, const std::string& reason);
+
+  TcpConfig config_;
+  std::map<NodeId, std::unique_ptr<Peer>> peers_;
+  UniqueFd epoll_;
+  UniqueFd wake_;
+  std::thread thread_;
+  TransportHandler* handler_ = nullptr;
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> received_{0};
+};
+
+}  // namespace ssivm::dsm
+
+#endif  // SSIVM_DSM_TRANSPORT_TCP_TRANSPORT_H_

@@ -1,0 +1,38 @@
+// How nodes exchange DSM messages. The protocol logic only sees this
+// interface, so an RDMA (libfabric) transport can replace TCP without
+// touching it.
+#ifndef SSIVM_DSM_TRANSPORT_TRANSPORT_H_
+#define SSIVM_DSM_TRANSPORT_TRANSPORT_H_
+
+#include <string>
+
+#include "dsm/protocol/message.h"
+
+namespace ssivm::dsm {
+
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  // One message from a peer, in the order that peer sent it. Called on the
+  // transport's receive thread; must not block on the network.
+  virtual void OnMessage(NodeId from, Message message) = 0;
+  // The peer is gone (closed, died, or sent something that is not valid
+  // protocol); nothing more comes from it. `reason` names the peer and why.
+  virtual void OnPeerLost(NodeId peer, const std::string& reason) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Starts delivering to `handler` (which must outlive the transport).
+  virtual void Start(TransportHandler* handler) = 0;
+  // Thread-safe; messages to one peer arrive in the order sent. Throws Error
+  // naming the peer if it is gone.
+  virtual void Send(NodeId to, const Message& message) = 0;
+  // Stops receiving and closes every connection. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace ssivm::dsm
+
+#endif  // SSIVM_DSM_TRANSPORT_TRANSPORT_H_
