@@ -35,6 +35,20 @@ CoherenceNode::CoherenceNode(NodeId self, HomeOf home_of)
   if (self_ >= kMaxNodes) throw Error(fmt::format("node id {} is beyond {}", self_, kMaxNodes - 1));
 }
 
+void CoherenceNode::AdoptLocalPage(PageNumber page) {
+  if (home_of_(page) != self_) {
+    throw Error(fmt::format("page {:#x} is resident at node {} but homed at node {}", page, self_,
+                            home_of_(page)));
+  }
+  Dir& d = dirs_[page];
+  if (d.state != DirState::kUncached || d.busy) {
+    throw Error(fmt::format("page {:#x} cannot be adopted: the protocol already knows it", page));
+  }
+  d.state = DirState::kExclusive;
+  d.owner = self_;
+  clients_[page].state = LocalState::kReadWrite;
+}
+
 std::vector<Action> CoherenceNode::Fault(PageNumber page, bool write) {
   std::vector<Action> out;
   out_ = &out;
@@ -176,8 +190,8 @@ void CoherenceNode::Process(PageNumber page, NodeId r, bool write) {
         Local(Action::Kind::kProtect, page);
         home_copy.state = LocalState::kReadOnly;
         if (write) {
-          GrantTo(r, page, Access::kWrite, DataKind::kBytes);
-          Local(Action::Kind::kDrop, page);
+          // Dropped before the grant leaves: the new writer may write at once.
+          GrantTo(r, page, Access::kWrite, DataKind::kBytes, /*drop_before_send=*/true);
           home_copy.state = LocalState::kInvalid;
           d.owner = r;
         } else {
@@ -204,9 +218,14 @@ void CoherenceNode::CompleteInvalidation(PageNumber page) {
     home_copy.state = LocalState::kReadWrite;
     GrantTo(r, page, Access::kWrite, DataKind::kNone);
   } else {
-    // Our read-only copy is stable: read it for the grant, then drop it.
-    GrantTo(r, page, Access::kWrite, d.txn.requester_had_copy ? DataKind::kNone : DataKind::kBytes);
-    Local(Action::Kind::kDrop, page);
+    // Our read-only copy is stable: read it for the grant if needed, and
+    // drop it before the grant leaves (the new writer may write at once).
+    if (d.txn.requester_had_copy) {
+      Local(Action::Kind::kDrop, page);
+      GrantTo(r, page, Access::kWrite, DataKind::kNone);
+    } else {
+      GrantTo(r, page, Access::kWrite, DataKind::kBytes, /*drop_before_send=*/true);
+    }
     home_copy.state = LocalState::kInvalid;
   }
   d.state = DirState::kExclusive;
@@ -225,7 +244,8 @@ void CoherenceNode::Finish(PageNumber page) {
   }
 }
 
-void CoherenceNode::GrantTo(NodeId r, PageNumber page, Access access, DataKind kind) {
+void CoherenceNode::GrantTo(NodeId r, PageNumber page, Access access, DataKind kind,
+                            bool drop_before_send) {
   if (r == self_) {
     self_queue_.emplace_back(self_, Grant{page, access, DataKind::kNone, {}});
     return;
@@ -233,6 +253,7 @@ void CoherenceNode::GrantTo(NodeId r, PageNumber page, Access access, DataKind k
   Action a{kind == DataKind::kBytes ? Action::Kind::kSendLocalPage : Action::Kind::kSend};
   a.page = page;
   a.to = r;
+  a.drop_before_send = drop_before_send;
   a.message = Grant{page, access, kind, {}};
   out_->push_back(std::move(a));
 }
@@ -338,19 +359,16 @@ void CoherenceNode::OnForward(NodeId from, const Forward& f) {
   Client& c = clients_[f.page];
   if (c.state != LocalState::kReadWrite)
     Violation(from, f.page, "forwarded a page not held writable");
-  // The order matters: protect, then read, then send.
+  // The order matters: protect, then read, then (giving up ownership) drop,
+  // then send.
   Local(Action::Kind::kProtect, f.page);
   Action a{Action::Kind::kSendLocalPage};
   a.page = f.page;
   a.to = from;
+  a.drop_before_send = f.want == Access::kWrite;
   a.message = WriteBack{f.page, f.want == Access::kRead, {}};
   out_->push_back(std::move(a));
-  if (f.want == Access::kRead) {
-    c.state = LocalState::kReadOnly;
-  } else {
-    Local(Action::Kind::kDrop, f.page);
-    c.state = LocalState::kInvalid;
-  }
+  c.state = f.want == Access::kRead ? LocalState::kReadOnly : LocalState::kInvalid;
 }
 
 LocalState CoherenceNode::local_state(PageNumber page) const {

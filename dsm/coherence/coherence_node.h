@@ -41,6 +41,7 @@ struct Action {
   PageNumber page = 0;
   NodeId to = 0;
   Access access = Access::kRead;
+  bool drop_before_send = false;
   Message message{};
 };
 
@@ -52,6 +53,11 @@ class CoherenceNode {
   CoherenceNode(NodeId self, HomeOf home_of);
 
   NodeId self() const { return self_; }
+
+  // A page this node already holds when the DSM starts (the loader wrote
+  // it): it becomes this node's exclusive, writable page. Only for pages
+  // homed here and not yet touched by the protocol; throws Error otherwise.
+  void AdoptLocalPage(PageNumber page);
 
   // A local access faulted (read or write). Returns what to do; empty if a
   // request for the page is already in flight (the access retries when the
@@ -95,7 +101,8 @@ class CoherenceNode {
   void Process(PageNumber page, NodeId r, bool write);
   void CompleteInvalidation(PageNumber page);
   void Finish(PageNumber page);
-  void GrantTo(NodeId r, PageNumber page, Access access, DataKind kind);
+  void GrantTo(NodeId r, PageNumber page, Access access, DataKind kind,
+               bool drop_before_send = false);
   void OnInvalidateAck(NodeId from, PageNumber page);
   void OnWriteBack(NodeId from, const WriteBack& wb);
   void OnGrant(NodeId from, const Grant& g);

@@ -127,6 +127,21 @@ TEST(Coherence, GiveAwayOrderIsProtectReadSend) {
   ASSERT_GE(a.size(), 2u);
   EXPECT_EQ(a[0].kind, K::kProtect);
   EXPECT_EQ(a[1].kind, K::kSendLocalPage);
+  EXPECT_FALSE(a[1].drop_before_send);  // a reader: node 1 keeps a read-only copy
+}
+
+TEST(Coherence, GivingUpOwnershipDropsBeforeSending) {
+  TestCluster c(2, 2);
+  c.Fault(1, 0, true);
+  c.Deliver(1, 0);
+  c.Deliver(0, 1);
+  c.Fault(0, 0, true);  // the home wants to write: node 1 must give it up
+  const auto a = c.Deliver(0, 1);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].kind, K::kProtect);
+  EXPECT_EQ(a[1].kind, K::kSendLocalPage);
+  EXPECT_TRUE(a[1].drop_before_send);
+  EXPECT_EQ(c.node(1).local_state(0), LocalState::kInvalid);
 }
 
 TEST(Coherence, ProtocolViolationsNameThePeer) {

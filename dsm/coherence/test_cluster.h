@@ -93,6 +93,25 @@ class TestCluster {
     return v;
   }
 
+  // The receiver may act on a message at once (the network is concurrent
+  // with the rest of the sender's work): handing out write access, or giving
+  // up ownership, while still holding a readable copy breaks the
+  // single-writer invariant even if the copy is dropped a moment later.
+  void Send(NodeId self, const Action& a) {
+    const Copy& c = copies_[self][a.page];
+    const auto* g = std::get_if<Grant>(&a.message);
+    const auto* w = std::get_if<WriteBack>(&a.message);
+    if (((g && g->access == Access::kWrite) || (w && !w->kept_read_only)) &&
+        c.state != LocalState::kInvalid) {
+      throw std::runtime_error("node " + std::to_string(self) +
+                               " gave away write access while still holding a copy");
+    }
+    if (g && g->access == Access::kRead && c.state == LocalState::kReadWrite) {
+      throw std::runtime_error("node " + std::to_string(self) + " shared a page it still writes");
+    }
+    channel(self, a.to).emplace_back(self, a.message);
+  }
+
   void Execute(NodeId self, std::vector<Action>& actions) {
     for (Action& a : actions) {
       Copy& c = copies_[self][a.page];
@@ -104,11 +123,15 @@ class TestCluster {
           std::memcpy(d.data(), &c.value, sizeof(c.value));
           if (auto* g = std::get_if<Grant>(&a.message)) g->data = d;
           if (auto* w = std::get_if<WriteBack>(&a.message)) w->data = d;
-          channel(self, a.to).emplace_back(self, a.message);
+          if (a.drop_before_send) {
+            c.state = LocalState::kInvalid;
+            c.value = 0xdeadbeef;
+          }
+          Send(self, a);
           break;
         }
         case Action::Kind::kSend:
-          channel(self, a.to).emplace_back(self, a.message);
+          Send(self, a);
           break;
         case Action::Kind::kInstallZero:
           c.value = 0;

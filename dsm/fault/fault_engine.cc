@@ -1,0 +1,188 @@
+#include "dsm/fault/fault_engine.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace ssivm::dsm {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+alignas(4096) const uint8_t kZeroPage[4096] = {};
+
+// Pages the loader already wrote (resident) before userfaultfd took over.
+std::vector<PageNumber> ResidentPages(const SharedRegion& r) {
+  std::vector<unsigned char> vec(r.size / kPage);
+  if (::mincore(r.host, r.size, vec.data()) != 0) ThrowErrno("mincore of shared guest RAM");
+  std::vector<PageNumber> out;
+  for (size_t i = 0; i < vec.size(); ++i) {
+    if (vec[i] & 1) out.push_back(r.gpa / kPage + i);
+  }
+  return out;
+}
+
+const PageData* DataOf(const Message& m) {
+  if (const auto* g = std::get_if<Grant>(&m)) return &g->data;
+  if (const auto* w = std::get_if<WriteBack>(&m)) return &w->data;
+  return nullptr;
+}
+
+}  // namespace
+
+FaultEngine::FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of,
+                         Transport& transport, FatalHandler on_fatal)
+    : region_(region),
+      transport_(transport),
+      on_fatal_(std::move(on_fatal)),
+      node_(self, std::move(home_of)),
+      uffd_(region.host, region.size),
+      stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!stop_.valid()) ThrowErrno("eventfd for the fault engine");
+  for (PageNumber p : ResidentPages(region_)) node_.AdoptLocalPage(p);
+}
+
+FaultEngine::~FaultEngine() {
+  Stop();
+}
+
+void FaultEngine::Start() {
+  thread_ = std::thread([this] { FaultLoop(); });
+}
+
+void FaultEngine::Stop() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof(one));
+    thread_.join();
+  }
+}
+
+uint64_t FaultEngine::HostAddress(PageNumber page) const {
+  return reinterpret_cast<uint64_t>(region_.host) + (page * kPage - region_.gpa);
+}
+
+void FaultEngine::FaultLoop() {
+  for (;;) {
+    pollfd fds[2] = {{uffd_.fd(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return Fatal("poll on userfaultfd: " + ErrnoText(errno));
+    }
+    if (fds[1].revents) return;
+    try {
+      while (const auto fault = uffd_.ReadFault()) {
+        const uint64_t offset = fault->address - reinterpret_cast<uint64_t>(region_.host);
+        if (offset >= region_.size) continue;  // not ours (cannot happen: one range)
+        const PageNumber page = (region_.gpa + offset) / kPage;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (failed_) return;
+        ++(fault->write ? stats_.write_faults : stats_.read_faults);
+        std::vector<Action> actions = node_.Fault(page, fault->write);
+        Execute(actions);
+      }
+    } catch (const std::exception& e) {
+      return Fatal(e.what());
+    }
+  }
+}
+
+void FaultEngine::OnMessage(NodeId from, Message message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failed_) return;
+  try {
+    const PageNumber first = region_.gpa / kPage, end = first + region_.size / kPage;
+    std::visit(
+        [&](const auto& m) {
+          if constexpr (requires { m.page; }) {
+            if (m.page < first || m.page >= end) {
+              throw Error(fmt::format("node {} named page {:#x}, outside shared RAM [{:#x}, {:#x})",
+                                      from, m.page, first, end));
+            }
+          }
+        },
+        message);
+    ++stats_.messages_handled;
+    std::vector<Action> actions = node_.Receive(from, message);
+    Execute(actions);
+  } catch (const std::exception& e) {
+    failed_ = true;
+    on_fatal_(e.what());
+  }
+}
+
+void FaultEngine::OnPeerLost(NodeId, const std::string& reason) {
+  Fatal(fmt::format("lost {}; the guest cannot go on without its pages", reason));
+}
+
+void FaultEngine::Fatal(const std::string& reason) {
+  if (!failed_.exchange(true)) on_fatal_(reason);
+}
+
+// Runs under mu_, in order. Giving a page away is always protect (an earlier
+// action), then read (here), then drop if ownership goes with it, then send.
+void FaultEngine::Execute(std::vector<Action>& actions) {
+  for (Action& a : actions) {
+    const uint64_t addr = HostAddress(a.page);
+    switch (a.kind) {
+      case Action::Kind::kSend:
+        transport_.Send(a.to, a.message);
+        break;
+      case Action::Kind::kSendLocalPage: {
+        PageData* data = const_cast<PageData*>(DataOf(a.message));
+        std::memcpy(data->data(), reinterpret_cast<const void*>(addr), kPage);
+        if (a.drop_before_send) {
+          uffd_.Drop(addr);
+          ++stats_.invalidations;
+        }
+        transport_.Send(a.to, a.message);
+        ++stats_.pages_sent;
+        break;
+      }
+      case Action::Kind::kInstallZero:
+        uffd_.Install(addr, kZeroPage, a.access == Access::kWrite);
+        ++stats_.zero_fills;
+        break;
+      case Action::Kind::kInstallData:
+        uffd_.Install(addr, DataOf(a.message)->data(), a.access == Access::kWrite);
+        ++stats_.pages_received;
+        break;
+      case Action::Kind::kProtect:
+        uffd_.WriteProtect(addr, true);
+        break;
+      case Action::Kind::kUnprotect:
+        uffd_.WriteProtect(addr, false);
+        break;
+      case Action::Kind::kDrop:
+        uffd_.Drop(addr);
+        ++stats_.invalidations;
+        break;
+      case Action::Kind::kWake:
+        uffd_.Wake(addr);
+        break;
+    }
+  }
+}
+
+LocalState FaultEngine::local_state(PageNumber page) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return node_.local_state(page);
+}
+
+CoherenceNode::DirState FaultEngine::dir_state(PageNumber page) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return node_.dir_state(page);
+}
+
+DsmStats FaultEngine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+}  // namespace ssivm::dsm

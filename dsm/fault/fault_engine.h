@@ -1,0 +1,81 @@
+// The thin layer around the coherence protocol on one node: userfaultfd
+// faults on the node's view of shared guest RAM become protocol requests,
+// protocol actions become page operations and transport sends.
+#ifndef SSIVM_DSM_FAULT_FAULT_ENGINE_H_
+#define SSIVM_DSM_FAULT_FAULT_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "dsm/coherence/coherence_node.h"
+#include "dsm/fault/userfaultfd.h"
+#include "dsm/transport/transport.h"
+
+namespace ssivm::dsm {
+
+// Shared guest RAM as this node maps it (page aligned).
+struct SharedRegion {
+  uint64_t gpa;
+  uint64_t size;
+  uint8_t* host;
+};
+
+struct DsmStats {
+  uint64_t read_faults = 0;
+  uint64_t write_faults = 0;
+  uint64_t pages_sent = 0;
+  uint64_t pages_received = 0;
+  uint64_t zero_fills = 0;
+  uint64_t invalidations = 0;
+  uint64_t messages_handled = 0;
+};
+
+class FaultEngine final : public TransportHandler {
+ public:
+  using FatalHandler = std::function<void(const std::string& reason)>;
+
+  // Pages already resident in `region` (written by the loader before the
+  // DSM starts) become this node's exclusive pages; every such page must be
+  // homed here. Registers the region with userfaultfd.
+  FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of, Transport& transport,
+              FatalHandler on_fatal);
+  ~FaultEngine() override;
+
+  void Start();
+  void Stop();
+
+  void OnMessage(NodeId from, Message message) override;
+  void OnPeerLost(NodeId peer, const std::string& reason) override;
+
+  DsmStats stats() const;
+  // The protocol's view of one page here (for tests and diagnostics).
+  LocalState local_state(PageNumber page) const;
+  CoherenceNode::DirState dir_state(PageNumber page) const;
+
+ private:
+  void FaultLoop();
+  void Execute(std::vector<Action>& actions);
+  void Fatal(const std::string& reason);
+  uint64_t HostAddress(PageNumber page) const;
+
+  const SharedRegion region_;
+  Transport& transport_;
+  const FatalHandler on_fatal_;
+  mutable std::mutex mu_;  // guards node_ and stats_
+  CoherenceNode node_;
+  DsmStats stats_;
+  Userfaultfd uffd_;
+  UniqueFd stop_;
+  std::thread thread_;
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace ssivm::dsm
+
+#endif  // SSIVM_DSM_FAULT_FAULT_ENGINE_H_

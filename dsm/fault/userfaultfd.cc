@@ -1,0 +1,107 @@
+#include "dsm/fault/userfaultfd.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace ssivm::dsm {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+int OpenUserfaultfd() {
+  const int dev = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+  if (dev >= 0) {
+    const int fd = ::ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+    ::close(dev);
+    if (fd >= 0) return fd;
+  }
+  const int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fd < 0) {
+    ThrowErrno(
+        "cannot open userfaultfd (neither /dev/userfaultfd nor the syscall works; "
+        "ssivm needs it for the DSM)");
+  }
+  return fd;
+}
+
+}  // namespace
+
+Userfaultfd::Userfaultfd(void* base, size_t size)
+    : fd_(OpenUserfaultfd()), base_(base), size_(size) {
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+  if (::ioctl(fd_.get(), UFFDIO_API, &api) != 0) {
+    ThrowErrno("UFFDIO_API with write-protect faults (the host kernel is too old?)");
+  }
+  uffdio_register reg{};
+  reg.range.start = reinterpret_cast<uint64_t>(base);
+  reg.range.len = size;
+  reg.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP;
+  if (::ioctl(fd_.get(), UFFDIO_REGISTER, &reg) != 0) {
+    ThrowErrno(fmt::format("UFFDIO_REGISTER of {} MiB", size >> 20));
+  }
+}
+
+Userfaultfd::~Userfaultfd() {
+  uffdio_range r{reinterpret_cast<uint64_t>(base_), size_};
+  ::ioctl(fd_.get(), UFFDIO_UNREGISTER, &r);
+}
+
+std::optional<PageFault> Userfaultfd::ReadFault() {
+  for (;;) {
+    uffd_msg msg{};
+    const ssize_t n = ::read(fd_.get(), &msg, sizeof(msg));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return std::nullopt;
+    if (n != sizeof(msg)) ThrowErrno("read from userfaultfd");
+    if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
+    const uint64_t flags = msg.arg.pagefault.flags;
+    return PageFault{msg.arg.pagefault.address & ~(kPage - 1),
+                     (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0};
+  }
+}
+
+void Userfaultfd::Install(uint64_t address, const void* src, bool writable) {
+  uffdio_copy c{};
+  c.dst = address;
+  c.src = reinterpret_cast<uint64_t>(src);
+  c.len = kPage;
+  c.mode = writable ? 0 : UFFDIO_COPY_MODE_WP;
+  while (::ioctl(fd_.get(), UFFDIO_COPY, &c) != 0) {
+    if (errno == EAGAIN) continue;
+    ThrowErrno(fmt::format("UFFDIO_COPY to {:#x}", address));
+  }
+}
+
+void Userfaultfd::WriteProtect(uint64_t address, bool protect) {
+  uffdio_writeprotect w{};
+  w.range.start = address;
+  w.range.len = kPage;
+  w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
+  if (::ioctl(fd_.get(), UFFDIO_WRITEPROTECT, &w) != 0) {
+    ThrowErrno(fmt::format("UFFDIO_WRITEPROTECT {} at {:#x}", protect ? "on" : "off", address));
+  }
+}
+
+void Userfaultfd::Drop(uint64_t address) {
+  if (::madvise(reinterpret_cast<void*>(address), kPage, MADV_DONTNEED) != 0) {
+    ThrowErrno(fmt::format("MADV_DONTNEED at {:#x}", address));
+  }
+}
+
+void Userfaultfd::Wake(uint64_t address) {
+  uffdio_range r{address, kPage};
+  if (::ioctl(fd_.get(), UFFDIO_WAKE, &r) != 0)
+    ThrowErrno(fmt::format("UFFDIO_WAKE at {:#x}", address));
+}
+
+}  // namespace ssivm::dsm

@@ -1,0 +1,49 @@
+// RAII userfaultfd over one host range, registered for MISSING and
+// write-protect faults, with the page operations the DSM needs.
+#ifndef SSIVM_DSM_FAULT_USERFAULTFD_H_
+#define SSIVM_DSM_FAULT_USERFAULTFD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "common/unique_fd.h"
+
+namespace ssivm::dsm {
+
+struct PageFault {
+  uint64_t address;  // host address (page aligned)
+  bool write;        // a write access (missing page or write-protected)
+};
+
+class Userfaultfd {
+ public:
+  // Opens /dev/userfaultfd (the userfaultfd syscall is refused in Bazel's
+  // sandbox), negotiates the API and registers [base, base + size).
+  Userfaultfd(void* base, size_t size);
+  ~Userfaultfd();
+  Userfaultfd(const Userfaultfd&) = delete;
+  Userfaultfd& operator=(const Userfaultfd&) = delete;
+
+  int fd() const { return fd_.get(); }
+
+  // Reads one fault event; nullopt if none is pending (non-blocking fd).
+  std::optional<PageFault> ReadFault();
+
+  // Maps a page with these contents (`src`, 4 KiB), write-protected unless
+  // `writable`; wakes the faulting threads.
+  void Install(uint64_t address, const void* src, bool writable);
+  void WriteProtect(uint64_t address, bool protect);
+  // Drops the page: the next access faults as MISSING.
+  void Drop(uint64_t address);
+  void Wake(uint64_t address);
+
+ private:
+  UniqueFd fd_;
+  void* base_;
+  size_t size_;
+};
+
+}  // namespace ssivm::dsm
+
+#endif  // SSIVM_DSM_FAULT_USERFAULTFD_H_
