@@ -18,6 +18,10 @@ enum class Type : uint8_t {
   kForward,
   kWriteBack,
   kGrant,
+  kInterruptRequest,
+  kIoRequest,
+  kIoReply,
+  kShutdown,
 };
 
 class Writer {
@@ -110,6 +114,29 @@ struct Encoder {
     w.Bytes(m.data);
     return Type::kWriteBack;
   }
+  Type operator()(const InterruptRequest& m) {
+    w.Put(m.vcpu);
+    w.Put(m.vector);
+    return Type::kInterruptRequest;
+  }
+  Type operator()(const IoRequest& m) {
+    w.Put(m.seq);
+    w.Put(m.vcpu);
+    w.Put(m.port);
+    w.Put(m.size);
+    w.Put(static_cast<uint8_t>(m.write ? 1 : 0));
+    w.Put(m.data);
+    return Type::kIoRequest;
+  }
+  Type operator()(const IoReply& m) {
+    w.Put(m.seq);
+    w.Put(m.data);
+    return Type::kIoReply;
+  }
+  Type operator()(const Shutdown& m) {
+    w.Put(static_cast<uint32_t>(m.status));
+    return Type::kShutdown;
+  }
   Type operator()(const Grant& m) {
     w.Put(m.page);
     w.Put(static_cast<uint8_t>(m.access));
@@ -158,6 +185,33 @@ Message DecodePayload(Type type, Reader& r) {
       if (g.kind == DataKind::kBytes) r.Bytes(g.data);
       return g;
     }
+    case Type::kInterruptRequest: {
+      InterruptRequest i{};
+      i.vcpu = r.Get<uint32_t>();
+      i.vector = r.Get<uint8_t>();
+      return i;
+    }
+    case Type::kIoRequest: {
+      IoRequest io{};
+      io.seq = r.Get<uint64_t>();
+      io.vcpu = r.Get<uint32_t>();
+      io.port = r.Get<uint16_t>();
+      io.size = r.Get<uint8_t>();
+      if (io.size != 1 && io.size != 2 && io.size != 4) {
+        throw Error(fmt::format("bad I/O size {}", io.size));
+      }
+      io.write = ToBool(r.Get<uint8_t>());
+      io.data = r.Get<uint32_t>();
+      return io;
+    }
+    case Type::kIoReply: {
+      IoReply rep{};
+      rep.seq = r.Get<uint64_t>();
+      rep.data = r.Get<uint32_t>();
+      return rep;
+    }
+    case Type::kShutdown:
+      return Shutdown{static_cast<int32_t>(r.Get<uint32_t>())};
   }
   throw Error(fmt::format("unknown message type {}", static_cast<int>(type)));
 }
@@ -165,8 +219,9 @@ Message DecodePayload(Type type, Reader& r) {
 }  // namespace
 
 const char* MessageName(const Message& m) {
-  static const char* const kNames[] = {"Hello",         "GetShared", "GetModified", "Invalidate",
-                                       "InvalidateAck", "Forward",   "WriteBack",   "Grant"};
+  static const char* const kNames[] = {
+      "Hello",     "GetShared", "GetModified",      "Invalidate", "InvalidateAck", "Forward",
+      "WriteBack", "Grant",     "InterruptRequest", "IoRequest",  "IoReply",       "Shutdown"};
   return kNames[m.index()];
 }
 

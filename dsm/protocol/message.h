@@ -69,8 +69,33 @@ struct Grant {
   PageData data;  // meaningful for kBytes only (not sent otherwise)
 };
 
+// ---- Node control (not coherence) -------------------------------------------
+// Deliver a fixed interrupt to a vCPU this node runs (PV IPI forwarding).
+struct InterruptRequest {
+  uint32_t vcpu;
+  uint8_t vector;
+};
+// A port access by a vCPU of the sender, for a device that lives on the
+// receiver (I/O forwarding); answered by IoReply with the same sequence.
+struct IoRequest {
+  uint64_t seq;
+  uint32_t vcpu;
+  uint16_t port;
+  uint8_t size;  // 1, 2 or 4
+  bool write;
+  uint32_t data;
+};
+struct IoReply {
+  uint64_t seq;
+  uint32_t data;
+};
+// The guest stopped (or a node failed): every node stops with this status.
+struct Shutdown {
+  int32_t status;
+};
+
 using Message = std::variant<Hello, GetShared, GetModified, Invalidate, InvalidateAck, Forward,
-                             WriteBack, Grant>;
+                             WriteBack, Grant, InterruptRequest, IoRequest, IoReply, Shutdown>;
 
 const char* MessageName(const Message& m);
 

@@ -27,7 +27,11 @@ std::vector<Message> Samples() {
           Forward{9, Access::kWrite},
           WriteBack{11, true, Pattern(1)},
           Grant{12, Access::kRead, DataKind::kZero, {}},
-          Grant{13, Access::kWrite, DataKind::kBytes, Pattern(2)}};
+          Grant{13, Access::kWrite, DataKind::kBytes, Pattern(2)},
+          InterruptRequest{3, 0xf0},
+          IoRequest{77, 2, 0x3f8, 1, true, 'x'},
+          IoReply{77, 0x60},
+          Shutdown{-5}};
 }
 
 std::vector<uint8_t> Bytes(NodeId sender, const Message& m) {
@@ -92,6 +96,12 @@ TEST(Message, RejectsSizeMismatches) {
   const uint32_t payload = static_cast<uint32_t>(g.size() - kHeaderSize);
   for (int i = 0; i < 4; ++i) g[8 + i] = static_cast<uint8_t>(payload >> (8 * i));
   EXPECT_THAT(DecodeError(g), HasSubstr("truncated page data"));
+}
+
+TEST(Message, RejectsABadIoSize) {
+  std::vector<uint8_t> f = Bytes(1, IoRequest{1, 0, 0x3f8, 1, false, 0});
+  f[kHeaderSize + 14] = 3;
+  EXPECT_THAT(DecodeError(f), HasSubstr("bad I/O size 3"));
 }
 
 TEST(Message, RejectsBadFieldValues) {

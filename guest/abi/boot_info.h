@@ -259,6 +259,8 @@ struct SsivmInfo {
   uint32_t range_count;
   uint32_t pad;
   MemRange ranges[kMaxMemRanges];
+  // The cluster node that runs each vCPU (at boot; migration changes it).
+  uint8_t vcpu_node[kMaxVcpus];
 };
 static_assert(sizeof(SsivmInfo) + sizeof(SetupData) <= kSetupDataMaxSize);
 

@@ -1,0 +1,125 @@
+#include "hypervisor/node/cluster_link.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+
+namespace ssivm {
+
+using dsm::Message;
+using dsm::NodeId;
+
+ClusterLink::ClusterLink(NodeId self, uint32_t node_count, std::vector<NodeId> vcpu_node,
+                         dsm::Transport& transport, VmStop& stop, LocalInterrupt local_interrupt)
+    : self_(self),
+      node_count_(node_count),
+      vcpu_node_(std::move(vcpu_node)),
+      transport_(transport),
+      stop_(stop),
+      local_interrupt_(std::move(local_interrupt)) {}
+
+void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
+  if (vcpu >= vcpu_node_.size()) return;
+  if (vcpu_node_[vcpu] == self_) {
+    local_interrupt_(vcpu, vector);
+  } else {
+    transport_.Send(vcpu_node_[vcpu], dsm::InterruptRequest{vcpu, vector});
+  }
+}
+
+uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool write,
+                               uint32_t data) {
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(io_mu_);
+    if (aborted_) return 0xffffffff;
+    seq = next_seq_++;
+    io_waiting_[seq];
+  }
+  transport_.Send(node, dsm::IoRequest{seq, 0, port, size, write, data});
+  std::unique_lock<std::mutex> lock(io_mu_);
+  io_cv_.wait(lock, [&] { return aborted_ || io_waiting_[seq].has_value(); });
+  const uint32_t value = io_waiting_[seq].value_or(0xffffffff);
+  io_waiting_.erase(seq);
+  return value;
+}
+
+void ClusterLink::BroadcastShutdown(int status) {
+  for (NodeId n = 0; n < node_count_; ++n) {
+    if (n == self_) continue;
+    try {
+      transport_.Send(n, dsm::Shutdown{status});
+    } catch (const Error&) {
+      // That peer is gone already; the others still get told.
+    }
+  }
+}
+
+void ClusterLink::Abort() {
+  std::lock_guard<std::mutex> lock(io_mu_);
+  aborted_ = true;
+  io_cv_.notify_all();
+}
+
+void ClusterLink::OnMessage(NodeId from, Message message) {
+  if (const auto* r = std::get_if<dsm::InterruptRequest>(&message)) {
+    if (r->vcpu >= vcpu_node_.size() || vcpu_node_[r->vcpu] != self_ || r->vector < 32) {
+      stop_.Request({kExitPeerLost,
+                     fmt::format("node {} asked node {} to interrupt vCPU {} (vector {}), which "
+                                 "it does not run",
+                                 from, self_, r->vcpu, r->vector),
+                     true});
+      return;
+    }
+    local_interrupt_(r->vcpu, r->vector);
+  } else if (const auto* io = std::get_if<dsm::IoRequest>(&message)) {
+    ServeIo(from, *io);
+  } else if (const auto* rep = std::get_if<dsm::IoReply>(&message)) {
+    std::lock_guard<std::mutex> lock(io_mu_);
+    const auto it = io_waiting_.find(rep->seq);
+    if (it == io_waiting_.end() || it->second.has_value()) {
+      stop_.Request({kExitPeerLost,
+                     fmt::format("node {} answered I/O request {} that node {} never sent", from,
+                                 rep->seq, self_),
+                     true});
+      return;
+    }
+    it->second = rep->data;
+    io_cv_.notify_all();
+  } else if (const auto* s = std::get_if<dsm::Shutdown>(&message)) {
+    stop_.Request({s->status & 0xff,
+                   fmt::format("node {} stopped the VM (status {})", from, s->status), false});
+  } else if (std::holds_alternative<dsm::Hello>(message) || coherence_ == nullptr) {
+    stop_.Request({kExitPeerLost,
+                   fmt::format("node {} sent an unexpected {}", from, dsm::MessageName(message)),
+                   true});
+  } else {
+    coherence_->OnMessage(from, std::move(message));
+  }
+}
+
+void ClusterLink::ServeIo(NodeId from, const dsm::IoRequest& r) {
+  uint32_t data = r.data;
+  if (devices_ == nullptr) {
+    stop_.Request(
+        {kExitPeerLost,
+         fmt::format("node {} forwarded I/O to node {}, which hosts no devices", from, self_),
+         true});
+    return;
+  }
+  uint8_t bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<uint8_t>(data >> (8 * i));
+  devices_->Dispatch(r.write, r.port, r.size, bytes);
+  data = 0;
+  for (int i = 0; i < r.size; ++i) data |= static_cast<uint32_t>(bytes[i]) << (8 * i);
+  transport_.Send(from, dsm::IoReply{r.seq, data});
+}
+
+void ClusterLink::OnPeerLost(NodeId peer, const std::string& reason) {
+  Abort();
+  stop_.Request({kExitPeerLost, fmt::format("lost {}; stopping the VM", reason), true});
+  if (coherence_ != nullptr) coherence_->OnPeerLost(peer, reason);
+}
+
+}  // namespace ssivm

@@ -1,0 +1,95 @@
+// One node's link to the rest of the cluster: routes what arrives over the
+// transport (coherence traffic to the DSM fault engine; forwarded IPIs, I/O
+// and shutdowns to this node's VM) and sends this node's requests out.
+#ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
+#define SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dsm/transport/transport.h"
+#include "hypervisor/devices/io_bus.h"
+#include "hypervisor/devices/pio_device.h"
+#include "hypervisor/node/vm_stop.h"
+
+namespace ssivm {
+
+inline constexpr int kExitPeerLost = 126;  // a node died or broke the protocol
+
+class ClusterLink final : public dsm::TransportHandler {
+ public:
+  using LocalInterrupt = std::function<void(uint32_t vcpu, uint8_t vector)>;
+
+  // vcpu_node[v] = the node that runs vCPU v.
+  ClusterLink(dsm::NodeId self, uint32_t node_count, std::vector<dsm::NodeId> vcpu_node,
+              dsm::Transport& transport, VmStop& stop, LocalInterrupt local_interrupt);
+
+  // Where coherence messages and peer losses go (set before Start).
+  void set_coherence(dsm::TransportHandler* h) { coherence_ = h; }
+  // The devices of this node that peers may access (the device node only).
+  void set_devices(IoBus* bus) { devices_ = bus; }
+
+  dsm::NodeId self() const { return self_; }
+  // Delivers locally or forwards to the vCPU's node. Guest-controlled input:
+  // an unknown vCPU is ignored by the caller's device (PvIpi checks it).
+  void SendInterrupt(uint32_t vcpu, uint8_t vector);
+  // Performs a port access on `node`'s devices and waits for the answer.
+  // Returns all-ones if the VM stops meanwhile.
+  uint32_t RemoteIo(dsm::NodeId node, uint16_t port, uint8_t size, bool write, uint32_t data);
+  // Tells every peer to stop with this status (best effort).
+  void BroadcastShutdown(int status);
+
+  void OnMessage(dsm::NodeId from, dsm::Message message) override;
+  void OnPeerLost(dsm::NodeId peer, const std::string& reason) override;
+
+  // Wakes RemoteIo waiters (the VM is stopping).
+  void Abort();
+
+ private:
+  void ServeIo(dsm::NodeId from, const dsm::IoRequest& r);
+
+  const dsm::NodeId self_;
+  const uint32_t node_count_;
+  const std::vector<dsm::NodeId> vcpu_node_;
+  dsm::Transport& transport_;
+  VmStop& stop_;
+  const LocalInterrupt local_interrupt_;
+  dsm::TransportHandler* coherence_ = nullptr;
+  IoBus* devices_ = nullptr;
+
+  std::mutex io_mu_;
+  std::condition_variable io_cv_;
+  uint64_t next_seq_ = 1;
+  std::map<uint64_t, std::optional<uint32_t>> io_waiting_;
+  bool aborted_ = false;
+};
+
+// Stands in for a device that lives on another node: every access is
+// forwarded there (I/O forwarding).
+class RemoteDevice final : public PioDevice {
+ public:
+  RemoteDevice(ClusterLink& link, dsm::NodeId node, uint16_t base)
+      : link_(link), node_(node), base_(base) {}
+  uint32_t Read(uint16_t offset, uint8_t size) override {
+    return link_.RemoteIo(node_, static_cast<uint16_t>(base_ + offset), size, false, 0);
+  }
+  void Write(uint16_t offset, uint8_t size, uint32_t value) override {
+    link_.RemoteIo(node_, static_cast<uint16_t>(base_ + offset), size, true, value);
+  }
+
+ private:
+  ClusterLink& link_;
+  const dsm::NodeId node_;
+  const uint16_t base_;
+};
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_

@@ -1,0 +1,120 @@
+// Two nodes' links over the real TCP transport on loopback.
+#include "hypervisor/node/cluster_link.h"
+
+#include <future>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "dsm/transport/tcp_transport.h"
+
+namespace ssivm {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+// A device on node 0 that remembers writes and answers reads.
+class Scratch final : public PioDevice {
+ public:
+  uint32_t Read(uint16_t offset, uint8_t) override { return 0x1000 + offset + last_; }
+  void Write(uint16_t, uint8_t, uint32_t value) override { last_ = value; }
+  uint32_t last_ = 0;
+};
+
+struct Side {
+  VmStop stop;
+  std::unique_ptr<dsm::TcpTransport> transport;
+  std::unique_ptr<ClusterLink> link;
+  std::mutex mu;
+  std::vector<std::pair<uint32_t, uint8_t>> interrupts;
+};
+
+class TwoLinks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<dsm::TcpListener> listeners;
+    std::vector<dsm::NodeAddress> addrs;
+    for (dsm::NodeId i = 0; i < 2; ++i) {
+      listeners.push_back(dsm::TcpListener::Listen("127.0.0.1", 0));
+      addrs.push_back({i, "127.0.0.1", listeners.back().port()});
+    }
+    std::vector<std::future<std::unique_ptr<dsm::TcpTransport>>> f;
+    for (dsm::NodeId i = 0; i < 2; ++i) {
+      f.push_back(std::async(std::launch::async, [&, i] {
+        return dsm::TcpTransport::Connect({9, 1, i, addrs, 20s}, std::move(listeners[i]));
+      }));
+    }
+    bus_.Register(0x500, 8, "scratch", &scratch_);
+    for (dsm::NodeId i = 0; i < 2; ++i) {
+      Side& s = sides_[i];
+      s.transport = f[i].get();
+      // vCPUs 0,1 on node 0; vCPUs 2,3 on node 1.
+      s.link = std::make_unique<ClusterLink>(i, 2, std::vector<dsm::NodeId>{0, 0, 1, 1},
+                                             *s.transport, s.stop, [&s](uint32_t v, uint8_t vec) {
+                                               std::lock_guard<std::mutex> l(s.mu);
+                                               s.interrupts.emplace_back(v, vec);
+                                             });
+      if (i == 0) s.link->set_devices(&bus_);
+      s.transport->Start(s.link.get());
+    }
+  }
+  void TearDown() override {
+    for (Side& s : sides_) s.link->Abort();
+    for (Side& s : sides_) s.transport->Stop();
+  }
+  bool WaitStop(Side& s) {
+    for (int i = 0; i < 600 && !s.stop.requested(); ++i) std::this_thread::sleep_for(50ms);
+    return s.stop.requested();
+  }
+  Scratch scratch_;
+  IoBus bus_;
+  Side sides_[2];
+};
+
+TEST_F(TwoLinks, InterruptsGoToTheNodeThatRunsTheVcpu) {
+  sides_[0].link->SendInterrupt(1, 0x40);  // local
+  sides_[0].link->SendInterrupt(3, 0x41);  // forwarded to node 1
+  for (int i = 0; i < 600; ++i) {
+    std::lock_guard<std::mutex> l(sides_[1].mu);
+    if (!sides_[1].interrupts.empty()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(sides_[0].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{1, 0x40}}));
+  EXPECT_EQ(sides_[1].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x41}}));
+}
+
+TEST_F(TwoLinks, PortAccessesAreForwardedToTheDeviceNode) {
+  RemoteDevice remote(*sides_[1].link, 0, 0x500);
+  remote.Write(0, 4, 7);
+  EXPECT_EQ(scratch_.last_, 7u);
+  EXPECT_EQ(remote.Read(2, 2), 0x1000u + 2 + 7);
+  EXPECT_EQ(remote.Read(2, 1), (0x1000u + 2 + 7) & 0xff);  // only `size` bytes come back
+}
+
+TEST_F(TwoLinks, ShutdownReachesEveryNode) {
+  sides_[0].link->BroadcastShutdown(7);
+  ASSERT_TRUE(WaitStop(sides_[1]));
+  EXPECT_EQ(sides_[1].stop.reason()->status, 7);
+  EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("node 0 stopped the VM"));
+}
+
+TEST_F(TwoLinks, APeerForgingInterruptsIsStopped) {
+  // vCPU 0 runs on node 0: node 0 must not ask node 1 to interrupt it.
+  sides_[0].transport->Send(1, dsm::InterruptRequest{0, 0x40});
+  ASSERT_TRUE(WaitStop(sides_[1]));
+  EXPECT_EQ(sides_[1].stop.reason()->status, kExitPeerLost);
+  EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("does not run"));
+}
+
+TEST_F(TwoLinks, ALostPeerStopsTheNodeAndFreesWaiters) {
+  sides_[0].transport->Stop();
+  ASSERT_TRUE(WaitStop(sides_[1]));
+  EXPECT_EQ(sides_[1].stop.reason()->status, kExitPeerLost);
+  EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("lost node 0 (127.0.0.1:"));
+  RemoteDevice remote(*sides_[1].link, 0, 0x500);
+  EXPECT_EQ(remote.Read(0, 1), 0xffffffffu);  // does not hang
+}
+
+}  // namespace
+}  // namespace ssivm
