@@ -10,8 +10,10 @@
 
 #include "common/error.h"
 #include "hypervisor/kvm/host_kind.h"
+#include "hypervisor/node/cluster_role.h"
 #include "hypervisor/node/machine.h"
 #include "hypervisor/node/vm_stop.h"
+#include "provision/manifest/manifest.h"
 
 namespace {
 
@@ -32,8 +34,14 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
 
   CLI::App app{"ssivm: the per-node VMM of the ssivm distributed hypervisor"};
-  app.add_option("--kernel", cfg.kernel_path, "Guest kernel: an x86-64 ELF or a Linux bzImage")
-      ->required();
+  std::string manifest_path;
+  uint32_t node_id = 0;
+  auto* kernel_opt =
+      app.add_option("--kernel", cfg.kernel_path, "Guest kernel: an x86-64 ELF or a Linux bzImage");
+  auto* manifest_opt = app.add_option("--manifest", manifest_path,
+                                      "Cluster manifest: run as one node of a multi-node guest "
+                                      "(the guest comes from the manifest)");
+  app.add_option("--node", node_id, "This node's id in the manifest")->needs(manifest_opt);
   app.add_option("--initrd", cfg.initrd_path, "Initial ramdisk to load for the kernel");
   app.add_option("--cmdline", cfg.cmdline, "Kernel command line");
   app.add_option("--vcpus", cfg.vcpus, "Number of vCPUs")->check(CLI::PositiveNumber);
@@ -52,8 +60,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ssivm: %s\nRun 'ssivm --help' for the options.\n", e.what());
     return ssivm::kExitUsage;
   }
+  if (!*kernel_opt && !*manifest_opt) {
+    std::fprintf(
+        stderr, "ssivm: --kernel or --manifest is required\nRun 'ssivm --help' for the options.\n");
+    return ssivm::kExitUsage;
+  }
   SetUpLogging(log_level);
   try {
+    if (*manifest_opt) {
+      const ssivm::provision::ClusterManifest m = ssivm::provision::Load(manifest_path);
+      cfg.cluster = ssivm::RoleFromManifest(m, node_id);
+      spdlog::set_pattern(fmt::format("ssivm[node {}]: %v", node_id));
+      if (!*kernel_opt) cfg.kernel_path = m.guest.kernel;
+      if (cfg.kernel_path.empty()) {
+        throw ssivm::Error(fmt::format(
+            "{}: the guest has no kernel; set guest.kernel or pass --kernel", manifest_path));
+      }
+      cfg.initrd_path = m.guest.initrd;
+      cfg.cmdline = m.guest.cmdline;
+      cfg.vcpus = cfg.cluster->vcpus;
+      cfg.memory_mib = cfg.cluster->memory_mib;
+    }
     cfg.console = ssivm::ParseConsoleSpec(console);
     if (host_kind != "auto") cfg.host_kind = ssivm::ParseHostKind(host_kind);
     const ssivm::MachineResult r = ssivm::RunMachine(cfg, process_start);

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -84,6 +85,8 @@ void FaultEngine::FaultLoop() {
         std::lock_guard<std::mutex> lock(mu_);
         if (failed_) return;
         ++(fault->write ? stats_.write_faults : stats_.read_faults);
+        ++page_faults_[page];
+        fault_started_.try_emplace(page, std::chrono::steady_clock::now());
         std::vector<Action> actions = node_.Fault(page, fault->write);
         Execute(actions);
       }
@@ -148,16 +151,19 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
       case Action::Kind::kInstallZero:
         uffd_.Install(addr, kZeroPage, a.access == Access::kWrite);
         ++stats_.zero_fills;
+        Resolved(a.page);
         break;
       case Action::Kind::kInstallData:
         uffd_.Install(addr, DataOf(a.message)->data(), a.access == Access::kWrite);
         ++stats_.pages_received;
+        Resolved(a.page);
         break;
       case Action::Kind::kProtect:
         uffd_.WriteProtect(addr, true);
         break;
       case Action::Kind::kUnprotect:
         uffd_.WriteProtect(addr, false);
+        Resolved(a.page);
         break;
       case Action::Kind::kDrop:
         uffd_.Drop(addr);
@@ -165,6 +171,7 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
         break;
       case Action::Kind::kWake:
         uffd_.Wake(addr);
+        Resolved(a.page);
         break;
     }
   }
@@ -180,9 +187,36 @@ CoherenceNode::DirState FaultEngine::dir_state(PageNumber page) const {
   return node_.dir_state(page);
 }
 
+void FaultEngine::Resolved(PageNumber page) {
+  const auto it = fault_started_.find(page);
+  if (it == fault_started_.end()) return;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - it->second)
+                      .count();
+  int b = 0;
+  while (b + 1 < kLatencyBuckets && (int64_t{1} << (b + 1)) <= us) ++b;
+  ++stats_.latency_us_log2[b];
+  fault_started_.erase(it);
+}
+
 DsmStats FaultEngine::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  DsmStats s = stats_;
+  std::vector<std::pair<PageNumber, uint64_t>> pages(page_faults_.begin(), page_faults_.end());
+  const size_t n = std::min<size_t>(5, pages.size());
+  std::partial_sort(pages.begin(), pages.begin() + static_cast<ptrdiff_t>(n), pages.end(),
+                    [](const auto& a, const auto& b) { return a.second > b.second; });
+  s.hottest_pages.assign(pages.begin(), pages.begin() + static_cast<ptrdiff_t>(n));
+  return s;
+}
+
+std::string FormatLatency(const DsmStats& s) {
+  std::string out;
+  for (int b = 0; b < kLatencyBuckets; ++b) {
+    if (s.latency_us_log2[b] == 0) continue;
+    out += fmt::format("{}<{}us:{}", out.empty() ? "" : " ", 1u << (b + 1), s.latency_us_log2[b]);
+  }
+  return out.empty() ? "none" : out;
 }
 
 }  // namespace ssivm::dsm

@@ -26,6 +26,25 @@ void KvmVm::CreateIrqchip() {
   if (::ioctl(fd(), KVM_CREATE_IRQCHIP, 0) != 0) ThrowErrno("KVM_CREATE_IRQCHIP");
 }
 
+void KvmVm::CreatePit() {
+  sys_->Require(KVM_CAP_PIT2, "KVM_CAP_PIT2");
+  kvm_pit_config cfg{};
+  if (::ioctl(fd(), KVM_CREATE_PIT2, &cfg) != 0) ThrowErrno("KVM_CREATE_PIT2");
+}
+
+void KvmVm::SetRealModeAreas(uint64_t tss_gpa, uint64_t identity_map_gpa) {
+  if (sys_->CheckExtension(KVM_CAP_SET_TSS_ADDR) > 0 &&
+      ::ioctl(fd(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(tss_gpa)) != 0) {
+    ThrowErrno(fmt::format("KVM_SET_TSS_ADDR {:#x}", tss_gpa));
+  }
+  if (sys_->CheckExtension(KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+    uint64_t a = identity_map_gpa;
+    if (::ioctl(fd(), KVM_SET_IDENTITY_MAP_ADDR, &a) != 0) {
+      ThrowErrno(fmt::format("KVM_SET_IDENTITY_MAP_ADDR {:#x}", identity_map_gpa));
+    }
+  }
+}
+
 void KvmVm::SetMemorySlot(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
   kvm_userspace_memory_region r{};
   r.slot = slot;

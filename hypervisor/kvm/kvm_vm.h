@@ -18,6 +18,12 @@ class KvmVm {
 
   // In-kernel LAPIC, IOAPIC and PIC; must precede vCPU creation.
   void CreateIrqchip();
+  // In-kernel i8254 PIT (after CreateIrqchip); throws if KVM lacks PIT2.
+  void CreatePit();
+  // The 3 pages VMX needs for real-mode emulation (APs start in real mode on
+  // Intel hosts) and the EPT identity page; a GPA range that is not RAM.
+  // No-ops where KVM lacks the capability.
+  void SetRealModeAreas(uint64_t tss_gpa, uint64_t identity_map_gpa);
   // Guest RAM slot backed by host memory at `host`.
   void SetMemorySlot(uint32_t slot, uint64_t gpa, uint64_t size, void* host);
   // Drives an IOAPIC/PIC input line (edge: 1 then 0; level: hold).

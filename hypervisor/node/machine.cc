@@ -1,8 +1,9 @@
 #include "hypervisor/node/machine.h"
 
 #include <poll.h>
-#include <csignal>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <csignal>
 #include <ctime>
 
 #include <fstream>
@@ -16,19 +17,25 @@
 #include "common/file.h"
 #include "common/mapping.h"
 #include "common/unique_fd.h"
+#include "dsm/coherence/home_map.h"
 #include "guest/abi/boot_info.h"
 #include "guest/abi/pv_devices.h"
+#include "hypervisor/devices/acpi_pm.h"
 #include "hypervisor/devices/boot_progress.h"
+#include "hypervisor/devices/cmos_rtc.h"
 #include "hypervisor/devices/debug_exit.h"
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/devices/pv_ipi.h"
 #include "hypervisor/devices/uart16550.h"
+#include "hypervisor/kvm/kvm_interrupts.h"
 #include "hypervisor/kvm/kvm_system.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/kvm/kvm_vm.h"
 #include "hypervisor/memory/guest_memory.h"
+#include "hypervisor/node/cluster_runtime.h"
 #include "hypervisor/node/vcpu_loop.h"
 #include "hypervisor/node/vm_stop.h"
+#include "hypervisor/x86/acpi.h"
 #include "hypervisor/x86/cpu_setup.h"
 #include "hypervisor/x86/descriptors.h"
 #include "hypervisor/x86/kernel_loader.h"
@@ -39,6 +46,25 @@ namespace ssivm {
 namespace {
 
 constexpr uint64_t kMaxKernelBytes = 256ull << 20;
+// VMX real-mode helpers (hardware KVM): in the MMIO hole, below the IOAPIC.
+constexpr uint64_t kIdentityMapPageGpa = 0xfeffc000;
+constexpr uint64_t kRealModeTssGpa = 0xfeffd000;
+constexpr uint16_t kAcpiPmPort = 0x600;
+
+// ACPI tables in the boot region; returns the RSDP's address.
+uint64_t WriteAcpiTables(const GuestMemory& mem, uint32_t vcpus) {
+  AcpiConfig acpi;
+  acpi.vcpus = vcpus;
+  acpi.lapic_gpa = abi::kLapicGpa;
+  acpi.ioapic_gpa = abi::kIoApicGpa;
+  acpi.pm1a_evt_port = kAcpiPmPort;
+  acpi.pm1a_cnt_port = kAcpiPmPort + 4;
+  acpi.reset_port = ResetPort::kPort;
+  acpi.rtc_century_index = kCmosCenturyIndex;
+  const AcpiTables tables = BuildAcpiTables(acpi);
+  mem.Write(tables.base_gpa, tables.bytes);
+  return tables.rsdp_gpa;
+}
 
 // MemAvailable from /proc/meminfo, in MiB; nullopt if unknown.
 std::optional<uint64_t> AvailableMiB() {
@@ -76,18 +102,28 @@ void RequireCapabilities(const KvmSystem& sys, uint32_t vcpus) {
 }
 
 // Guest RAM: one anonymous mapping; the part above 3 GiB appears at 4 GiB.
+// Its start is 2 MiB aligned so that, on hardware KVM, transparent huge pages
+// back whole 2 MiB guest frames (nested paging then uses large pages: a Linux
+// boot is much faster).
 struct GuestRam {
   Mapping mapping;
   GuestMemory memory;
 };
 
-GuestRam AllocateRam(const GuestLayout& layout) {
+// Huge pages only where userfaultfd does not page the RAM in 4 KiB units.
+GuestRam AllocateRam(const GuestLayout& layout, bool huge_pages) {
+  constexpr uint64_t kAlign = abi::kLargePageSize;
   GuestRam ram;
-  ram.mapping = Mapping::Anonymous(layout.memory_bytes, "guest RAM");
+  ram.mapping = Mapping::Anonymous(layout.memory_bytes + kAlign, "guest RAM");
+  const uintptr_t raw = reinterpret_cast<uintptr_t>(ram.mapping.data());
+  uint8_t* base = ram.mapping.data() + ((kAlign - raw % kAlign) % kAlign);
+  if (huge_pages && ::madvise(base, layout.memory_bytes, MADV_HUGEPAGE) != 0) {
+    spdlog::debug("madvise(MADV_HUGEPAGE) on guest RAM: {}", ErrnoText(errno));
+  }
   std::vector<GuestMemory::Region> regions;
   uint64_t offset = 0;
   for (const RamRange& r : layout.ram) {
-    regions.push_back({r.gpa, r.size, ram.mapping.data() + offset});
+    regions.push_back({r.gpa, r.size, base + offset});
     offset += r.size;
   }
   ram.memory = GuestMemory(std::move(regions));
@@ -143,13 +179,19 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   KvmSystem sys = KvmSystem::Open(cfg.kvm_path);
   RequireCapabilities(sys, cfg.vcpus);
   CheckHostMemory(cfg.memory_mib);
+  const ClusterRole* role = cfg.cluster ? &*cfg.cluster : nullptr;
+  if (role && layout.memory_bytes > abi::kMmioHoleBase) {
+    throw Error(
+        "a multi-node guest is limited to 3 GiB of RAM for now (one DSM region below the "
+        "MMIO hole)");
+  }
 
   // Load everything into guest RAM before any vCPU exists: a bad image fails
   // here, before the guest runs.
   const std::vector<uint8_t> kernel_image = ReadFileBytes(cfg.kernel_path, kMaxKernelBytes);
   std::vector<uint8_t> initrd;
   if (!cfg.initrd_path.empty()) initrd = ReadFileBytes(cfg.initrd_path, layout.memory_bytes);
-  GuestRam ram = AllocateRam(layout);
+  GuestRam ram = AllocateRam(layout, kind == HostKind::kHardware && role == nullptr);
   const GuestMemory& mem = ram.memory;
   const LoadedKernel kernel = LoadKernel(kernel_image, cfg.kernel_path, mem, layout);
   BootConfig boot;
@@ -158,8 +200,10 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   boot.initrd = initrd;
   boot.initrd_name = cfg.initrd_path;
   boot.host_kind = kind;
+  boot.acpi_rsdp_gpa = WriteAcpiTables(mem, cfg.vcpus);
   const uint64_t boot_params = WriteBootInfo(mem, layout, kernel, boot,
                                              kernel.setup_header ? &*kernel.setup_header : nullptr);
+  if (role) ApplyClusterToBootInfo(mem, *role, dsm::HomeMap(role->node_bytes));
 
   PageTableOptions pt{};
   pt.tables_gpa = abi::kPageTablesGpa;
@@ -175,14 +219,26 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
 
   KvmVm vm(sys);
   vm.CreateIrqchip();
+  if (kind == HostKind::kHardware) {
+    vm.CreatePit();
+    vm.SetRealModeAreas(kRealModeTssGpa, kIdentityMapPageGpa);
+  }
+  KvmInterrupts irq(vm);
   uint32_t slot = 0;
   for (const GuestMemory::Region& r : mem.regions())
     vm.SetMemorySlot(slot++, r.gpa, r.size, r.host);
 
   VmStop stop;
+  // Joins the other nodes (blocks until all of them are there).
+  std::unique_ptr<ClusterRuntime> cluster;
+  if (role) {
+    cluster = std::make_unique<ClusterRuntime>(*role, stop, [&irq](uint32_t vcpu, uint8_t vector) {
+      irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(vcpu) << 12), vector);
+    });
+  }
   std::unique_ptr<Console> console = MakeConsole(cfg.console);
   Uart16550 uart([&console](std::span<const uint8_t> bytes) { console->Output(bytes); },
-                 [&vm](bool level) { vm.IrqLine(abi::kCom1Irq, level); });
+                 [&irq](bool level) { irq.SetIrqLine(abi::kCom1Irq, level); });
   DebugExit debug_exit([&stop](uint32_t status) {
     stop.Request({static_cast<int>(status & 0xff),
                   status == 0 ? "" : fmt::format("guest exited with status {}", status), false});
@@ -192,26 +248,59 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
                  std::chrono::duration<double, std::milli>(m.since_start).count(), m.vcpu,
                  m.name ? m.name : fmt::format("milestone-{}", m.milestone), m.monotonic_ns);
   });
-  PvIpi ipi(cfg.vcpus, [&vm](uint32_t target, uint8_t vector) {
+  PvIpi ipi(cfg.vcpus, [&irq, &cluster](uint32_t target, uint8_t vector) {
+    if (cluster) return cluster->link().SendInterrupt(target, vector);
     // Fixed delivery, physical destination = the target's APIC id (its index).
-    vm.SignalMsi(abi::kLapicGpa | (static_cast<uint64_t>(target) << 12), vector);
+    irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(target) << 12), vector);
+  });
+  CmosRtc rtc;
+  AcpiPm acpi_pm([&stop](uint8_t sleep_type) {
+    if (sleep_type == kAcpiS5SleepType) {
+      stop.Request({0, "guest powered off (ACPI S5)", false});
+    } else {
+      spdlog::warn("guest asked for ACPI sleep type {}, which ssivm does not offer; ignored",
+                   sleep_type);
+    }
+  });
+  ResetPort reset([&stop] {
+    stop.Request({kExitGuestReboot,
+                  fmt::format("guest asked for a reboot (reset register {:#x}); ssivm does not "
+                              "reboot guests: exit status {}",
+                              ResetPort::kPort, kExitGuestReboot),
+                  false});
   });
   IoBus bus;
-  bus.Register(abi::kCom1Port, abi::kCom1PortCount, "com1", &uart);
-  bus.Register(abi::kDebugExitPort, 4, "debug-exit", &debug_exit);
-  bus.Register(abi::kBootProgressPort, 4, "boot-progress", &progress);
+  // The console and the guest's PV devices live on node 0; other nodes
+  // forward their ports there.
+  if (cluster && !role->device_node()) {
+    cluster->ForwardDevices(bus);
+  } else {
+    bus.Register(abi::kCom1Port, abi::kCom1PortCount, "com1", &uart);
+    bus.Register(abi::kDebugExitPort, 4, "debug-exit", &debug_exit);
+    bus.Register(abi::kBootProgressPort, 4, "boot-progress", &progress);
+    if (cluster) cluster->ServeDevices(bus);
+  }
   bus.Register(abi::kPvIpiPort, 4, "pv-ipi", &ipi);
+  bus.Register(kCmosPort, kCmosPortCount, "cmos-rtc", &rtc);
+  bus.Register(kAcpiPmPort, AcpiPm::kPortCount, "acpi-pm", &acpi_pm);
+  bus.Register(ResetPort::kPort, 1, "reset", &reset);
 
   const std::vector<kvm_cpuid_entry2> cpuid = sys.SupportedCpuid();
   std::vector<std::unique_ptr<KvmVcpu>> vcpus;
   for (uint32_t v = 0; v < cfg.vcpus; ++v) {
+    if (role && !role->runs(v)) continue;  // another node runs it
     auto vcpu = std::make_unique<KvmVcpu>(vm, v);
     vcpu->SetCpuid(CpuidForVcpu(cpuid, v));
-    const BootCpuState st{v, kernel.entry, cr3, gdt_limit, boot_params};
-    vcpu->SetSregs(LongModeSregs(vcpu->GetSregs(), st));
-    vcpu->SetRegs(LongModeRegs(st));
-    // APs start directly at the entry too, not in wait-for-SIPI.
-    if (v != 0) vcpu->SetMpState(KVM_MP_STATE_RUNNABLE);
+    // The ssivm kernel (ELF) starts every vCPU at its entry. Linux starts its
+    // APs itself (INIT/SIPI through the LAPIC, found in the ACPI MADT), so
+    // for a bzImage the APs stay in KVM's wait-for-SIPI state.
+    const bool starts_at_entry = v == 0 || kernel.format == LoadedKernel::Format::kElf;
+    if (starts_at_entry) {
+      const BootCpuState st{v, kernel.entry, cr3, gdt_limit, boot_params};
+      vcpu->SetSregs(LongModeSregs(vcpu->GetSregs(), st));
+      vcpu->SetRegs(LongModeRegs(st));
+      if (v != 0) vcpu->SetMpState(KVM_MP_STATE_RUNNABLE);
+    }
     if (kind == HostKind::kPvm) {
       const auto sig = vcpu->GetMsr(abi::kMsrPvmSignature);
       if (!sig || *sig != abi::kPvmSignature) {
@@ -233,14 +322,30 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   loops.reserve(vcpus.size());
   for (auto& vcpu : vcpus) loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop));
   console->Start(uart, stop);
+  if (cluster) cluster->StartDsm(mem);
   spdlog::info(
       "vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
-      MonotonicNs(), cfg.vcpus);
+      MonotonicNs(), vcpus.size());
   for (auto& loop : loops) loop->Start();
 
   WaitForStop(stop, stop_signals);
   for (auto& loop : loops) loop->Kick();
+  if (cluster) {
+    // Tell the other nodes, and release vCPU threads waiting for a page or
+    // for a forwarded port access.
+    cluster->Stop(stop.reason()->status);
+    const dsm::DsmStats st = cluster->stats();
+    spdlog::info(
+        "dsm: {} read faults, {} write faults, {} pages sent, {} received, {} zero-filled, {} "
+        "invalidated, {} messages",
+        st.read_faults, st.write_faults, st.pages_sent, st.pages_received, st.zero_fills,
+        st.invalidations, st.messages_handled);
+    spdlog::info("dsm: fault latency {}", dsm::FormatLatency(st));
+    std::string hot;
+    for (const auto& [page, n] : st.hottest_pages) hot += fmt::format(" {:#x}:{}", page << 12, n);
+    if (!hot.empty()) spdlog::info("dsm: most faulted pages (address:faults):{}", hot);
+  }
   uint64_t exits = 0;
   for (auto& loop : loops) {
     loop->Join();

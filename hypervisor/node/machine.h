@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hypervisor/kvm/host_kind.h"
+#include "hypervisor/node/cluster_role.h"
 #include "hypervisor/node/console.h"
 
 namespace ssivm {
@@ -23,6 +24,8 @@ struct MachineConfig {
   ConsoleSpec console;
   std::optional<HostKind> host_kind;  // nullopt: detect
   std::string kvm_path = "/dev/kvm";
+  // Set when this process is one node of a multi-node guest.
+  std::optional<ClusterRole> cluster;
 };
 
 struct MachineResult {

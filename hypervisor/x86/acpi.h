@@ -22,16 +22,16 @@ inline constexpr uint64_t kAcpiTablesMaxSize = 0x10000;
 inline constexpr uint8_t kAcpiS5SleepType = 5;
 
 struct AcpiConfig {
-  uint32_t vcpus = 1;               // LAPIC ids 0..vcpus-1, all enabled
+  uint32_t vcpus = 1;  // LAPIC ids 0..vcpus-1, all enabled
   uint64_t lapic_gpa = 0xfee00000;
   uint64_t ioapic_gpa = 0xfec00000;
-  uint8_t ioapic_id = 0;            // 0: use `vcpus` (the first id after the LAPICs)
+  uint8_t ioapic_id = 0;  // 0: use `vcpus` (the first id after the LAPICs)
   uint8_t sci_irq = 9;
-  uint16_t pm1a_evt_port = 0x600;   // 4 bytes: PM1 status, PM1 enable
-  uint16_t pm1a_cnt_port = 0x604;   // 2 bytes: PM1 control
-  uint16_t reset_port = 0xcf9;      // the reset register (1 byte)
+  uint16_t pm1a_evt_port = 0x600;  // 4 bytes: PM1 status, PM1 enable
+  uint16_t pm1a_cnt_port = 0x604;  // 2 bytes: PM1 control
+  uint16_t reset_port = 0xcf9;     // the reset register (1 byte)
   uint8_t reset_value = 0x06;
-  uint8_t rtc_century_index = 0x32; // CMOS register holding the century
+  uint8_t rtc_century_index = 0x32;  // CMOS register holding the century
 };
 
 struct AcpiTables {

@@ -224,6 +224,15 @@ TEST_F(BootInfoTest, SsivmInfo) {
   ExpectRangesTileRam(layout_, {info.ranges, info.ranges + info.range_count});
 }
 
+TEST_F(BootInfoTest, AcpiRsdpAddressIsPassedOn) {
+  WriteBootInfo(ram_.mem(), layout_, ElfKernel(), Config(), nullptr);
+  EXPECT_EQ(Params().acpi_rsdp_addr, 0u);  // none unless given
+  BootConfig config = Config();
+  config.acpi_rsdp_gpa = 0xe0000;
+  WriteBootInfo(ram_.mem(), layout_, ElfKernel(), config, nullptr);
+  EXPECT_EQ(Params().acpi_rsdp_addr, 0xe0000u);
+}
+
 TEST_F(BootInfoTest, RejectsTooLongCmdline) {
   EXPECT_EQ(WriteError(ElfKernel(), Config(std::string(abi::kCmdlineMaxSize - 1, 'x')), nullptr),
             "(no error)");

@@ -33,6 +33,7 @@ struct BootConfig {
   std::string initrd_name;
   abi::HostKind host_kind;
   uint32_t node_count = 1;
+  uint64_t acpi_rsdp_gpa = 0;  // boot_params.acpi_rsdp_addr; 0: none
 };
 
 // Detects the format by its magic, validates and loads the image. Throws

@@ -138,6 +138,7 @@ uint64_t WriteBootInfo(const GuestMemory& mem, const GuestLayout& layout,
   if (!config.initrd.empty()) WriteInitrd(mem, layout, kernel, config, initrd_end, &bp);
 
   WriteSsivmInfo(mem, layout, kernel, config);
+  bp.acpi_rsdp_addr = config.acpi_rsdp_gpa;
   bp.hdr.setup_data = abi::kSetupDataGpa;
 
   mem.WriteObject(abi::kBootParamsGpa, bp);

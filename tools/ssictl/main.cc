@@ -5,7 +5,11 @@
 #include <CLI/CLI.hpp>
 
 #include "common/error.h"
+#include "tools/ssictl/cluster_up.h"
 #include "tools/ssictl/console_client.h"
+#include "tools/ssictl/manifest_cmd.h"
+#include "tools/ssictl/domain_cmd.h"
+#include "tools/ssictl/packages_cmd.h"
 #include "tools/ssictl/up.h"
 
 namespace {
@@ -29,10 +33,27 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "pvm", "hardware"}))
       ->capture_default_str();
   up_cmd->add_option("--ssivm", up.ssivm, "Path of the ssivm node binary");
+  ssivm::ClusterUpOptions cluster;
+  auto* nodes_opt = up_cmd->add_option("--nodes", cluster.nodes,
+                                       "Run the guest across N node processes on this machine");
+  up_cmd->add_option("--vcpus-per-node", cluster.vcpus_per_node, "vCPUs each node runs")
+      ->needs(nodes_opt)
+      ->capture_default_str();
+  up_cmd->add_option("--memory-per-node", cluster.memory_per_node_mib, "MiB each node contributes")
+      ->needs(nodes_opt)
+      ->capture_default_str();
+  up_cmd->add_option("--net", cluster.net, "netns (a namespace per node) or loopback")
+      ->needs(nodes_opt)
+      ->check(CLI::IsMember({"netns", "loopback"}))
+      ->capture_default_str();
 
   std::string socket_path;
   CLI::App* console_cmd = app.add_subcommand("console", "Attach this terminal to a VM console");
   console_cmd->add_option("socket", socket_path, "The VM's console socket")->required();
+
+  ssivm::ManifestCommands manifest_cmds(app);
+  ssivm::PackagesCommands packages_cmds(app);
+  ssivm::DomainCommands domain_cmds(app);
 
   try {
     app.parse(argc, argv);
@@ -43,8 +64,19 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   try {
+    if (*up_cmd && *nodes_opt) {
+      cluster.kernel = up.kernel;
+      cluster.initrd = up.initrd;
+      cluster.cmdline = up.cmdline;
+      cluster.console = up.console;
+      cluster.ssivm = up.ssivm;
+      return ssivm::UpCluster(cluster);
+    }
     if (*up_cmd) return ssivm::Up(up);
     if (*console_cmd) return ssivm::AttachConsole(socket_path);
+    if (int status = manifest_cmds.Run(); status >= 0) return status;
+    if (int status = packages_cmds.Run(); status >= 0) return status;
+    if (int status = domain_cmds.Run(); status >= 0) return status;
   } catch (const ssivm::Error& e) {
     std::fprintf(stderr, "ssictl: error: %s\n", e.what());
     return kExitError;

@@ -1,0 +1,59 @@
+#include "hypervisor/node/cluster_role.h"
+
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "provision/manifest/address.h"
+
+namespace ssivm {
+
+uint64_t ClusterKey(const std::string& cluster_id) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : cluster_id) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_id) {
+  ClusterRole r;
+  r.node_count = static_cast<uint32_t>(m.nodes.size());
+  if (m.FindNode(node_id) == nullptr) {
+    throw Error(
+        fmt::format("node {} is not in the manifest of cluster '{}'", node_id, m.cluster_id));
+  }
+  r.self = node_id;
+  r.cluster_key = ClusterKey(m.cluster_id);
+  r.epoch = m.epoch;
+  r.vcpus = m.guest.vcpus_total;
+  r.vcpu_node.assign(r.vcpus, 0);
+  r.addresses.resize(r.node_count);
+  r.node_bytes.resize(r.node_count);
+  for (uint32_t id = 0; id < r.node_count; ++id) {
+    const provision::Node* n = m.FindNode(id);
+    if (n == nullptr) {
+      throw Error(fmt::format("node ids must be 0..{} for the node process; {} is missing",
+                              r.node_count - 1, id));
+    }
+    provision::Address a;
+    std::string why;
+    if (!provision::ParseAddress(n->address, &a, &why)) {
+      throw Error(fmt::format("node {} address '{}': {}", id, n->address, why));
+    }
+    in_addr probe{};
+    if (::inet_pton(AF_INET, a.host.c_str(), &probe) != 1) {
+      throw Error(fmt::format("node {} address '{}': the TCP transport needs an IPv4 address", id,
+                              n->address));
+    }
+    r.addresses[id] = {id, a.host, a.port};
+    r.node_bytes[id] = n->memory_mib << 20;
+    r.memory_mib += n->memory_mib;
+    for (uint32_t v = n->vcpus.first; v <= n->vcpus.last && v < r.vcpus; ++v) r.vcpu_node[v] = id;
+  }
+  return r;
+}
+
+}  // namespace ssivm

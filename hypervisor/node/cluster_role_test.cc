@@ -1,0 +1,55 @@
+#include "hypervisor/node/cluster_role.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace ssivm {
+namespace {
+
+using ::testing::HasSubstr;
+
+provision::ClusterManifest TwoNodes() {
+  provision::ClusterManifest m;
+  m.cluster_id = "test";
+  m.epoch = 4;
+  m.guest.vcpus_total = 3;
+  m.guest.vcpus_online = 3;
+  m.nodes.push_back({0, "a", "a", "127.0.0.1:7400", {0, 1}, 128});
+  m.nodes.push_back({1, "b", "b", "127.0.0.1:7401", {2, 2}, 64});
+  return m;
+}
+
+TEST(ClusterRole, FromManifest) {
+  const ClusterRole r = RoleFromManifest(TwoNodes(), 1);
+  EXPECT_EQ(r.self, 1u);
+  EXPECT_EQ(r.node_count, 2u);
+  EXPECT_EQ(r.vcpu_node, (std::vector<dsm::NodeId>{0, 0, 1}));
+  EXPECT_TRUE(r.runs(2));
+  EXPECT_FALSE(r.runs(0));
+  EXPECT_EQ(r.memory_mib, 192u);
+  EXPECT_EQ(r.node_bytes[1], 64ull << 20);
+  EXPECT_EQ(r.addresses[1].port, 7401);
+  EXPECT_EQ(r.cluster_key, ClusterKey("test"));
+  EXPECT_NE(ClusterKey("test"), ClusterKey("tesu"));
+  EXPECT_FALSE(r.device_node());
+}
+
+TEST(ClusterRole, RejectsWhatTheNodeProcessCannotRun) {
+  EXPECT_THROW(RoleFromManifest(TwoNodes(), 5), Error);
+  provision::ClusterManifest m = TwoNodes();
+  m.nodes[1].address = "nodeb.example:7401";
+  try {
+    RoleFromManifest(m, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("needs an IPv4 address"));
+  }
+  m = TwoNodes();
+  m.nodes[1].id = 3;
+  EXPECT_THROW(RoleFromManifest(m, 0), Error);
+}
+
+}  // namespace
+}  // namespace ssivm

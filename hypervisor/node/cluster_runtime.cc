@@ -1,0 +1,125 @@
+#include "hypervisor/node/cluster_runtime.h"
+
+#include <sys/mman.h>
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "guest/abi/boot_info.h"
+#include "guest/abi/pv_devices.h"
+
+namespace ssivm {
+
+uint64_t SharedRamBase() {
+  return abi::kKernelBase;
+}
+
+void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
+                            const dsm::HomeMap& homes) {
+  const auto params = mem.ReadObject<abi::BootParams>(abi::kBootParamsGpa);
+  const uint64_t info_gpa = params.hdr.setup_data + sizeof(abi::SetupData);
+  auto info = std::make_unique<abi::SsivmInfo>(mem.ReadObject<abi::SsivmInfo>(info_gpa));
+  // Keep the boot, private and kernel ranges; re-split shared RAM by home.
+  const std::vector<abi::MemRange> old(info->ranges, info->ranges + info->range_count);
+  uint32_t n = 0;
+  for (const abi::MemRange& r : old) {
+    if (r.kind != abi::kRangeShared) info->ranges[n++] = r;
+  }
+  for (const abi::MemRange& r : old) {
+    if (r.kind != abi::kRangeShared) continue;
+    if (r.base + r.size > homes.total_bytes()) {
+      throw Error("guest RAM extends past the nodes' contributions");
+    }
+    for (const auto& h : homes.ranges()) {
+      const uint64_t lo = std::max(r.base, h.base), hi = std::min(r.base + r.size, h.base + h.size);
+      if (lo >= hi) continue;
+      if (n == abi::kMaxMemRanges) throw Error("too many memory ranges for the boot info");
+      info->ranges[n++] = {lo, hi - lo, abi::kRangeShared, h.home};
+    }
+  }
+  info->range_count = n;
+  info->node_count = role.node_count;
+  for (uint32_t v = 0; v < role.vcpus && v < abi::kMaxVcpus; ++v) {
+    info->vcpu_node[v] = static_cast<uint8_t>(role.vcpu_node[v]);
+  }
+  mem.WriteObject(info_gpa, *info);
+}
+
+ClusterRuntime::ClusterRuntime(const ClusterRole& role, VmStop& stop,
+                               ClusterLink::LocalInterrupt interrupt)
+    : role_(role), stop_(stop), homes_(role.node_bytes) {
+  const dsm::NodeAddress& me = role.addresses[role.self];
+  dsm::TcpListener listener = dsm::TcpListener::Listen(me.host, me.port);
+  dsm::TcpConfig cfg;
+  cfg.cluster_id = role.cluster_key;
+  cfg.epoch = role.epoch;
+  cfg.self = role.self;
+  cfg.nodes = role.addresses;
+  cfg.connect_timeout = std::chrono::seconds(60);
+  spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count, me.Describe());
+  transport_ = dsm::TcpTransport::Connect(cfg, std::move(listener));
+  link_ = std::make_unique<ClusterLink>(role.self, role.node_count, role.vcpu_node, *transport_,
+                                        stop, std::move(interrupt));
+  spdlog::info("node {}: connected to every peer", role.self);
+}
+
+ClusterRuntime::~ClusterRuntime() {
+  Stop(0);
+}
+
+void ClusterRuntime::StartDsm(const GuestMemory& ram) {
+  const uint64_t base = SharedRamBase();
+  const uint64_t end = std::min(homes_.total_bytes(), abi::kMmioHoleBase);
+  const auto span = ram.Span(base, end - base);
+  if (role_.self != 0) {
+    // Only node 0 loads the guest; any copy made here is dropped so that the
+    // pages come from their owner.
+    ::madvise(span.data(), span.size(), MADV_DONTNEED);
+  }
+  engine_ = std::make_unique<dsm::FaultEngine>(
+      role_.self, dsm::SharedRegion{base, end - base, span.data()},
+      [this](dsm::PageNumber p) { return homes_.HomeOf(p); }, *transport_,
+      [this](const std::string& why) {
+        stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
+      });
+  link_->set_coherence(engine_.get());
+  transport_->Start(link_.get());
+  engine_->Start();
+}
+
+void ClusterRuntime::ForwardDevices(IoBus& bus) {
+  const struct {
+    uint16_t base, count;
+    const char* name;
+  } kDevices[] = {{abi::kCom1Port, abi::kCom1PortCount, "com1 (node 0)"},
+                  {abi::kDebugExitPort, 4, "debug-exit (node 0)"},
+                  {abi::kBootProgressPort, 4, "boot-progress (node 0)"}};
+  for (const auto& d : kDevices) {
+    remote_devices_.push_back(std::make_unique<RemoteDevice>(*link_, 0, d.base));
+    bus.Register(d.base, d.count, d.name, remote_devices_.back().get());
+  }
+}
+
+void ClusterRuntime::Stop(int status) {
+  if (stopped_) return;
+  stopped_ = true;
+  link_->BroadcastShutdown(status);
+  link_->Abort();
+  if (engine_) {
+    engine_->Stop();
+    final_stats_ = engine_->stats();
+  }
+  transport_->Stop();
+  // Destroying the engine unregisters userfaultfd: vCPU threads still
+  // blocked on a missing page are released (and then kicked out).
+  engine_.reset();
+}
+
+dsm::DsmStats ClusterRuntime::stats() const {
+  return engine_ ? engine_->stats() : final_stats_;
+}
+
+}  // namespace ssivm

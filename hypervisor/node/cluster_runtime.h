@@ -1,0 +1,69 @@
+// The multi-node half of a node process: the mesh to the other nodes, the
+// DSM fault engine over shared guest RAM, and the link that forwards IPIs,
+// I/O and shutdowns. machine.cc owns one when it runs as part of a cluster.
+#ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
+#define SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
+
+#include <memory>
+#include <vector>
+
+#include "dsm/coherence/home_map.h"
+#include "dsm/fault/fault_engine.h"
+#include "dsm/transport/tcp_transport.h"
+#include "hypervisor/devices/io_bus.h"
+#include "hypervisor/memory/guest_memory.h"
+#include "hypervisor/node/cluster_link.h"
+#include "hypervisor/node/cluster_role.h"
+#include "hypervisor/node/vm_stop.h"
+
+namespace ssivm {
+
+// Guest RAM from here up is coherent (DSM); below is the boot region and the
+// node-private region, which every node builds for itself.
+uint64_t SharedRamBase();
+
+// Rewrites the ssivm table in the boot info for the cluster: one shared
+// range per home node, the node count and the vCPU-to-node table.
+void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
+                            const dsm::HomeMap& homes);
+
+class ClusterRuntime {
+ public:
+  // Connects the mesh (blocks until every peer has connected, or throws
+  // Error naming the missing ones). The listener is bound first so that
+  // peers can dial while this node still loads.
+  ClusterRuntime(const ClusterRole& role, VmStop& stop, ClusterLink::LocalInterrupt interrupt);
+  ~ClusterRuntime();
+
+  const dsm::HomeMap& homes() const { return homes_; }
+  ClusterLink& link() { return *link_; }
+
+  // Starts paging: `ram` is this node's view of guest RAM. Pages of the
+  // shared part that this node already wrote (node 0's loader) become its
+  // own; on other nodes the shared part must be untouched.
+  void StartDsm(const GuestMemory& ram);
+  // Devices that live on node 0: forward their ports from other nodes.
+  void ForwardDevices(IoBus& bus);
+  // node 0: peers may use these devices.
+  void ServeDevices(IoBus& bus) { link_->set_devices(&bus); }
+  // Tells the others the guest stopped, frees waiters and stops paging.
+  // Faults still blocked on missing pages are released.
+  void Stop(int status);
+
+  dsm::DsmStats stats() const;
+
+ private:
+  const ClusterRole role_;
+  VmStop& stop_;
+  dsm::HomeMap homes_;
+  std::unique_ptr<dsm::TcpTransport> transport_;
+  std::unique_ptr<ClusterLink> link_;
+  std::unique_ptr<dsm::FaultEngine> engine_;
+  std::vector<std::unique_ptr<RemoteDevice>> remote_devices_;
+  dsm::DsmStats final_stats_;
+  bool stopped_ = false;
+};
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_

@@ -1,0 +1,180 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/error.h"
+#include "provision/manifest/manifest.h"
+
+namespace ssivm::provision {
+namespace {
+
+ClusterManifest Sample() {
+  ClusterManifest m;
+  m.cluster_id = "lab";
+  m.epoch = 7;
+  m.guest.kernel = "/boot/guest \"x\".elf";
+  m.guest.initrd = "/boot/initrd";
+  m.guest.cmdline = "console=ttyS0 a=\\b\ttab";
+  m.guest.vcpus_total = 5;
+  m.guest.vcpus_online = 3;
+  m.guest.page_size_kib = 2048;
+  m.nodes.push_back({3, "n3", "node3", "10.0.0.3:7400", {0, 1}, 512});
+  m.nodes.push_back({0, "n0", "node0.example", "[fd00::1]:7401", {2, 4}, 1024});
+  return m;
+}
+
+// Parse text that must be rejected; returns the error message.
+std::string Reject(const std::string& text) {
+  try {
+    Parse(text, "c.toml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted:\n" << text;
+  return "";
+}
+
+TEST(ManifestParse, RoundTrip) {
+  ClusterManifest m = Sample();
+  std::string text = Write(m);
+  ClusterManifest back = Parse(text, "c.toml");
+  EXPECT_EQ(back, m);
+  EXPECT_EQ(Write(back), text);  // byte-identical
+}
+
+TEST(ManifestParse, WriteIsDeterministicAndReadable) {
+  EXPECT_EQ(Write(Sample()), Write(Sample()));
+  std::string text = Write(Sample());
+  EXPECT_NE(text.find("[[nodes]]\nid = 3\nname = \"n3\""), std::string::npos) << text;
+  EXPECT_NE(text.find("vcpus = { first = 2, last = 4 }"), std::string::npos) << text;
+}
+
+TEST(ManifestParse, ExampleFileIsValid) {
+  ClusterManifest m = Load("provision/examples/cluster.toml");
+  EXPECT_EQ(m.cluster_id, "lab");
+  EXPECT_EQ(m.epoch, 3u);
+  ASSERT_EQ(m.nodes.size(), 3u);
+  EXPECT_EQ(m.nodes[2].id, 4u);
+  EXPECT_EQ(m.nodes[2].address, "[fd00::5]:7400");
+  EXPECT_EQ(m.guest.vcpus_online, 4u);
+  EXPECT_EQ(m.TotalMemoryMib(), 3072u);
+}
+
+TEST(ManifestParse, DefaultsForOptionalKeys) {
+  ClusterManifest m = Parse(
+      "cluster_id = \"c\"\nepoch = 1\n[guest]\nvcpus_total = 1\n"
+      "[[nodes]]\nid = 0\nname = \"a\"\nhost = \"a\"\naddress = \"a:1\"\n"
+      "vcpus = { first = 0, last = 0 }\nmemory_mib = 64\n",
+      "c.toml");
+  EXPECT_EQ(m.guest.vcpus_online, 1u);
+  EXPECT_EQ(m.guest.page_size_kib, 4u);
+  EXPECT_EQ(m.guest.kernel, "");
+}
+
+TEST(ManifestParse, SyntaxErrorNamesFile) {
+  std::string e = Reject("cluster_id = = 1\n");
+  EXPECT_NE(e.find("c.toml"), std::string::npos) << e;
+  EXPECT_NE(e.find("TOML syntax error"), std::string::npos) << e;
+}
+
+const char kBase[] =
+    "cluster_id = \"c\"\nepoch = 1\n[guest]\nvcpus_total = 1\n"
+    "[[nodes]]\nid = 0\nname = \"a\"\nhost = \"a\"\naddress = \"a:1\"\n"
+    "vcpus = { first = 0, last = 0 }\nmemory_mib = 64\n";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST(ManifestParse, UnknownKeys) {
+  std::string e = Reject(Replace(kBase, "epoch = 1\n", "epoch = 1\ncolour = \"red\"\n"));
+  EXPECT_NE(e.find("c.toml:3: colour: unknown key"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "memory_mib = 64\n", "memory_mib = 64\nmemroy = 2\n"));
+  EXPECT_NE(e.find("nodes[0].memroy: unknown key"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "vcpus_total = 1\n", "vcpus_total = 1\nvcpu = 1\n"));
+  EXPECT_NE(e.find("guest.vcpu: unknown key"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "last = 0 }", "last = 0, step = 1 }"));
+  EXPECT_NE(e.find("nodes[0].vcpus.step: unknown key"), std::string::npos) << e;
+}
+
+TEST(ManifestParse, WrongTypes) {
+  std::string e = Reject(Replace(kBase, "epoch = 1", "epoch = \"1\""));
+  EXPECT_NE(e.find("c.toml:2: epoch: must be a integer, not a string"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "memory_mib = 64", "memory_mib = 64.0"));
+  EXPECT_NE(e.find("nodes[0].memory_mib: must be a integer, not a floating"), std::string::npos)
+      << e;
+  e = Reject(Replace(kBase, "vcpus = { first = 0, last = 0 }", "vcpus = [0, 0]"));
+  EXPECT_NE(e.find("nodes[0].vcpus: must be a table, not a array"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "[guest]\nvcpus_total = 1\n", "guest = 3\n"));
+  EXPECT_NE(e.find("guest: must be a table, not a integer"), std::string::npos) << e;
+}
+
+TEST(ManifestParse, MissingKeys) {
+  std::string e = Reject(Replace(kBase, "host = \"a\"\n", ""));
+  EXPECT_NE(e.find("nodes[0].host: missing"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "cluster_id = \"c\"\n", ""));
+  EXPECT_NE(e.find("cluster_id: missing"), std::string::npos) << e;
+  e = Reject("cluster_id = \"c\"\nepoch = 1\n[guest]\nvcpus_total = 1\n");
+  EXPECT_NE(e.find("nodes: missing"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "first = 0, ", ""));
+  EXPECT_NE(e.find("nodes[0].vcpus.first: missing"), std::string::npos) << e;
+}
+
+TEST(ManifestParse, IntegersOutOfRange) {
+  std::string e = Reject(Replace(kBase, "id = 0", "id = 64"));
+  EXPECT_NE(e.find("nodes[0].id: 64 is out of range 0-63"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "id = 0", "id = -1"));
+  EXPECT_NE(e.find("nodes[0].id: -1 is out of range"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "epoch = 1", "epoch = 0"));
+  EXPECT_NE(e.find("epoch: 0 is out of range 1-"), std::string::npos) << e;
+  e = Reject(Replace(kBase, "vcpus_total = 1", "vcpus_total = 99999999999"));
+  EXPECT_NE(e.find("guest.vcpus_total: 99999999999 is out of range"), std::string::npos) << e;
+}
+
+TEST(ManifestParse, NodesMustBeTables) {
+  std::string e = Reject("cluster_id = \"c\"\nepoch = 1\nnodes = [1]\n[guest]\nvcpus_total = 1\n");
+  EXPECT_NE(e.find("nodes[0]: must be a table"), std::string::npos) << e;
+}
+
+TEST(ManifestParse, SemanticErrorsCarryLines) {
+  std::string e = Reject(Replace(kBase, "address = \"a:1\"", "address = \"a:0\""));
+  EXPECT_NE(e.find("c.toml:9: nodes[0].address: 'a:0': port 0 is out of range 1-65535"),
+            std::string::npos)
+      << e;
+}
+
+TEST(ManifestParse, ReportsEveryProblemAtOnce) {
+  std::string text = Replace(kBase, "epoch = 1\n", "epoch = 1\nx = 1\n");
+  text = Replace(text, "host = \"a\"\n", "");
+  std::string e = Reject(text);
+  EXPECT_NE(e.find("x: unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("nodes[0].host: missing"), std::string::npos) << e;
+}
+
+TEST(ManifestParse, GarbageNeverCrashes) {
+  const char* inputs[] = {"",
+                          "\x01\x02",
+                          "[[nodes]]\n[[nodes]]\n",
+                          "nodes = 3",
+                          "[guest]\n[guest]\n",
+                          "a = [1, \"x\"]",
+                          "cluster_id = \"\\uD800\""};
+  for (const char* in : inputs) {
+    EXPECT_THROW(Parse(in, "g.toml"), Error) << in;
+  }
+}
+
+TEST(ManifestLoad, MissingFile) {
+  try {
+    Load("/nonexistent/cluster.toml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/cluster.toml"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace ssivm::provision

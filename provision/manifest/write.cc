@@ -1,0 +1,113 @@
+// ClusterManifest -> deterministic TOML text, and saving it atomically.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "common/error.h"
+#include "common/file.h"
+#include "common/unique_fd.h"
+#include "provision/manifest/manifest.h"
+
+namespace ssivm::provision {
+namespace {
+
+// A TOML basic string.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string Write(const ClusterManifest& m) {
+  std::string out;
+  out += "# ssivm cluster manifest (format: README.md, \"Cluster manifest\").\n";
+  out += "cluster_id = " + Quote(m.cluster_id) + "\n";
+  out += "epoch = " + std::to_string(m.epoch) + "\n";
+  out += "\n[guest]\n";
+  if (!m.guest.kernel.empty()) out += "kernel = " + Quote(m.guest.kernel) + "\n";
+  if (!m.guest.initrd.empty()) out += "initrd = " + Quote(m.guest.initrd) + "\n";
+  out += "cmdline = " + Quote(m.guest.cmdline) + "\n";
+  out += "vcpus_total = " + std::to_string(m.guest.vcpus_total) + "\n";
+  out += "vcpus_online = " + std::to_string(m.guest.vcpus_online) + "\n";
+  out += "page_size_kib = " + std::to_string(m.guest.page_size_kib) + "\n";
+  for (const Node& n : m.nodes) {
+    out += "\n[[nodes]]\n";
+    out += "id = " + std::to_string(n.id) + "\n";
+    out += "name = " + Quote(n.name) + "\n";
+    out += "host = " + Quote(n.host) + "\n";
+    out += "address = " + Quote(n.address) + "\n";
+    out += "vcpus = { first = " + std::to_string(n.vcpus.first) +
+           ", last = " + std::to_string(n.vcpus.last) + " }\n";
+    out += "memory_mib = " + std::to_string(n.memory_mib) + "\n";
+  }
+  return out;
+}
+
+bool Save(const ClusterManifest& manifest, const std::string& path) {
+  std::string text = Write(manifest);
+  if (::access(path.c_str(), F_OK) == 0) {
+    std::vector<uint8_t> old = ReadFileBytes(path, 4 << 20);
+    if (std::string_view(reinterpret_cast<const char*>(old.data()), old.size()) == text) {
+      return false;
+    }
+  }
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) ThrowErrno("cannot create " + tmp);
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        ThrowErrno("cannot write " + tmp, err);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      ThrowErrno("cannot sync " + tmp, err);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    ThrowErrno("cannot rename " + tmp + " to " + path, err);
+  }
+  return true;
+}
+
+}  // namespace ssivm::provision

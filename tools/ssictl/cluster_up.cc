@@ -1,0 +1,178 @@
+#include "tools/ssictl/cluster_up.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "guest/abi/boot_info.h"
+#include "provision/manifest/manifest.h"
+#include "tools/ssictl/locate.h"
+#include "tools/ssictl/netns.h"
+
+extern char** environ;
+
+namespace ssivm {
+namespace {
+
+std::vector<pid_t> g_children;
+
+void ForwardToChildren(int sig) {
+  for (pid_t p : g_children) ::kill(p, sig);
+}
+
+// A free TCP port on loopback (bound and released: another process could
+// take it in between, which the node's bind would then report).
+uint16_t FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ThrowErrno("finding a free loopback port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+pid_t Spawn(const std::vector<std::string>& args, bool quiet_stdout) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (quiet_stdout) posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (quiet_stdout) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) ThrowErrno(fmt::format("cannot start {}", args[0]), err);
+  return pid;
+}
+
+int ExitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 125;
+}
+
+// Waits for `pid` at most `timeout`; nullopt if it is still running.
+std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return ExitStatus(status);
+    if (r < 0 && errno != EINTR) return 125;
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+int UpCluster(const ClusterUpOptions& opt) {
+  if (opt.nodes < 1 || opt.nodes > 16) {
+    throw Error(fmt::format("--nodes {} is out of range (1 to 16 on one machine)", opt.nodes));
+  }
+  if (opt.vcpus_per_node < 1 || opt.nodes * opt.vcpus_per_node > abi::kMaxVcpus) {
+    throw Error(fmt::format("--vcpus-per-node {} is out of range", opt.vcpus_per_node));
+  }
+  if (opt.memory_per_node_mib < 32 || opt.nodes * opt.memory_per_node_mib > 3000) {
+    throw Error(fmt::format(
+        "--memory-per-node {} MiB is out of range (at least 32; at most 3000 MiB in all)",
+        opt.memory_per_node_mib));
+  }
+  if (opt.net != "netns" && opt.net != "loopback") {
+    throw Error(fmt::format("--net {}: use netns or loopback", opt.net));
+  }
+  const std::string ssivm = opt.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : opt.ssivm;
+  const std::string kernel =
+      opt.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : opt.kernel;
+  const std::string tag = fmt::format("{:05x}", ::getpid() & 0xfffff);
+  const auto subnet = static_cast<uint8_t>(20 + ::getpid() % 200);
+
+  std::unique_ptr<NetnsHosts> hosts;
+  if (opt.net == "netns") hosts = std::make_unique<NetnsHosts>(opt.nodes, tag, subnet);
+
+  provision::ClusterManifest m;
+  m.cluster_id = "local-" + tag;
+  m.epoch = 1;
+  m.guest.kernel = std::filesystem::absolute(kernel).string();
+  m.guest.initrd = opt.initrd;
+  m.guest.cmdline = opt.cmdline;
+  m.guest.vcpus_total = opt.nodes * opt.vcpus_per_node;
+  m.guest.vcpus_online = m.guest.vcpus_total;
+  for (uint32_t k = 0; k < opt.nodes; ++k) {
+    provision::Node n;
+    n.id = k;
+    n.name = fmt::format("node{}", k);
+    n.host = "localhost";
+    n.address = hosts ? fmt::format("{}:7400", hosts->address(k))
+                      : fmt::format("127.0.0.1:{}", FreeLoopbackPort());
+    n.vcpus = {k * opt.vcpus_per_node, (k + 1) * opt.vcpus_per_node - 1};
+    n.memory_mib = opt.memory_per_node_mib;
+    m.nodes.push_back(n);
+  }
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ssivm-" + tag);
+  std::filesystem::create_directories(dir);
+  const std::string manifest = (dir / "cluster.toml").string();
+  provision::Save(m, manifest);
+
+  std::vector<pid_t> pids;
+  struct sigaction sa {};
+  sa.sa_handler = ForwardToChildren;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &sa, nullptr);  // the terminal's Ctrl-C reaches the nodes directly
+  int status = 125;
+  try {
+    for (uint32_t k = 0; k < opt.nodes; ++k) {
+      std::vector<std::string> argv = hosts ? hosts->Exec(k) : std::vector<std::string>{};
+      argv.insert(argv.end(), {ssivm, "--manifest", manifest, "--node", std::to_string(k),
+                               "--console", k == 0 ? opt.console : "none"});
+      pids.push_back(Spawn(argv, k != 0));
+      g_children.push_back(pids.back());
+    }
+    // Node 0 owns the console and ends the run; the others follow its
+    // shutdown message (or notice it is gone).
+    status = *WaitFor(pids[0], std::chrono::hours(24 * 365));
+    for (size_t k = 1; k < pids.size(); ++k) {
+      if (!WaitFor(pids[k], std::chrono::seconds(30))) {
+        std::fprintf(stderr, "ssictl: node %zu did not stop; killing it\n", k);
+        ::kill(pids[k], SIGKILL);
+        WaitFor(pids[k], std::chrono::seconds(30));
+      }
+    }
+  } catch (...) {
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+    for (pid_t p : pids) WaitFor(p, std::chrono::seconds(30));
+    g_children.clear();
+    std::filesystem::remove_all(dir);
+    throw;
+  }
+  g_children.clear();
+  std::filesystem::remove_all(dir);
+  return status;
+}
+
+}  // namespace ssivm
