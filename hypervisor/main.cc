@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   app.add_option("--host-kind", host_kind, "KVM kind: auto, pvm or hardware")
       ->check(CLI::IsMember({"auto", "pvm", "hardware"}));
   app.add_option("--kvm", cfg.kvm_path, "KVM device");
+  app.add_option("--control", cfg.control_path,
+                 "Control socket for ssictl status/down (a Unix socket path)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   try {

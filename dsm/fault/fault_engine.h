@@ -6,13 +6,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <unordered_map>
-#include <utility>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/unique_fd.h"

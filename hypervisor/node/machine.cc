@@ -33,6 +33,7 @@
 #include "hypervisor/kvm/kvm_vm.h"
 #include "hypervisor/memory/guest_memory.h"
 #include "hypervisor/node/cluster_runtime.h"
+#include "hypervisor/node/control_server.h"
 #include "hypervisor/node/vcpu_loop.h"
 #include "hypervisor/node/vm_stop.h"
 #include "hypervisor/x86/acpi.h"
@@ -327,9 +328,43 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       "vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
       MonotonicNs(), vcpus.size());
+  std::unique_ptr<ControlServer> control;
+  if (!cfg.control_path.empty()) {
+    ControlHandlers handlers;
+    handlers.status = [&] {
+      nlohmann::json j;
+      j["node"] = role ? role->self : 0;
+      j["nodes"] = role ? role->node_count : 1;
+      j["host_kind"] = HostKindName(kind);
+      j["memory_mib"] = cfg.memory_mib;
+      nlohmann::json v = nlohmann::json::array();
+      uint64_t exits = 0;
+      for (size_t i = 0; i < vcpus.size(); ++i) {
+        v.push_back(vcpus[i]->id());
+        exits += loops[i]->exits();
+      }
+      j["vcpus"] = v;
+      j["vcpus_total"] = cfg.vcpus;
+      j["exits"] = exits;
+      j["uptime_s"] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (cluster) {
+        const dsm::DsmStats st = cluster->stats();
+        j["dsm"] = {{"read_faults", st.read_faults},   {"write_faults", st.write_faults},
+                    {"pages_sent", st.pages_sent},     {"pages_received", st.pages_received},
+                    {"zero_fills", st.zero_fills},     {"invalidations", st.invalidations},
+                    {"messages", st.messages_handled}, {"fault_latency", dsm::FormatLatency(st)}};
+      }
+      return j;
+    };
+    handlers.stop = [&stop] { stop.Request({0, "stopped by ssictl down", false}); };
+    control = std::make_unique<ControlServer>(cfg.control_path, std::move(handlers));
+  }
+
   for (auto& loop : loops) loop->Start();
 
   WaitForStop(stop, stop_signals);
+  control.reset();
   for (auto& loop : loops) loop->Kick();
   if (cluster) {
     // Tell the other nodes, and release vCPU threads waiting for a page or

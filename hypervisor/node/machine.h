@@ -24,6 +24,7 @@ struct MachineConfig {
   ConsoleSpec console;
   std::optional<HostKind> host_kind;  // nullopt: detect
   std::string kvm_path = "/dev/kvm";
+  std::string control_path;  // control socket (ssictl status/down); empty: none
   // Set when this process is one node of a multi-node guest.
   std::optional<ClusterRole> cluster;
 };

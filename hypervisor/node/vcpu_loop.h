@@ -22,7 +22,14 @@ void InstallVcpuKickSignal();
 class VcpuLoop {
  public:
   VcpuLoop(KvmVcpu& vcpu, IoBus& bus, VmStop& stop) : vcpu_(vcpu), bus_(bus), stop_(stop) {}
-  ~VcpuLoop() { Join(); }
+  // If the VMM unwinds while vCPUs run (an error elsewhere), stop them first.
+  ~VcpuLoop() {
+    if (thread_.joinable()) {
+      stop_.Request({kExitVmmError, "the VMM failed while the guest ran", true});
+      Kick();
+    }
+    Join();
+  }
 
   void Start();
   // Makes KVM_RUN return now or on its next entry (stop requests use this).

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +26,21 @@ using testing::ProcessResult;
 using testing::RunProcess;
 
 const char kSsictl[] = "tools/ssictl/ssictl";
+
+// A run directory of our own (short: it holds Unix sockets), so that status
+// and down see only this test's VMs.
+class RunDirEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir_ = "/tmp/ssivm-test-" + std::to_string(std::random_device{}() % 1000000);
+    ::setenv("SSIVM_RUN_DIR", dir_.c_str(), 1);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+ private:
+  std::string dir_;
+};
+const auto* const kRunDir = ::testing::AddGlobalTestEnvironment(new RunDirEnvironment);
 const char kSsivm[] = "hypervisor/ssivm";
 const char kKernel[] = "guest/kernel";
 
@@ -34,7 +51,10 @@ std::string TempPath(const std::string& name) {
 
 // Unix socket paths must be short (108 bytes): not under TEST_TMPDIR.
 std::string SocketPath(const std::string& name) {
-  return "/tmp/ssivm-test-" + std::to_string(::getpid()) + "-" + name;
+  static const std::string token = std::to_string(std::random_device{}() % 1000000);
+  const std::string path = "/tmp/ssivm-test-" + token + "-" + name;
+  ::unlink(path.c_str());  // never connect to a stale socket of an earlier run
+  return path;
 }
 
 std::string WriteFile(const std::string& name, const std::string& bytes) {
@@ -149,6 +169,38 @@ TEST(SsictlConsole, AttachesToASocketConsole) {
   EXPECT_THAT(client.out, HasSubstr("echo: typed into the socket")) << Describe(client);
   EXPECT_EQ(vm.exit_code, 0) << Describe(vm);
   EXPECT_NE(::access(sock.c_str(), F_OK), 0) << "the VM left its socket behind";
+}
+
+TEST(SsictlStatus, ShowsARunningVmAndDownStopsIt) {
+  const std::string name = "status-test-" + std::to_string(::getpid());
+  ProcessResult vm;
+  std::thread up([&] {
+    // The guest waits for a console line that never comes: only `down` ends it.
+    vm = Ssictl({"up", "--vcpus", "2", "--name", name, "--cmdline", "ssi.echo=1"});
+  });
+  ProcessResult status;
+  for (int i = 0; i < 600; ++i) {
+    status = Ssictl({"status", name, "--json"});
+    if (status.exit_code == 0 && status.out.find("\"vcpus\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status.exit_code, 0) << Describe(status);
+  EXPECT_THAT(status.out, HasSubstr("\"name\": \"" + name + "\"")) << Describe(status);
+  EXPECT_THAT(status.out, HasSubstr("\"vcpus_total\": 2")) << Describe(status);
+  const ProcessResult down = Ssictl({"down", name});
+  EXPECT_EQ(down.exit_code, 0) << Describe(down);
+  up.join();
+  EXPECT_EQ(vm.exit_code, 0) << Describe(vm);
+  EXPECT_THAT(vm.err, HasSubstr("stopped by ssictl down")) << Describe(vm);
+  const ProcessResult gone = Ssictl({"status", name});
+  EXPECT_EQ(gone.exit_code, 125) << Describe(gone);
+  EXPECT_THAT(gone.err, HasSubstr("no running VM named")) << Describe(gone);
+}
+
+TEST(SsictlDown, ExplainsThatNothingRuns) {
+  const ProcessResult r = Ssictl({"down", "no-such-vm"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("no running VM named 'no-such-vm'")) << Describe(r);
 }
 
 // A bad image is refused while loading: no vCPU ever runs.

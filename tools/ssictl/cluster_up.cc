@@ -23,6 +23,7 @@
 #include "provision/manifest/manifest.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
+#include "tools/ssictl/run_state.h"
 
 extern char** environ;
 
@@ -113,7 +114,7 @@ int UpCluster(const ClusterUpOptions& opt) {
   if (opt.net == "netns") hosts = std::make_unique<NetnsHosts>(opt.nodes, tag, subnet);
 
   provision::ClusterManifest m;
-  m.cluster_id = "local-" + tag;
+  m.cluster_id = opt.name.empty() ? "local-" + tag : opt.name;
   m.epoch = 1;
   m.guest.kernel = std::filesystem::absolute(kernel).string();
   m.guest.initrd = opt.initrd;
@@ -136,6 +137,9 @@ int UpCluster(const ClusterUpOptions& opt) {
   const std::string manifest = (dir / "cluster.toml").string();
   provision::Save(m, manifest);
 
+  RunState state{m.cluster_id, ::getpid(), {}};
+  for (uint32_t k = 0; k < opt.nodes; ++k) state.control.push_back(ControlPath(m.cluster_id, k));
+  RunStateFile state_file(state);
   std::vector<pid_t> pids;
   struct sigaction sa {};
   sa.sa_handler = ForwardToChildren;
@@ -148,8 +152,9 @@ int UpCluster(const ClusterUpOptions& opt) {
   try {
     for (uint32_t k = 0; k < opt.nodes; ++k) {
       std::vector<std::string> argv = hosts ? hosts->Exec(k) : std::vector<std::string>{};
-      argv.insert(argv.end(), {ssivm, "--manifest", manifest, "--node", std::to_string(k),
-                               "--console", k == 0 ? opt.console : "none"});
+      argv.insert(argv.end(),
+                  {ssivm, "--manifest", manifest, "--node", std::to_string(k), "--console",
+                   k == 0 ? opt.console : "none", "--control", ControlPath(m.cluster_id, k)});
       pids.push_back(Spawn(argv, k != 0));
       g_children.push_back(pids.back());
     }

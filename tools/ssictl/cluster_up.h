@@ -19,6 +19,7 @@ struct ClusterUpOptions {
   std::string console = "stdio";
   std::string ssivm;     // empty: located next to ssictl
   std::string manifest;  // use this manifest (local nodes) instead of generating one
+  std::string name;      // the cluster id; empty: local-<tag>
 };
 
 // Writes the manifest, creates the hosts, starts every node, waits for the

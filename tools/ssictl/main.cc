@@ -7,9 +7,10 @@
 #include "common/error.h"
 #include "tools/ssictl/cluster_up.h"
 #include "tools/ssictl/console_client.h"
-#include "tools/ssictl/manifest_cmd.h"
 #include "tools/ssictl/domain_cmd.h"
+#include "tools/ssictl/manifest_cmd.h"
 #include "tools/ssictl/packages_cmd.h"
+#include "tools/ssictl/run_state.h"
 #include "tools/ssictl/up.h"
 
 namespace {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "pvm", "hardware"}))
       ->capture_default_str();
   up_cmd->add_option("--ssivm", up.ssivm, "Path of the ssivm node binary");
+  up_cmd->add_option("--name", up.name, "Name of the VM (for ssictl status/down)");
   ssivm::ClusterUpOptions cluster;
   auto* nodes_opt = up_cmd->add_option("--nodes", cluster.nodes,
                                        "Run the guest across N node processes on this machine");
@@ -46,6 +48,14 @@ int main(int argc, char** argv) {
       ->needs(nodes_opt)
       ->check(CLI::IsMember({"netns", "loopback"}))
       ->capture_default_str();
+
+  std::string vm_name;
+  bool status_json = false;
+  CLI::App* status_cmd = app.add_subcommand("status", "Show the running VMs: nodes, vCPUs, DSM");
+  status_cmd->add_option("name", vm_name, "Only this VM");
+  status_cmd->add_flag("--json", status_json, "Print JSON");
+  CLI::App* down_cmd = app.add_subcommand("down", "Stop a running VM (every node)");
+  down_cmd->add_option("name", vm_name, "The VM to stop (default: every running VM)");
 
   std::string socket_path;
   CLI::App* console_cmd = app.add_subcommand("console", "Attach this terminal to a VM console");
@@ -70,9 +80,12 @@ int main(int argc, char** argv) {
       cluster.cmdline = up.cmdline;
       cluster.console = up.console;
       cluster.ssivm = up.ssivm;
+      cluster.name = up.name;
       return ssivm::UpCluster(cluster);
     }
     if (*up_cmd) return ssivm::Up(up);
+    if (*status_cmd) return ssivm::Status(vm_name, status_json);
+    if (*down_cmd) return ssivm::Down(vm_name);
     if (*console_cmd) return ssivm::AttachConsole(socket_path);
     if (int status = manifest_cmds.Run(); status >= 0) return status;
     if (int status = packages_cmds.Run(); status >= 0) return status;

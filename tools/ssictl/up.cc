@@ -1,9 +1,9 @@
 #include "tools/ssictl/up.h"
 
-#include <csignal>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <filesystem>
 
@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "guest/abi/boot_info.h"
 #include "tools/ssictl/locate.h"
+#include "tools/ssictl/run_state.h"
 
 extern char** environ;
 
@@ -67,7 +68,11 @@ std::vector<std::string> SsivmArgv(const UpOptions& opt) {
 }
 
 int Up(const UpOptions& opt) {
-  const std::vector<std::string> args = SsivmArgv(opt);
+  std::vector<std::string> args = SsivmArgv(opt);
+  const std::string name = opt.name.empty() ? fmt::format("vm-{}", ::getpid()) : opt.name;
+  const RunState state{name, ::getpid(), {ControlPath(name, 0)}};
+  args.insert(args.end(), {"--control", state.control[0]});
+  RunStateFile state_file(state);
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -17,6 +17,7 @@ struct UpOptions {
   std::string console = "stdio";
   std::string host_kind = "auto";
   std::string ssivm;  // empty: located next to ssictl
+  std::string name;   // for ssictl status/down; empty: vm-<pid>
 };
 
 // Checks the options (Error naming the bad one) and returns the ssivm argv.

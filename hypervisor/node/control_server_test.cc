@@ -1,0 +1,68 @@
+#include "hypervisor/node/control_server.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace ssivm {
+namespace {
+
+using ::testing::HasSubstr;
+
+ControlHandlers Handlers(int* stops) {
+  return {[] { return nlohmann::json{{"node", 3}}; }, [stops] { ++*stops; }};
+}
+
+TEST(ControlRequest, StatusAndStop) {
+  int stops = 0;
+  EXPECT_EQ(HandleControlRequest(R"({"cmd":"status"})", Handlers(&stops)), R"({"node":3})");
+  EXPECT_EQ(HandleControlRequest(R"({"cmd":"stop"})", Handlers(&stops)), R"({"ok":true})");
+  EXPECT_EQ(stops, 1);
+}
+
+TEST(ControlRequest, BadRequestsGetErrorsNotCrashes) {
+  int stops = 0;
+  const ControlHandlers h = Handlers(&stops);
+  EXPECT_THAT(HandleControlRequest("not json", h), HasSubstr("not JSON"));
+  EXPECT_THAT(HandleControlRequest("[1,2]", h), HasSubstr("\\\"cmd\\\""));
+  EXPECT_THAT(HandleControlRequest(R"({"cmd":5})", h), HasSubstr("cmd"));
+  EXPECT_THAT(HandleControlRequest(R"({"cmd":"reboot"})", h),
+              HasSubstr("unknown command 'reboot'"));
+  EXPECT_THAT(HandleControlRequest("", h), HasSubstr("not JSON"));
+  EXPECT_EQ(stops, 0);
+}
+
+std::string Ask(const std::string& path, const std::string& request) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return "connect failed";
+  (void)!::write(fd, request.data(), request.size());
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(ControlServer, AnswersOverItsSocketAndRemovesIt) {
+  const std::string path = "/tmp/ssivm-ctl-test-" + std::to_string(::getpid()) + ".sock";
+  int stops = 0;
+  {
+    ControlServer server(path, Handlers(&stops));
+    EXPECT_EQ(Ask(path, "{\"cmd\":\"status\"}\n"), "{\"node\":3}\n");
+    EXPECT_THAT(Ask(path, "garbage\n"), HasSubstr("error"));
+    EXPECT_THAT(Ask(path, std::string(5000, 'x')), HasSubstr("longer than 4096"));
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+}  // namespace
+}  // namespace ssivm

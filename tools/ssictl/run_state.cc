@@ -1,0 +1,161 @@
+#include "tools/ssictl/run_state.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "common/unique_fd.h"
+
+namespace ssivm {
+namespace fs = std::filesystem;
+
+std::string RunDir() {
+  if (const char* env = std::getenv("SSIVM_RUN_DIR"); env != nullptr && *env != '\0') {
+    std::error_code ec;
+    fs::create_directories(env, ec);
+    return env;
+  }
+  for (const std::string& dir : {::geteuid() == 0 ? std::string("/run/ssivm") : std::string(),
+                                 fmt::format("/tmp/ssivm-{}", ::geteuid())}) {
+    if (dir.empty()) continue;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (::access(dir.c_str(), W_OK) == 0) return dir;
+  }
+  throw Error(
+      fmt::format("no writable run directory (tried /run/ssivm and /tmp/ssivm-{}; set "
+                  "SSIVM_RUN_DIR)",
+                  ::geteuid()));
+}
+
+std::string ControlPath(const std::string& name, uint32_t node) {
+  return fmt::format("{}/{}-node{}.sock", RunDir(), name, node);
+}
+
+RunStateFile::RunStateFile(const RunState& s) : path_(RunDir() + "/" + s.name + ".json") {
+  const nlohmann::json j = {{"name", s.name}, {"pid", s.pid}, {"control", s.control}};
+  std::ofstream f(path_);
+  f << j.dump(2) << "\n";
+  if (!f) throw Error(fmt::format("cannot write {}", path_));
+}
+
+RunStateFile::~RunStateFile() {
+  std::error_code ec;
+  fs::remove(path_, ec);
+}
+
+std::vector<RunState> RunningVms() {
+  std::vector<RunState> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(RunDir(), ec)) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream f(e.path());
+    const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+    if (j.is_discarded() || !j.contains("pid") || !j.contains("control")) continue;
+    RunState s;
+    s.name = j.value("name", e.path().stem().string());
+    s.pid = j["pid"].get<int>();
+    s.control = j["control"].get<std::vector<std::string>>();
+    if (::kill(s.pid, 0) != 0 && errno == ESRCH) {
+      fs::remove(e.path(), ec);  // left behind by an ssictl that was killed
+      continue;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+nlohmann::json AskNode(const std::string& socket, const nlohmann::json& request) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket.c_str(), sizeof(a.sun_path) - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ThrowErrno(fmt::format("cannot reach the node's control socket {}", socket));
+  }
+  const std::string line = request.dump() + "\n";
+  (void)!::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof(buf))) > 0) answer.append(buf, static_cast<size_t>(n));
+  const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_discarded()) throw Error(fmt::format("{} answered something that is not JSON", socket));
+  if (j.contains("error"))
+    throw Error(fmt::format("{}: {}", socket, j["error"].get<std::string>()));
+  return j;
+}
+
+namespace {
+
+std::vector<RunState> Select(const std::string& name) {
+  std::vector<RunState> vms = RunningVms();
+  if (!name.empty()) {
+    std::erase_if(vms, [&](const RunState& s) { return s.name != name; });
+    if (vms.empty()) throw Error(fmt::format("no running VM named '{}' in {}", name, RunDir()));
+  } else if (vms.empty()) {
+    throw Error(fmt::format("no running ssivm VM (none recorded in {})", RunDir()));
+  }
+  return vms;
+}
+
+}  // namespace
+
+int Status(const std::string& name, bool json) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const RunState& vm : Select(name)) {
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const std::string& sock : vm.control) {
+      try {
+        nodes.push_back(AskNode(sock, {{"cmd", "status"}}));
+      } catch (const Error& e) {
+        nodes.push_back({{"error", e.what()}});
+      }
+    }
+    all.push_back({{"name", vm.name}, {"nodes", nodes}});
+    if (json) continue;
+    std::printf("VM %s: %zu node(s)\n", vm.name.c_str(), vm.control.size());
+    std::printf("  %-4s %-12s %8s %10s %10s %10s %10s\n", "node", "vcpus", "exits", "rd-faults",
+                "wr-faults", "pages-in", "pages-out");
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      const nlohmann::json& n = nodes[k];
+      if (n.contains("error")) {
+        std::printf("  %-4zu %s\n", k, n["error"].get<std::string>().c_str());
+        continue;
+      }
+      std::string vcpus;
+      for (const auto& v : n["vcpus"])
+        vcpus += (vcpus.empty() ? "" : ",") + std::to_string(v.get<int>());
+      const nlohmann::json d = n.value("dsm", nlohmann::json::object());
+      std::printf("  %-4zu %-12s %8lu %10lu %10lu %10lu %10lu\n", k, vcpus.c_str(),
+                  n.value("exits", 0ul), d.value("read_faults", 0ul), d.value("write_faults", 0ul),
+                  d.value("pages_received", 0ul), d.value("pages_sent", 0ul));
+      if (d.contains("fault_latency")) {
+        std::printf("       fault latency: %s\n", d["fault_latency"].get<std::string>().c_str());
+      }
+    }
+  }
+  if (json) std::printf("%s\n", all.dump(2).c_str());
+  return 0;
+}
+
+int Down(const std::string& name) {
+  for (const RunState& vm : Select(name)) {
+    // Node 0 stops the guest and tells the other nodes.
+    AskNode(vm.control.at(0), {{"cmd", "stop"}});
+    std::printf("ssictl: stopping VM %s\n", vm.name.c_str());
+  }
+  return 0;
+}
+
+}  // namespace ssivm
