@@ -9,8 +9,15 @@
 extern "C" bool arch_probe_rdmsr(uint32_t msr, uint64_t* value);  // msr_probe.S
 extern "C" void arch_probe_gp_entry();
 
+// entry.S: non-zero to return from interrupts with `popfq; ret` (PVM).
+extern "C" {
+constinit uint8_t arch_pvm_fast_return = 0;
+}
+
 namespace ssivm::guest::arch {
 namespace {
+
+constexpr uint32_t kMsrGsBase = 0xc0000101;
 
 // Written once by the boot vCPU before the APs are released.
 const Backend* g_backend = nullptr;
@@ -37,20 +44,37 @@ Kind Detect(Probe* probe) {
 
 void Select(Kind kind) {
   g_backend = kind == Kind::Pvm ? &kPvmBackend : &kHardwareBackend;
+  arch_pvm_fast_return = kind == Kind::Pvm ? 1 : 0;
 }
 
 Kind Current() {
   return g_backend->kind;
 }
 
+// Before Select() (early boot messages) interrupts are off and stay off.
 void IrqDisable() {
-  g_backend->irq_disable();
+  if (g_backend != nullptr) g_backend->irq_disable();
 }
 void IrqEnable() {
-  g_backend->irq_enable();
+  if (g_backend != nullptr) g_backend->irq_enable();
+}
+bool IrqsEnabled() {
+  return g_backend != nullptr && g_backend->irqs_enabled();
 }
 void Halt() {
   g_backend->halt();
+}
+void EnableAndHalt() {
+  g_backend->enable_and_halt();
+}
+uint64_t ReadCr2() {
+  return g_backend->read_cr2();
+}
+
+void InitCpu(uint64_t slot_base) {
+  // The self pointer first: CurrentSlotBase() reads it through GS.
+  *reinterpret_cast<volatile uint64_t*>(slot_base + abi::kSlotPerCpu) = slot_base;
+  Wrmsr(kMsrGsBase, slot_base);
 }
 void Cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs) {
   g_backend->cpuid(leaf, subleaf, regs);

@@ -37,11 +37,41 @@ struct CpuidRegs {
 
 void IrqDisable();
 void IrqEnable();  // PVM: rings the doorbell if an interrupt became pending
-void Halt();       // idle until the next interrupt
+bool IrqsEnabled();
+void Halt();  // idle until the next interrupt
+// Idle primitive, called with interrupts disabled: enables them and waits for
+// the next interrupt (which is handled before this returns, irqs enabled).
+void EnableAndHalt();
+// The faulting address of the last page fault.
+uint64_t ReadCr2();
+
+// Saves the interrupt state and disables; restores it (enabling only if it
+// was enabled).
+inline bool IrqSave() {
+  const bool was = IrqsEnabled();
+  IrqDisable();
+  return was;
+}
+inline void IrqRestore(bool was_enabled) {
+  if (was_enabled) IrqEnable();
+}
 // CPUID as the VMM configured it (on PVM the plain instruction would bypass it).
 void Cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs);
 uint64_t Rdmsr(uint32_t msr);
 void Wrmsr(uint32_t msr, uint64_t value);
+
+// Per-CPU base: points GS at this vCPU's slot (vIF cell at %gs:0, per-CPU
+// data at %gs:kSlotPerCpu). Each vCPU, first thing after Select().
+void InitCpu(uint64_t slot_base);
+
+// A synchronous trap into arch_interrupt with vector kSoftTrapVector, usable
+// with interrupts disabled. INT3: PVM delivers #BP like hardware, but not a
+// general INT n (KVM fails to emulate it); the kernel has no debugger use
+// for #BP.
+inline constexpr uint8_t kSoftTrapVector = 3;
+inline void SoftTrap() {
+  asm volatile("int3" ::: "memory");
+}
 
 inline void Pause() {
   asm volatile("pause" ::: "memory");

@@ -11,8 +11,22 @@ void HwIrqDisable() {
 void HwIrqEnable() {
   asm volatile("sti" ::: "memory");
 }
+bool HwIrqsEnabled() {
+  uint64_t flags;
+  asm volatile("pushfq; pop %0" : "=r"(flags));
+  return (flags & (1u << 9)) != 0;
+}
 void HwHalt() {
   asm volatile("hlt" ::: "memory");
+}
+// STI's one-instruction shadow makes "sti; hlt" atomic: no wake-up is lost.
+void HwEnableAndHalt() {
+  asm volatile("sti; hlt" ::: "memory");
+}
+uint64_t HwReadCr2() {
+  uint64_t cr2;
+  asm volatile("mov %%cr2, %0" : "=r"(cr2));
+  return cr2;
 }
 
 void HwCpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs* r) {
@@ -41,7 +55,10 @@ const Backend kHardwareBackend = {
     .kind = Kind::Hardware,
     .irq_disable = HwIrqDisable,
     .irq_enable = HwIrqEnable,
+    .irqs_enabled = HwIrqsEnabled,
     .halt = HwHalt,
+    .enable_and_halt = HwEnableAndHalt,
+    .read_cr2 = HwReadCr2,
     .cpuid = HwCpuid,
     .rdmsr = HwRdmsr,
     .wrmsr = HwWrmsr,

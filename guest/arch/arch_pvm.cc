@@ -6,7 +6,6 @@
 #include "guest/abi/boot_info.h"
 #include "guest/abi/pv_devices.h"
 #include "guest/arch/backend.h"
-#include "guest/arch/slot.h"
 
 namespace ssivm::guest::arch {
 namespace {
@@ -21,24 +20,43 @@ uint64_t Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2) {
   return nr;
 }
 
-abi::VifCell* Vif() {
-  return reinterpret_cast<abi::VifCell*>(CurrentSlotBase() + abi::kSlotVifCell);
-}
+// The vIF cell is at %gs:0 (arch::InitCpu): each access is one GS-relative
+// instruction, so a thread that migrates between two of them never touches
+// another vCPU's cell.
+static_assert(abi::kSlotVifCell == 0);
 
 void PvmIrqDisable() {
-  Vif()->enabled = 0;
-  asm volatile("" ::: "memory");  // the critical section starts after the store
+  asm volatile("movb $0, %%gs:0" ::: "memory");
 }
 
 void PvmIrqEnable() {
-  asm volatile("" ::: "memory");  // the critical section ends before the store
-  abi::VifCell* vif = Vif();
-  vif->enabled = 1;
+  asm volatile("movb $1, %%gs:0" ::: "memory");
   // An interrupt that arrived while vIF was 0 only set `pending`; the doorbell
-  // makes KVM deliver it now (handled in the kernel, no VMM exit).
-  if (vif->pending) {
-    asm volatile("outb %%al, %0" : : "N"(abi::kPvmDoorbellPort), "a"(0) : "memory");
-  }
+  // makes KVM deliver it now (handled in the kernel, no VMM exit). If we
+  // migrated right after the store, the doorbell is merely spurious.
+  uint8_t pending;
+  asm volatile("movb %%gs:1, %0" : "=r"(pending)::"memory");
+  if (pending) asm volatile("outb %%al, %0" : : "N"(abi::kPvmDoorbellPort), "a"(0) : "memory");
+}
+
+bool PvmIrqsEnabled() {
+  uint8_t enabled;
+  asm volatile("movb %%gs:0, %0" : "=r"(enabled)::"memory");
+  return enabled != 0;
+}
+
+// An interrupt between the enable and the hypercall is handled right away and
+// then HALT sleeps until the next one: at worst one timer tick of latency.
+void PvmEnableAndHalt() {
+  PvmIrqEnable();
+  Hypercall(kHcHalt, 0, 0, 0);
+}
+
+// MOV from CR2 traps and is emulated (several µs; only the panic path uses it).
+uint64_t PvmReadCr2() {
+  uint64_t cr2;
+  asm volatile("mov %%cr2, %0" : "=r"(cr2));
+  return cr2;
 }
 
 void PvmHalt() {
@@ -69,7 +87,10 @@ const Backend kPvmBackend = {
     .kind = Kind::Pvm,
     .irq_disable = PvmIrqDisable,
     .irq_enable = PvmIrqEnable,
+    .irqs_enabled = PvmIrqsEnabled,
     .halt = PvmHalt,
+    .enable_and_halt = PvmEnableAndHalt,
+    .read_cr2 = PvmReadCr2,
     .cpuid = PvmCpuid,
     .rdmsr = PvmRdmsr,
     .wrmsr = PvmWrmsr,

@@ -12,7 +12,10 @@ struct Backend {
   Kind kind;
   void (*irq_disable)();
   void (*irq_enable)();
+  bool (*irqs_enabled)();
   void (*halt)();
+  void (*enable_and_halt)();
+  uint64_t (*read_cr2)();
   void (*cpuid)(uint32_t leaf, uint32_t subleaf, CpuidRegs* regs);
   uint64_t (*rdmsr)(uint32_t msr);
   void (*wrmsr)(uint32_t msr, uint64_t value);

@@ -9,17 +9,24 @@
 
 namespace ssivm::guest::arch {
 
-// Every stack a vCPU runs on today (boot stack, IST stacks) lies inside its
-// own slot, and slots are slot-size aligned, so the stack pointer names the
-// slot without a per-CPU register. Kernel threads with their own stacks will
-// need a per-CPU base register (GS) instead; only this function changes then.
-inline uint64_t CurrentSlotBase() {
+// Before InitCpu(): the boot and IST stacks lie inside the vCPU's own slot,
+// and slots are slot-size aligned, so the stack pointer names the slot.
+inline uint64_t BootSlotBase() {
   static_assert((abi::kVcpuSlotsGpa & (abi::kVcpuSlotSize - 1)) == 0);
   static_assert((abi::kVcpuSlotSize & (abi::kVcpuSlotSize - 1)) == 0);
   uint64_t rsp;
   asm volatile("mov %%rsp, %0" : "=r"(rsp));
   // rsp - 1: an empty stack's pointer is the next slot's base.
   return (rsp - 1) & ~(abi::kVcpuSlotSize - 1);
+}
+
+// After InitCpu(): threads run on their own stacks, so GS names the slot. One
+// GS-relative load, so a thread migrated right after it still gets a
+// consistent (if stale) answer.
+inline uint64_t CurrentSlotBase() {
+  uint64_t base;
+  asm volatile("mov %%gs:%c1, %0" : "=r"(base) : "i"(abi::kSlotPerCpu));
+  return base;
 }
 
 }  // namespace ssivm::guest::arch

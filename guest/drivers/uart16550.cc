@@ -51,6 +51,17 @@ void Uart16550::Put(uint8_t byte) {
   --room_;
 }
 
+bool Uart16550::TryGet(uint8_t* byte) {
+  if ((arch::Inb(base_ + kLsr) & kLsrDataReady) == 0) return false;
+  *byte = arch::Inb(base_ + kRbr);
+  return true;
+}
+
+void Uart16550::EnableRxInterrupt() {
+  constexpr uint8_t kIerRxData = 0x01;
+  arch::Outb(base_ + kIer, kIerRxData);
+}
+
 uint8_t Uart16550::Get() {
   while ((arch::Inb(base_ + kLsr) & kLsrDataReady) == 0) arch::Pause();
   return arch::Inb(base_ + kRbr);

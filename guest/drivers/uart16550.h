@@ -19,6 +19,10 @@ class Uart16550 {
   // Waits for a received byte (polled: each status read is an exit, so this
   // is for short waits until the kernel takes receive interrupts).
   uint8_t Get();
+  // A received byte if there is one (one status read).
+  bool TryGet(uint8_t* byte);
+  // Interrupt on received data (and on the FIFO's receive timeout).
+  void EnableRxInterrupt();
 
  private:
   uint16_t base_;

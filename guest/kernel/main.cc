@@ -5,11 +5,17 @@
 #include "guest/abi/pv_devices.h"
 #include "guest/arch/arch.h"
 #include "guest/arch/slot.h"
+#include "guest/drivers/lapic.h"
 #include "guest/kernel/boot_info.h"
+#include "guest/kernel/clock.h"
 #include "guest/kernel/console.h"
+#include "guest/kernel/interrupts.h"
+#include "guest/kernel/mem.h"
 #include "guest/kernel/options.h"
+#include "guest/kernel/percpu.h"
 #include "guest/kernel/power.h"
 #include "guest/kernel/progress.h"
+#include "guest/kernel/sched.h"
 #include "guest/kernel/smp.h"
 #include "guest/lib/format.h"
 
@@ -18,6 +24,7 @@ namespace {
 
 // Filled by the boot vCPU before it releases the APs.
 constinit BootInfo g_boot_info{};
+constinit Options g_options{};
 
 const char* HostKindName(uint32_t kind) {
   switch (static_cast<abi::HostKind>(kind)) {
@@ -29,10 +36,11 @@ const char* HostKindName(uint32_t kind) {
   return "unknown";
 }
 
-// The per-vCPU state (vIF cell, later per-CPU data) is found through the
-// stack: make sure the VMM gave this vCPU the stack in its own slot.
+// The per-vCPU state (vIF cell, per-CPU data) is found through GS, which
+// InitCpu points at the slot the boot stack is in: make sure the VMM gave
+// this vCPU the stack in its own slot.
 void CheckSlot(uint32_t vcpu) {
-  const uint64_t slot = arch::CurrentSlotBase();
+  const uint64_t slot = arch::BootSlotBase();
   if (vcpu >= abi::kMaxVcpus || slot != abi::VcpuSlotGpa(vcpu)) {
     Panic("vcpu %u: boot stack is in slot %#lx, expected %#lx", vcpu, slot, abi::VcpuSlotGpa(vcpu));
   }
@@ -52,9 +60,28 @@ uint32_t ApicId() {
   return regs.ebx >> 24;
 }
 
+// Per-CPU data and GS, then the idle thread (this context) and the LAPIC.
+// Interrupts stay disabled until the idle loop.
+void InitCpu(uint32_t vcpu) {
+  const uint64_t slot = abi::VcpuSlotGpa(vcpu);
+  auto* local = reinterpret_cast<SlotLocal*>(slot + abi::kSlotPerCpu);
+  __builtin_memset(static_cast<void*>(local), 0, sizeof(SlotLocal));
+  arch::InitCpu(slot);
+  arch::IrqDisable();
+  local->id = vcpu;
+  PerCpu* c = CpuData(vcpu);
+  __builtin_memset(static_cast<void*>(c), 0, sizeof(PerCpu));
+  c->id = vcpu;
+  // The VMM's vCPU-to-node table: where this vCPU runs, so that memory is
+  // allocated from its node first.
+  c->node = vcpu < abi::kMaxVcpus ? g_boot_info.ssivm->vcpu_node[vcpu] : 0;
+  c->apic_id = ApicId();
+  sched::InitCpu(vcpu);
+  interrupts::InitCpu();
+}
+
 void ComeOnline(uint32_t vcpu) {
-  CheckSlot(vcpu);
-  console::Printf("cpu %u: online (apic id %u)\n", vcpu, ApicId());
+  console::Printf("cpu %u: online (apic id %u)\n", vcpu, CpuData(vcpu)->apic_id);
   ReportProgress(vcpu, abi::kMilestoneCpuOnline);
   smp::MarkOnline();
 }
@@ -65,6 +92,7 @@ void DetectArch(const BootInfo& info) {
   arch::Probe probe;
   const arch::Kind kind = arch::Detect(&probe);
   arch::Select(kind);
+  InitCpu(0);  // GS (and with it the vIF cell) before anything else
   const auto expected = kind == arch::Kind::Pvm ? abi::HostKind::kPvm : abi::HostKind::kHardware;
   if (info.ssivm->host_kind != static_cast<uint32_t>(expected)) {
     char seen[32];
@@ -77,6 +105,10 @@ void DetectArch(const BootInfo& info) {
                     arch::KindName(kind), abi::kMsrPvmSignature, seen,
                     HostKindName(info.ssivm->host_kind), arch::KindName(kind));
   }
+}
+
+void MainThread(void*) {
+  RunOptions(g_options);
 }
 
 [[noreturn]] void BootCpuMain(const abi::BootParams* params) {
@@ -96,6 +128,12 @@ void DetectArch(const BootInfo& info) {
   console::Printf("ssivm guest kernel booting: %u vCPUs, %lu MiB RAM, host %s\n",
                   g_boot_info.vcpu_count, g_boot_info.ram_bytes >> 20,
                   arch::KindName(arch::Current()));
+  g_options = ParseOptions(g_boot_info.cmdline, g_boot_info.cmdline_max);
+  RunEarlyOptions(g_options);
+  interrupts::InstallIdt();  // from here every exception gets a panic report (node 0)
+  mem::Init(*g_boot_info.ssivm);
+  clock::Init();
+  sched::Init(g_boot_info.vcpu_count);
 
   smp::ReleaseAps();
   ComeOnline(0);
@@ -105,8 +143,12 @@ void DetectArch(const BootInfo& info) {
   }
   console::Printf("all %u cpus online\n", g_boot_info.vcpu_count);
   ReportProgress(0, abi::kMilestoneAllCpus);
+  interrupts::RouteConsole(CpuData(0)->apic_id);
+  console::EnableInput();
+  if (sched::Spawn(MainThread, nullptr, "main") == nullptr) Panic("cannot create the main thread");
   ReportProgress(0, abi::kMilestoneReady);
-  RunCommandLine(g_boot_info.cmdline, g_boot_info.cmdline_max);
+  clock::StartTick();
+  sched::IdleLoop();
 }
 
 [[noreturn]] void ApMain(uint32_t vcpu) {
@@ -114,10 +156,14 @@ void DetectArch(const BootInfo& info) {
   if (vcpu >= g_boot_info.vcpu_count) {
     Panic("vcpu %u started, but the boot info names %u vCPUs", vcpu, g_boot_info.vcpu_count);
   }
+  CheckSlot(vcpu);
+  // The IDT is node-private: on other nodes nobody has filled it yet. Every
+  // AP writes the same gates, so doing it on every vCPU is harmless.
+  interrupts::InstallIdt();
+  InitCpu(vcpu);
   ComeOnline(vcpu);
-  // Nothing to run yet: park until the VM is stopped.
-  arch::IrqDisable();
-  for (;;) arch::Halt();
+  clock::StartTick();
+  sched::IdleLoop();
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+// Per-CPU data in two parts. SlotLocal sits in the vCPU's node-private slot
+// at abi::kSlotPerCpu, reached through GS (arch::InitCpu points GS at the
+// slot): what only this vCPU reads, with single-instruction access. PerCpu
+// (run queue, current thread, statistics) is read and written by other CPUs,
+// possibly on other nodes, so it lives in the kernel's coherent .bss.
+#ifndef SSIVM_GUEST_KERNEL_PERCPU_H_
+#define SSIVM_GUEST_KERNEL_PERCPU_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest/abi/boot_info.h"
+#include "guest/arch/slot.h"
+#include "guest/kernel/irq_lock.h"
+#include "guest/lib/atomic.h"
+
+namespace ssivm::guest {
+
+struct Thread;
+
+struct SlotLocal {
+  uint64_t slot_base;  // first: arch::InitCpu's self pointer
+  Thread* current;     // copy of PerCpu::current, for CurrentThread()
+  uint32_t id;
+};
+
+struct alignas(64) PerCpu {
+  Thread* current;
+  uint32_t id;
+  uint32_t node;
+  uint32_t apic_id;
+  Atomic<uint32_t> online;
+  Thread* idle;
+  // Run queue: runnable threads waiting for this CPU (FIFO).
+  IrqSpinLock rq_lock;
+  Thread* rq_head;
+  Thread* rq_tail;
+  Atomic<uint32_t> rq_len;
+  // Statistics, written by this CPU's interrupt handlers only.
+  uint64_t ticks;
+  uint64_t busy_ticks;  // ticks that found a thread other than idle running
+  uint64_t window_start_busy;
+  Atomic<uint32_t> load_pct;  // busy share of the last window
+  uint64_t switches;
+  uint64_t irqs;
+};
+static_assert(sizeof(SlotLocal) <= abi::kSlotIst1Top - 0x1000 - abi::kSlotPerCpu);
+
+extern PerCpu g_cpus[abi::kMaxVcpus];  // sched.cc
+
+inline PerCpu* CpuData(uint32_t cpu) {
+  return &g_cpus[cpu];
+}
+
+inline SlotLocal* ThisSlot() {
+  return reinterpret_cast<SlotLocal*>(arch::CurrentSlotBase() + abi::kSlotPerCpu);
+}
+
+// One GS-relative load each, so a thread migrated right after still gets a
+// consistent (if stale) answer.
+inline Thread* CurrentThread() {
+  Thread* t;
+  asm volatile("mov %%gs:%c1, %0" : "=r"(t) : "i"(abi::kSlotPerCpu + offsetof(SlotLocal, current)));
+  return t;
+}
+
+inline uint32_t CurrentCpuId() {
+  uint32_t id;
+  asm volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(abi::kSlotPerCpu + offsetof(SlotLocal, id)));
+  return id;
+}
+
+// This CPU's data. Stable only with interrupts disabled (a thread may migrate).
+inline PerCpu* ThisCpu() {
+  return CpuData(CurrentCpuId());
+}
+
+uint32_t CpuCount();  // sched.cc
+
+}  // namespace ssivm::guest
+
+#endif  // SSIVM_GUEST_KERNEL_PERCPU_H_

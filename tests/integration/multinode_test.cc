@@ -1,0 +1,190 @@
+// One guest across several node processes on this machine: pages move
+// between processes over real sockets (loopback, or veth links between
+// network namespaces), IPIs and port I/O are forwarded, and a node that dies
+// stops the others cleanly.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
+
+namespace ssivm {
+namespace {
+
+using testing::Describe;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+const char kSsictl[] = "tools/ssictl/ssictl";
+const char kSsivm[] = "hypervisor/ssivm";
+
+ProcessResult UpCluster(uint32_t nodes, uint32_t vcpus_per_node, const std::string& net,
+                        const std::string& cmdline, const std::string& input = "") {
+  return RunProcess({kSsictl, "up", "--nodes", std::to_string(nodes), "--vcpus-per-node",
+                     std::to_string(vcpus_per_node), "--memory-per-node", "64", "--net", net,
+                     "--cmdline", cmdline},
+                    input, std::chrono::seconds(240));
+}
+
+void ExpectEveryCpuOnline(const ProcessResult& r, uint32_t vcpus) {
+  EXPECT_THAT(r.out, HasSubstr("booting: " + std::to_string(vcpus) + " vCPUs")) << Describe(r);
+  for (uint32_t v = 0; v < vcpus; ++v) {
+    EXPECT_THAT(r.out, HasSubstr("cpu " + std::to_string(v) + ": online")) << Describe(r);
+  }
+  EXPECT_THAT(r.out, HasSubstr("all " + std::to_string(vcpus) + " cpus online")) << Describe(r);
+}
+
+struct Shape {
+  uint32_t nodes;
+  uint32_t vcpus_per_node;
+  const char* net;
+};
+
+class Cluster : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(Cluster, BootsOneGuestOnEveryNode) {
+  const Shape s = GetParam();
+  if (std::string(s.net) == "netns" && ::geteuid() != 0) GTEST_SKIP() << "netns needs root";
+  const ProcessResult r = UpCluster(s.nodes, s.vcpus_per_node, s.net, "ssi.exit=0");
+  ASSERT_FALSE(r.timed_out) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  ExpectEveryCpuOnline(r, s.nodes * s.vcpus_per_node);
+  for (uint32_t n = 1; n < s.nodes; ++n) {
+    // Every other node followed node 0's shutdown and paged memory in.
+    EXPECT_THAT(r.err, HasSubstr("ssivm[node " + std::to_string(n) + "]: node 0 stopped the VM"))
+        << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("ssivm[node " + std::to_string(n) + "]: dsm: ")) << Describe(r);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Cluster,
+                         ::testing::Values(Shape{2, 1, "loopback"}, Shape{2, 2, "netns"},
+                                           Shape{3, 1, "netns"}, Shape{4, 1, "loopback"}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.nodes) + "nodes_" +
+                                  std::to_string(info.param.vcpus_per_node) + "vcpus_" +
+                                  info.param.net;
+                         });
+
+TEST(Cluster, TheGuestSeesEveryNodeAndItsMemory) {
+  // Log in and ask the guest where its CPUs run and whose memory it has.
+  const ProcessResult r =
+      UpCluster(2, 1, "loopback", "ssi.shell=1", "admin\r\ncpus\r\nmem\r\npoweroff\r\n");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +0 +0 +0 ")) << Describe(r);  // cpu 0, node 0
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +1 +1 +1 ")) << Describe(r);  // cpu 1, node 1
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("node 0: [0-9]+ KiB total")) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("node 1: [0-9]+ KiB total")) << Describe(r);
+}
+
+TEST(Cluster, WorkloadsPassAcrossNodes) {
+  const ProcessResult r = UpCluster(2, 1, "netns", "ssi.run=counter,litmus,memtest,pingpong");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  for (const char* w : {"counter", "litmus", "memtest", "pingpong"}) {
+    EXPECT_THAT(r.out, HasSubstr(std::string("RESULT ") + w + " PASS")) << Describe(r);
+  }
+  EXPECT_THAT(r.out, Not(HasSubstr("FAIL"))) << Describe(r);
+}
+
+TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
+  const ProcessResult r = UpCluster(2, 1, "loopback", "ssi.echo=1", "across nodes\n");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("echo: across nodes")) << Describe(r);
+}
+
+std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
+  std::ofstream f(path);
+  f << "cluster_id = \"t\"\nepoch = 1\n[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
+    << "/ssivm/guest/kernel\"\ncmdline = \"" << cmdline << "\"\nvcpus_total = 2\n";
+  for (int k = 0; k < 2; ++k) {
+    f << "[[nodes]]\nid = " << k << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
+      << "address = \"127.0.0.1:" << port0 + k << "\"\nvcpus = { first = " << k << ", last = " << k
+      << " }\nmemory_mib = 64\n";
+  }
+  return path;
+}
+
+uint16_t PortBase() {
+  return static_cast<uint16_t>(20000 + (::getpid() * 7) % 20000);
+}
+
+TEST(Cluster, ANodeThatDiesStopsTheOthersNamingIt) {
+  // The guest waits for console input forever, so only the kill ends it.
+  const std::string manifest = WriteManifest("die.toml", PortBase(), "ssi.echo=1");
+  ProcessResult node0;
+  std::thread t0([&] {
+    node0 = RunProcess({kSsivm, "--manifest", manifest, "--node", "0", "--console", "none"}, "",
+                       std::chrono::seconds(120));
+  });
+  pid_t pid1 = -1;
+  {
+    // Node 1 runs as a child we can kill.
+    pid1 = ::fork();
+    if (pid1 == 0) {
+      ::execl(kSsivm, kSsivm, "--manifest", manifest.c_str(), "--node", "1", "--console", "none",
+              "--log-level", "warn", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // let the mesh form and the guest boot
+  ::kill(pid1, SIGKILL);
+  int status = 0;
+  ::waitpid(pid1, &status, 0);
+  t0.join();
+  EXPECT_EQ(node0.exit_code, 126) << Describe(node0);
+  EXPECT_THAT(node0.err, HasSubstr("lost node 1 (127.0.0.1:")) << Describe(node0);
+}
+
+TEST(Cluster, ABadManifestIsRejectedClearly) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir ? dir : "/tmp") + "/bad.toml";
+  std::ofstream(path)
+      << "cluster_id = \"x\"\nepoch = 1\n[guest]\nvcpus_total = 1\n[[nodes]]\nid = 0\n"
+         "name = \"a\"\nhost = \"h\"\naddress = \"127.0.0.1:1\"\n"
+         "vcpus = { first = 0, last = 0 }\nmemory_mib = 64\ncolour = \"blue\"\n";
+  const ProcessResult r = RunProcess({kSsivm, "--manifest", path, "--node", "0"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("bad.toml")) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("colour")) << Describe(r);
+}
+
+TEST(Cluster, AGarbageSendingPeerIsRejected) {
+  const uint16_t port = static_cast<uint16_t>(PortBase() + 10);
+  const std::string manifest = WriteManifest("garbage.toml", port, "ssi.exit=0");
+  ProcessResult node0;
+  std::thread t0([&] {
+    node0 = RunProcess({kSsivm, "--manifest", manifest, "--node", "0", "--console", "none"}, "",
+                       std::chrono::seconds(120));
+  });
+  // Pretend to be node 1: connect to node 0 and send something that is not
+  // the protocol.
+  ProcessResult junk;
+  for (int i = 0; i < 100; ++i) {
+    junk = RunProcess({"/bin/bash", "-c",
+                       "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
+                           " && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && sleep 1"});
+    if (junk.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  t0.join();
+  EXPECT_EQ(node0.exit_code, 125) << Describe(node0);
+  EXPECT_THAT(node0.err, HasSubstr("handshake with a connection from 127.0.0.1"))
+      << Describe(node0);
+  EXPECT_THAT(node0.err, HasSubstr("bad magic")) << Describe(node0);
+}
+
+}  // namespace
+}  // namespace ssivm
