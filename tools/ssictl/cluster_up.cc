@@ -18,14 +18,13 @@
 
 #include <fmt/format.h>
 
+#include "common/command.h"
 #include "common/error.h"
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
 #include "tools/ssictl/run_state.h"
-
-extern char** environ;
 
 namespace ssivm {
 namespace {
@@ -50,22 +49,6 @@ uint16_t FreeLoopbackPort() {
   }
   ::close(fd);
   return ntohs(a.sin_port);
-}
-
-pid_t Spawn(const std::vector<std::string>& args, bool quiet_stdout) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (quiet_stdout) posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  if (quiet_stdout) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int err = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (err != 0) ThrowErrno(fmt::format("cannot start {}", args[0]), err);
-  return pid;
 }
 
 int ExitStatus(int status) {
@@ -155,7 +138,7 @@ int UpCluster(const ClusterUpOptions& opt) {
       argv.insert(argv.end(),
                   {ssivm, "--manifest", manifest, "--node", std::to_string(k), "--console",
                    k == 0 ? opt.console : "none", "--control", ControlPath(m.cluster_id, k)});
-      pids.push_back(Spawn(argv, k != 0));
+      pids.push_back(k == 0 ? Spawn(argv) : Spawn(argv, {kDevNull, kDevNull, kInherit}));
       g_children.push_back(pids.back());
     }
     // Node 0 owns the console and ends the run; the others follow its

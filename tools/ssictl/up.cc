@@ -9,12 +9,11 @@
 
 #include <fmt/format.h>
 
+#include "common/command.h"
 #include "common/error.h"
 #include "guest/abi/boot_info.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/run_state.h"
-
-extern char** environ;
 
 namespace ssivm {
 namespace {
@@ -73,13 +72,7 @@ int Up(const UpOptions& opt) {
   const RunState state{name, ::getpid(), {ControlPath(name, 0)}};
   args.insert(args.end(), {"--control", state.control[0]});
   RunStateFile state_file(state);
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  if (err != 0) ThrowErrno(fmt::format("cannot start {}", argv[0]), err);
+  const pid_t pid = Spawn(args);
   g_child = pid;
   // The terminal's Ctrl-C reaches the whole process group; forwarding covers
   // signals sent to ssictl alone.
@@ -90,14 +83,9 @@ int Up(const UpOptions& opt) {
   ::sigaction(SIGHUP, &sa, nullptr);
   sa.sa_handler = SIG_IGN;
   ::sigaction(SIGINT, &sa, nullptr);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) ThrowErrno("waitpid for ssivm");
-  }
+  const int status = WaitExitStatus(pid);
   g_child = -1;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 125;
+  return status;
 }
 
 }  // namespace ssivm
