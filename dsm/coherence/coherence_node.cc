@@ -49,6 +49,22 @@ void CoherenceNode::AdoptLocalPage(PageNumber page) {
   clients_[page].state = LocalState::kReadWrite;
 }
 
+void CoherenceNode::AdoptReplicatedPage(PageNumber page, uint32_t node_count) {
+  if (node_count == 0 || node_count > kMaxNodes) {
+    throw Error(fmt::format("cannot replicate page {:#x} on {} nodes", page, node_count));
+  }
+  if (home_of_(page) == self_) {
+    Dir& d = dirs_[page];
+    if (d.state != DirState::kUncached || d.busy) {
+      throw Error(
+          fmt::format("page {:#x} cannot be replicated: the protocol already knows it", page));
+    }
+    d.state = DirState::kShared;
+    d.sharers = node_count == kMaxNodes ? ~uint64_t{0} : (uint64_t{1} << node_count) - 1;
+  }
+  clients_[page].state = LocalState::kReadOnly;
+}
+
 std::vector<Action> CoherenceNode::Fault(PageNumber page, bool write) {
   std::vector<Action> out;
   out_ = &out;

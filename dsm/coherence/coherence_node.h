@@ -59,6 +59,10 @@ class CoherenceNode {
   // homed here and not yet touched by the protocol; throws Error otherwise.
   void AdoptLocalPage(PageNumber page);
 
+  // A page every node loaded itself (kernel text): read-only everywhere,
+  // shared by all `node_count` nodes from the start. Call on every node.
+  void AdoptReplicatedPage(PageNumber page, uint32_t node_count);
+
   // A local access faulted (read or write). Returns what to do; empty if a
   // request for the page is already in flight (the access retries when the
   // grant wakes it).

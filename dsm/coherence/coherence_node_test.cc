@@ -144,6 +144,25 @@ TEST(Coherence, GivingUpOwnershipDropsBeforeSending) {
   EXPECT_EQ(c.node(1).local_state(0), LocalState::kInvalid);
 }
 
+TEST(Coherence, ReplicatedPagesAreReadEverywhereAndInvalidatedOnWrite) {
+  TestCluster c(3, 3);
+  for (NodeId n = 0; n < 3; ++n) {
+    c.node(n).AdoptReplicatedPage(0, 3);
+    c.copy(n, 0) = {LocalState::kReadOnly, 0};
+  }
+  EXPECT_EQ(c.node(0).dir_state(0), DS::kShared);
+  EXPECT_TRUE(c.Fault(2, 0, false).size() == 1);  // already readable: just a wake
+  EXPECT_EQ(c.InFlight(), 0u);
+  c.Fault(1, 0, true);  // a write: every other copy goes first
+  c.Deliver(1, 0);
+  c.Deliver(0, 2);
+  c.Deliver(2, 0);
+  c.Deliver(0, 1);
+  EXPECT_EQ(c.node(1).local_state(0), LocalState::kReadWrite);
+  EXPECT_EQ(c.node(2).local_state(0), LocalState::kInvalid);
+  EXPECT_EQ(c.node(0).local_state(0), LocalState::kInvalid);
+}
+
 TEST(Coherence, ProtocolViolationsNameThePeer) {
   CoherenceNode home(0, [](PageNumber) { return NodeId{0}; });
   try {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -38,7 +39,8 @@ const PageData* DataOf(const Message& m) {
 }  // namespace
 
 FaultEngine::FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of,
-                         Transport& transport, FatalHandler on_fatal)
+                         Transport& transport, FatalHandler on_fatal,
+                         const std::vector<PageNumber>& replicated, uint32_t node_count)
     : region_(region),
       transport_(transport),
       on_fatal_(std::move(on_fatal)),
@@ -46,7 +48,14 @@ FaultEngine::FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf
       uffd_(region.host, region.size),
       stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_.valid()) ThrowErrno("eventfd for the fault engine");
-  for (PageNumber p : ResidentPages(region_)) node_.AdoptLocalPage(p);
+  const std::unordered_set<PageNumber> shared(replicated.begin(), replicated.end());
+  for (PageNumber p : replicated) {
+    node_.AdoptReplicatedPage(p, node_count);
+    uffd_.WriteProtect(HostAddress(p), true);  // a write must ask the home first
+  }
+  for (PageNumber p : ResidentPages(region_)) {
+    if (!shared.count(p)) node_.AdoptLocalPage(p);
+  }
 }
 
 FaultEngine::~FaultEngine() {

@@ -56,8 +56,11 @@ class FaultEngine final : public TransportHandler {
   // Pages already resident in `region` (written by the loader before the
   // DSM starts) become this node's exclusive pages; every such page must be
   // homed here. Registers the region with userfaultfd.
+  // `replicated` pages (kernel text every node loaded itself) start
+  // read-only and shared by all `node_count` nodes.
   FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of, Transport& transport,
-              FatalHandler on_fatal);
+              FatalHandler on_fatal, const std::vector<PageNumber>& replicated = {},
+              uint32_t node_count = 1);
   ~FaultEngine() override;
 
   void Start();

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -70,21 +71,40 @@ ClusterRuntime::~ClusterRuntime() {
   Stop(0);
 }
 
-void ClusterRuntime::StartDsm(const GuestMemory& ram) {
+void ClusterRuntime::StartDsm(const GuestMemory& ram,
+                              const std::vector<std::pair<uint64_t, uint64_t>>& read_only) {
   const uint64_t base = SharedRamBase();
   const uint64_t end = std::min(homes_.total_bytes(), abi::kMmioHoleBase);
   const auto span = ram.Span(base, end - base);
+  std::vector<dsm::PageNumber> replicated;
+  for (const auto& [gpa, size] : read_only) {
+    if (gpa < base || gpa + size > end) continue;
+    for (uint64_t a = gpa; a < gpa + size; a += abi::kPageSize)
+      replicated.push_back(a / abi::kPageSize);
+  }
   if (role_.self != 0) {
-    // Only node 0 loads the guest; any copy made here is dropped so that the
-    // pages come from their owner.
-    ::madvise(span.data(), span.size(), MADV_DONTNEED);
+    // Node 0's copy of the guest is the one that counts: drop what this node
+    // loaded, except the read-only text every node keeps.
+    uint64_t from = base;
+    auto drop = [&](uint64_t to) {
+      if (to > from) ::madvise(span.data() + (from - base), to - from, MADV_DONTNEED);
+    };
+    std::vector<std::pair<uint64_t, uint64_t>> keep = read_only;
+    std::sort(keep.begin(), keep.end());
+    for (const auto& [gpa, size] : keep) {
+      if (gpa < base || gpa + size > end) continue;
+      drop(gpa);
+      from = gpa + size;
+    }
+    drop(end);
   }
   engine_ = std::make_unique<dsm::FaultEngine>(
       role_.self, dsm::SharedRegion{base, end - base, span.data()},
       [this](dsm::PageNumber p) { return homes_.HomeOf(p); }, *transport_,
       [this](const std::string& why) {
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
-      });
+      },
+      replicated, role_.node_count);
   link_->set_coherence(engine_.get());
   transport_->Start(link_.get());
   engine_->Start();

@@ -41,7 +41,10 @@ class ClusterRuntime {
   // Starts paging: `ram` is this node's view of guest RAM. Pages of the
   // shared part that this node already wrote (node 0's loader) become its
   // own; on other nodes the shared part must be untouched.
-  void StartDsm(const GuestMemory& ram);
+  // `read_only` ranges (kernel text) were loaded by every node and stay
+  // replicated.
+  void StartDsm(const GuestMemory& ram,
+                const std::vector<std::pair<uint64_t, uint64_t>>& read_only);
   // Devices that live on node 0: forward their ports from other nodes.
   void ForwardDevices(IoBus& bus);
   // node 0: peers may use these devices.

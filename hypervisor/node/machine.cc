@@ -323,7 +323,11 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   loops.reserve(vcpus.size());
   for (auto& vcpu : vcpus) loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop));
   console->Start(uart, stop);
-  if (cluster) cluster->StartDsm(mem);
+  if (cluster) {
+    std::vector<std::pair<uint64_t, uint64_t>> text;
+    for (const RamRange& r : kernel.read_only) text.emplace_back(r.gpa, r.size);
+    cluster->StartDsm(mem, text);
+  }
   spdlog::info(
       "vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),

@@ -28,7 +28,14 @@ LoadedKernel LoadKernel(std::span<const uint8_t> image, std::string_view name,
          .entry = elf.entry,
          .kernel_base = elf.lowest_gpa,
          .kernel_end = elf.end_gpa,
-         .setup_header = std::nullopt};
+         .setup_header = std::nullopt,
+         .read_only = {}};
+    for (const ElfSegment& seg : elf.segments) {
+      // Only whole pages: a page shared with a writable segment is not read-only.
+      const uint64_t first = (seg.gpa + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
+      const uint64_t end = (seg.gpa + seg.mem_size) & ~(abi::kPageSize - 1);
+      if (!seg.writable && end > first) k.read_only.push_back({first, end - first});
+    }
     LoadElf(elf, image, mem, name);
     CheckInLayout(k, layout, name);
   } else if (LooksLikeBzImage(image)) {
@@ -37,7 +44,8 @@ LoadedKernel LoadKernel(std::span<const uint8_t> image, std::string_view name,
          .entry = bz.entry64,
          .kernel_base = bz.load_gpa,
          .kernel_end = bz.load_gpa + bz.footprint,
-         .setup_header = bz.hdr};
+         .setup_header = bz.hdr,
+         .read_only = {}};
     LoadBzImage(bz, mem, name);
     CheckInLayout(k, layout, name);
   } else {

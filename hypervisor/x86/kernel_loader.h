@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "guest/abi/boot_info.h"
 #include "hypervisor/memory/guest_memory.h"
@@ -24,6 +25,9 @@ struct LoadedKernel {
   // A bzImage's setup header, for WriteBootInfo: pass
   // `setup_header ? &*setup_header : nullptr`. Empty for ELF.
   std::optional<abi::SetupHeader> setup_header;
+  // Page-aligned ranges that the kernel never writes (an ELF's read-only
+  // segments: text, rodata). A cluster replicates them on every node.
+  std::vector<RamRange> read_only;
 };
 
 struct BootConfig {
