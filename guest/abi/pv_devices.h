@@ -40,6 +40,28 @@ inline constexpr uint8_t PvIpiVector(uint32_t value) {
   return static_cast<uint8_t>(value & 0xff);
 }
 
+// PV info: the VMM's statistics for the node the reading vCPU runs on (the
+// guest shell's `stats`). A 32-bit OUT of a PvInfoKey to kPvInfoPort
+// selects a value; 32-bit INs at kPvInfoPort and kPvInfoPort + 4 read its
+// low and high halves. One selector per node: callers serialize. Unknown
+// keys read as all-ones.
+inline constexpr uint16_t kPvInfoPort = 0x50c;
+inline constexpr uint16_t kPvInfoPortCount = 8;
+
+enum PvInfoKey : uint32_t {
+  kInfoNodeId = 0,
+  kInfoNodeCount,
+  kInfoReadFaults,
+  kInfoWriteFaults,
+  kInfoPagesSent,
+  kInfoPagesReceived,
+  kInfoZeroFills,
+  kInfoInvalidations,
+  kInfoMessages,
+  kInfoVcpuExits,
+  kInfoKeyCount
+};
+
 enum Milestone : uint16_t {
   kMilestoneEntry = 1,      // first instruction of the kernel on this vCPU
   kMilestoneBootInfo = 2,   // boot info parsed (boot vCPU)

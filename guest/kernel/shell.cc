@@ -1,5 +1,7 @@
 #include "guest/kernel/shell.h"
 
+#include "guest/drivers/pv_info.h"
+
 #include "guest/abi/pv_devices.h"
 #include "guest/kernel/clock.h"
 #include "guest/kernel/console.h"
@@ -54,6 +56,7 @@ void Help() {
       "  cpus                  CPUs: id, node, state, load\n"
       "  mem                   memory, total and per node\n"
       "  uptime                time since boot\n"
+      "  stats                 per node: DSM faults, pages moved, VMM exits\n"
       "  run <workload> [args] run a built-in workload\n"
       "  fault <ud|de|pf|gp>   raise a CPU exception (kernel panic)\n"
       "  poweroff              stop the machine\n"
@@ -86,6 +89,45 @@ void Mem() {
     const mem::NodeStats s = mem::Stats(n);
     console::Printf("  node %u: %lu KiB total, %lu KiB free\n", n, s.total_pages * 4,
                     s.free_pages * 4);
+  }
+}
+
+// What one node's VMM reports, read on a CPU of that node.
+struct NodeStats {
+  uint64_t v[abi::kInfoKeyCount];
+};
+
+void ReadNodeStats(void* arg) {
+  auto* s = static_cast<NodeStats*>(arg);
+  for (uint32_t k = 0; k < abi::kInfoKeyCount; ++k)
+    s->v[k] = ReadPvInfo(static_cast<abi::PvInfoKey>(k));
+}
+
+void Stats() {
+  console::Printf(
+      "node  rd-faults  wr-faults  pages-in  pages-out  zero  invalid  messages  exits\n");
+  uint32_t nodes = 0;
+  for (uint32_t i = 0; i < CpuCount(); ++i)
+    nodes = CpuData(i)->node + 1 > nodes ? CpuData(i)->node + 1 : nodes;
+  for (uint32_t n = 0; n < nodes; ++n) {
+    // The device answers for the node it is on: ask from a CPU of node n.
+    int32_t cpu = -1;
+    for (uint32_t i = 0; i < CpuCount() && cpu < 0; ++i) {
+      if (CpuData(i)->node == n) cpu = static_cast<int32_t>(i);
+    }
+    if (cpu < 0) continue;
+    NodeStats s{};
+    Thread* t = sched::Spawn(ReadNodeStats, &s, "stats", cpu);
+    if (t == nullptr) {
+      console::Printf("stats: out of memory\n");
+      return;
+    }
+    sched::Join(t);
+    console::Printf("%4lu  %9lu  %9lu  %8lu  %9lu  %4lu  %7lu  %8lu  %lu\n", s.v[abi::kInfoNodeId],
+                    s.v[abi::kInfoReadFaults], s.v[abi::kInfoWriteFaults],
+                    s.v[abi::kInfoPagesReceived], s.v[abi::kInfoPagesSent],
+                    s.v[abi::kInfoZeroFills], s.v[abi::kInfoInvalidations], s.v[abi::kInfoMessages],
+                    s.v[abi::kInfoVcpuExits]);
   }
 }
 
@@ -148,6 +190,8 @@ void RunShell(StrView password) {
       Mem();
     } else if (cmd == "uptime") {
       Uptime();
+    } else if (cmd == "stats") {
+      Stats();
     } else if (cmd == "run") {
       Run(words);
     } else if (cmd == "fault") {

@@ -46,6 +46,7 @@ uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool wr
 }
 
 void ClusterLink::BroadcastShutdown(int status) {
+  if (peer_shutdown_) return;
   for (NodeId n = 0; n < node_count_; ++n) {
     if (n == self_) continue;
     try {
@@ -88,6 +89,7 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
     it->second = rep->data;
     io_cv_.notify_all();
   } else if (const auto* s = std::get_if<dsm::Shutdown>(&message)) {
+    peer_shutdown_ = true;
     stop_.Request({s->status & 0xff,
                    fmt::format("node {} stopped the VM (status {})", from, s->status), false});
   } else if (std::holds_alternative<dsm::Hello>(message) || coherence_ == nullptr) {

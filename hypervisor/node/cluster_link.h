@@ -43,7 +43,8 @@ class ClusterLink final : public dsm::TransportHandler {
   // Performs a port access on `node`'s devices and waits for the answer.
   // Returns all-ones if the VM stops meanwhile.
   uint32_t RemoteIo(dsm::NodeId node, uint16_t port, uint8_t size, bool write, uint32_t data);
-  // Tells every peer to stop with this status (best effort).
+  // Tells every peer to stop with this status (best effort); nothing if a
+  // peer's shutdown is what stopped this node (that peer told everyone).
   void BroadcastShutdown(int status);
 
   void OnMessage(dsm::NodeId from, dsm::Message message) override;
@@ -69,6 +70,7 @@ class ClusterLink final : public dsm::TransportHandler {
   uint64_t next_seq_ = 1;
   std::map<uint64_t, std::optional<uint32_t>> io_waiting_;
   bool aborted_ = false;
+  std::atomic<bool> peer_shutdown_{false};
 };
 
 // Stands in for a device that lives on another node: every access is

@@ -25,6 +25,7 @@
 #include "hypervisor/devices/cmos_rtc.h"
 #include "hypervisor/devices/debug_exit.h"
 #include "hypervisor/devices/io_bus.h"
+#include "hypervisor/devices/pv_info.h"
 #include "hypervisor/devices/pv_ipi.h"
 #include "hypervisor/devices/uart16550.h"
 #include "hypervisor/kvm/kvm_interrupts.h"
@@ -270,6 +271,35 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
                               ResetPort::kPort, kExitGuestReboot),
                   false});
   });
+  // Filled in once the vCPU loops exist; the guest can only ask after that.
+  std::function<uint64_t()> vcpu_exits = [] { return uint64_t{0}; };
+  PvInfo info([&](uint32_t key) -> std::optional<uint64_t> {
+    const dsm::DsmStats st = cluster ? cluster->stats() : dsm::DsmStats{};
+    switch (key) {
+      case abi::kInfoNodeId:
+        return role ? role->self : 0;
+      case abi::kInfoNodeCount:
+        return role ? role->node_count : 1;
+      case abi::kInfoReadFaults:
+        return st.read_faults;
+      case abi::kInfoWriteFaults:
+        return st.write_faults;
+      case abi::kInfoPagesSent:
+        return st.pages_sent;
+      case abi::kInfoPagesReceived:
+        return st.pages_received;
+      case abi::kInfoZeroFills:
+        return st.zero_fills;
+      case abi::kInfoInvalidations:
+        return st.invalidations;
+      case abi::kInfoMessages:
+        return st.messages_handled;
+      case abi::kInfoVcpuExits:
+        return vcpu_exits();
+      default:
+        return std::nullopt;
+    }
+  });
   IoBus bus;
   // The console and the guest's PV devices live on node 0; other nodes
   // forward their ports there.
@@ -282,6 +312,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
     if (cluster) cluster->ServeDevices(bus);
   }
   bus.Register(abi::kPvIpiPort, 4, "pv-ipi", &ipi);
+  bus.Register(abi::kPvInfoPort, abi::kPvInfoPortCount, "pv-info", &info);
   bus.Register(kCmosPort, kCmosPortCount, "cmos-rtc", &rtc);
   bus.Register(kAcpiPmPort, AcpiPm::kPortCount, "acpi-pm", &acpi_pm);
   bus.Register(ResetPort::kPort, 1, "reset", &reset);
@@ -322,6 +353,11 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   std::vector<std::unique_ptr<VcpuLoop>> loops;
   loops.reserve(vcpus.size());
   for (auto& vcpu : vcpus) loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop));
+  vcpu_exits = [&loops] {
+    uint64_t n = 0;
+    for (const auto& loop : loops) n += loop->exits();
+    return n;
+  };
   console->Start(uart, stop);
   if (cluster) {
     std::vector<std::pair<uint64_t, uint64_t>> text;

@@ -80,12 +80,16 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Cluster,
 TEST(Cluster, TheGuestSeesEveryNodeAndItsMemory) {
   // Log in and ask the guest where its CPUs run and whose memory it has.
   const ProcessResult r =
-      UpCluster(2, 1, "loopback", "ssi.shell=1", "admin\r\ncpus\r\nmem\r\npoweroff\r\n");
+      UpCluster(2, 1, "loopback", "ssi.shell=1", "admin\r\ncpus\r\nmem\r\nstats\r\npoweroff\r\n");
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +0 +0 +0 ")) << Describe(r);  // cpu 0, node 0
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +1 +1 +1 ")) << Describe(r);  // cpu 1, node 1
   EXPECT_THAT(r.out, ::testing::ContainsRegex("node 0: [0-9]+ KiB total")) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("node 1: [0-9]+ KiB total")) << Describe(r);
+  // `stats` asks each node's VMM (PV info device): node 1 paged memory in.
+  EXPECT_THAT(r.out, HasSubstr("node  rd-faults  wr-faults  pages-in")) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n +1 +[0-9]+ +[0-9]+ +[1-9][0-9]* "))
+      << Describe(r);
 }
 
 struct WorkloadRun {
