@@ -210,13 +210,17 @@ void FaultEngine::Resolved(PageNumber page) {
 
 DsmStats FaultEngine::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  DsmStats s = stats_;
+  return stats_;
+}
+
+std::vector<std::pair<PageNumber, uint64_t>> FaultEngine::HottestPages(size_t n) const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::pair<PageNumber, uint64_t>> pages(page_faults_.begin(), page_faults_.end());
-  const size_t n = std::min<size_t>(5, pages.size());
+  n = std::min(n, pages.size());
   std::partial_sort(pages.begin(), pages.begin() + static_cast<ptrdiff_t>(n), pages.end(),
                     [](const auto& a, const auto& b) { return a.second > b.second; });
-  s.hottest_pages.assign(pages.begin(), pages.begin() + static_cast<ptrdiff_t>(n));
-  return s;
+  pages.resize(n);
+  return pages;
 }
 
 std::string FormatLatency(const DsmStats& s) {

@@ -42,8 +42,6 @@ struct DsmStats {
   uint64_t invalidations = 0;
   uint64_t messages_handled = 0;
   uint64_t latency_us_log2[kLatencyBuckets] = {};
-  // The pages that faulted most here, most first (page, faults).
-  std::vector<std::pair<PageNumber, uint64_t>> hottest_pages;
 };
 
 // "≤2µs:5 ≤4µs:17 ..." for the non-empty buckets.
@@ -69,7 +67,10 @@ class FaultEngine final : public TransportHandler {
   void OnMessage(NodeId from, Message message) override;
   void OnPeerLost(NodeId peer, const std::string& reason) override;
 
+  // Cheap: the guest's PV info device and ssictl status read it.
   DsmStats stats() const;
+  // The n pages that faulted most here, most first (page, faults).
+  std::vector<std::pair<PageNumber, uint64_t>> HottestPages(size_t n) const;
   // The protocol's view of one page here (for tests and diagnostics).
   LocalState local_state(PageNumber page) const;
   CoherenceNode::DirState dir_state(PageNumber page) const;

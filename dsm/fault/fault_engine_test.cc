@@ -6,14 +6,13 @@
 #include <sys/mman.h>
 
 #include <atomic>
-#include <future>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/mapping.h"
-#include "dsm/transport/tcp_transport.h"
+#include "dsm/transport/loopback_mesh.h"
 
 namespace ssivm::dsm {
 namespace {
@@ -41,21 +40,10 @@ struct Node {
 class TwoNodes : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<TcpListener> listeners;
-    std::vector<NodeAddress> addrs;
-    for (NodeId i = 0; i < 2; ++i) {
-      listeners.push_back(TcpListener::Listen("127.0.0.1", 0));
-      addrs.push_back({i, "127.0.0.1", listeners.back().port()});
-    }
-    std::vector<std::future<std::unique_ptr<TcpTransport>>> f;
-    for (NodeId i = 0; i < 2; ++i) {
-      f.push_back(std::async(std::launch::async, [&, i] {
-        return TcpTransport::Connect({7, 1, i, addrs, 20s}, std::move(listeners[i]));
-      }));
-    }
+    auto transports = ConnectLoopbackMesh(2, 7);
     for (NodeId i = 0; i < 2; ++i) {
       nodes_[i].ram = Mapping::Anonymous(kSize, "node RAM");
-      nodes_[i].transport = f[i].get();
+      nodes_[i].transport = std::move(transports[i]);
     }
     // Node 0 "loads" a page it is home of before the DSM starts.
     *nodes_[0].At<uint64_t>(10 * kPage) = 0x10ad;

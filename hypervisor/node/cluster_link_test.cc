@@ -1,12 +1,10 @@
 // Two nodes' links over the real TCP transport on loopback.
 #include "hypervisor/node/cluster_link.h"
 
-#include <future>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "dsm/transport/tcp_transport.h"
+#include "dsm/transport/loopback_mesh.h"
 
 namespace ssivm {
 namespace {
@@ -33,22 +31,11 @@ struct Side {
 class TwoLinks : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<dsm::TcpListener> listeners;
-    std::vector<dsm::NodeAddress> addrs;
-    for (dsm::NodeId i = 0; i < 2; ++i) {
-      listeners.push_back(dsm::TcpListener::Listen("127.0.0.1", 0));
-      addrs.push_back({i, "127.0.0.1", listeners.back().port()});
-    }
-    std::vector<std::future<std::unique_ptr<dsm::TcpTransport>>> f;
-    for (dsm::NodeId i = 0; i < 2; ++i) {
-      f.push_back(std::async(std::launch::async, [&, i] {
-        return dsm::TcpTransport::Connect({9, 1, i, addrs, 20s}, std::move(listeners[i]));
-      }));
-    }
+    auto transports = dsm::ConnectLoopbackMesh(2, 9);
     bus_.Register(0x500, 8, "scratch", &scratch_);
     for (dsm::NodeId i = 0; i < 2; ++i) {
       Side& s = sides_[i];
-      s.transport = f[i].get();
+      s.transport = std::move(transports[i]);
       // vCPUs 0,1 on node 0; vCPUs 2,3 on node 1.
       s.link = std::make_unique<ClusterLink>(i, 2, std::vector<dsm::NodeId>{0, 0, 1, 1},
                                              *s.transport, s.stop, [&s](uint32_t v, uint8_t vec) {

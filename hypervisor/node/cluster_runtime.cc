@@ -131,6 +131,7 @@ void ClusterRuntime::Stop(int status) {
   if (engine_) {
     engine_->Stop();
     final_stats_ = engine_->stats();
+    final_hottest_ = engine_->HottestPages(5);
   }
   transport_->Stop();
   // Destroying the engine unregisters userfaultfd: vCPU threads still

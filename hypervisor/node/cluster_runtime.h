@@ -54,6 +54,10 @@ class ClusterRuntime {
   void Stop(int status);
 
   dsm::DsmStats stats() const;
+  // Kept from the engine when the DSM stops, for the exit report.
+  const std::vector<std::pair<dsm::PageNumber, uint64_t>>& final_hottest_pages() const {
+    return final_hottest_;
+  }
 
  private:
   const ClusterRole role_;
@@ -64,6 +68,7 @@ class ClusterRuntime {
   std::unique_ptr<dsm::FaultEngine> engine_;
   std::vector<std::unique_ptr<RemoteDevice>> remote_devices_;
   dsm::DsmStats final_stats_;
+  std::vector<std::pair<dsm::PageNumber, uint64_t>> final_hottest_;
   bool stopped_ = false;
 };
 

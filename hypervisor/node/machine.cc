@@ -418,7 +418,8 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
         st.invalidations, st.messages_handled);
     spdlog::info("dsm: fault latency {}", dsm::FormatLatency(st));
     std::string hot;
-    for (const auto& [page, n] : st.hottest_pages) hot += fmt::format(" {:#x}:{}", page << 12, n);
+    for (const auto& [page, n] : cluster->final_hottest_pages())
+      hot += fmt::format(" {:#x}:{}", page << 12, n);
     if (!hot.empty()) spdlog::info("dsm: most faulted pages (address:faults):{}", hot);
   }
   uint64_t exits = 0;

@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <future>
 #include <thread>
 #include <vector>
 
@@ -28,6 +27,7 @@
 #include "common/mapping.h"
 #include "dsm/fault/fault_engine.h"
 #include "dsm/fault/userfaultfd.h"
+#include "dsm/transport/loopback_mesh.h"
 #include "dsm/transport/tcp_transport.h"
 
 namespace {
@@ -122,22 +122,10 @@ struct Pair {
 // Node 0 is home of everything (it contributes all the memory).
 std::unique_ptr<Pair> MakePair(uint64_t size) {
   auto p = std::make_unique<Pair>();
-  std::vector<TcpListener> listeners;
-  std::vector<NodeAddress> addrs;
-  for (NodeId i = 0; i < 2; ++i) {
-    listeners.push_back(TcpListener::Listen("127.0.0.1", 0));
-    addrs.push_back({i, "127.0.0.1", listeners.back().port()});
-  }
-  std::vector<std::future<std::unique_ptr<TcpTransport>>> f;
-  for (NodeId i = 0; i < 2; ++i) {
-    f.push_back(std::async(std::launch::async, [&, i] {
-      return TcpTransport::Connect({1, 1, i, addrs, std::chrono::seconds(20)},
-                                   std::move(listeners[i]));
-    }));
-  }
+  auto transports = ConnectLoopbackMesh(2);
   for (NodeId i = 0; i < 2; ++i) {
     p->ram[i] = Mapping::Anonymous(size, "bench RAM");
-    p->transport[i] = f[i].get();
+    p->transport[i] = std::move(transports[i]);
   }
   for (NodeId i = 0; i < 2; ++i) {
     p->engine[i] = std::make_unique<FaultEngine>(

@@ -1,0 +1,40 @@
+// A full TCP mesh of `n` nodes on 127.0.0.1 ports chosen by the kernel, all
+// in this process: for tests and benchmarks that want real sockets between
+// nodes without network namespaces.
+#ifndef SSIVM_DSM_TRANSPORT_LOOPBACK_MESH_H_
+#define SSIVM_DSM_TRANSPORT_LOOPBACK_MESH_H_
+
+#include <future>
+#include <memory>
+#include <vector>
+
+#include "dsm/transport/tcp_transport.h"
+
+namespace ssivm::dsm {
+
+// Transport i is node i's. Throws Error as TcpTransport::Connect does.
+inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(uint32_t n,
+                                                                      uint64_t cluster_id = 1,
+                                                                      uint64_t epoch = 1) {
+  std::vector<TcpListener> listeners;
+  std::vector<NodeAddress> addrs;
+  for (NodeId i = 0; i < n; ++i) {
+    listeners.push_back(TcpListener::Listen("127.0.0.1", 0));
+    addrs.push_back({i, "127.0.0.1", listeners.back().port()});
+  }
+  // Connect blocks until the whole mesh exists: one thread per node.
+  std::vector<std::future<std::unique_ptr<TcpTransport>>> pending;
+  for (NodeId i = 0; i < n; ++i) {
+    pending.push_back(std::async(std::launch::async, [&, i] {
+      return TcpTransport::Connect({cluster_id, epoch, i, addrs, std::chrono::seconds(20)},
+                                   std::move(listeners[i]));
+    }));
+  }
+  std::vector<std::unique_ptr<TcpTransport>> out;
+  for (auto& p : pending) out.push_back(p.get());
+  return out;
+}
+
+}  // namespace ssivm::dsm
+
+#endif  // SSIVM_DSM_TRANSPORT_LOOPBACK_MESH_H_
