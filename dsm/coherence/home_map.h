@@ -1,6 +1,8 @@
 // Which node is home of each page: node k is home of the guest RAM it
-// contributes, laid out in node order from address 0 (ARCHITECTURE.md,
-// "Guest-physical memory": one home range per node).
+// contributes, laid out in node order from the lowest RAM address
+// (ARCHITECTURE.md, "Guest-physical memory": one home range per node). Guest
+// RAM can have holes (the MMIO hole below 4 GiB): a contribution that
+// reaches a hole continues after it, so a node can be home of two ranges.
 #ifndef SSIVM_DSM_COHERENCE_HOME_MAP_H_
 #define SSIVM_DSM_COHERENCE_HOME_MAP_H_
 
@@ -19,14 +21,22 @@ class HomeMap {
     NodeId home;
   };
 
-  // bytes[k] = what node k contributes (page aligned, non-zero). Throws
-  // Error otherwise.
-  explicit HomeMap(const std::vector<uint64_t>& bytes);
+  struct RamSpan {
+    uint64_t base;
+    uint64_t size;
+  };
 
-  // The home of a page; pages past the end belong to the last node.
+  // bytes[k] = what node k contributes (page aligned, non-zero), laid over
+  // `ram` (ascending, page aligned; default: one span from 0 as large as all
+  // contributions). Throws Error if a contribution is bad or the RAM is not
+  // exactly as large as the contributions.
+  explicit HomeMap(const std::vector<uint64_t>& bytes, std::vector<RamSpan> ram = {});
+
+  // The home of a page; pages in a hole belong to the next range's home,
+  // pages past the end to the last node.
   NodeId HomeOf(PageNumber page) const;
+  // In address order; a node's contribution may be split over two or more.
   const std::vector<Range>& ranges() const { return ranges_; }
-  uint64_t total_bytes() const { return ranges_.back().base + ranges_.back().size; }
 
  private:
   std::vector<Range> ranges_;

@@ -20,12 +20,14 @@ constexpr uint64_t kPage = 4096;
 alignas(4096) const uint8_t kZeroPage[4096] = {};
 
 // Pages the loader already wrote (resident) before userfaultfd took over.
-std::vector<PageNumber> ResidentPages(const SharedRegion& r) {
-  std::vector<unsigned char> vec(r.size / kPage);
-  if (::mincore(r.host, r.size, vec.data()) != 0) ThrowErrno("mincore of shared guest RAM");
+std::vector<PageNumber> ResidentPages(const SharedRam& ram) {
   std::vector<PageNumber> out;
-  for (size_t i = 0; i < vec.size(); ++i) {
-    if (vec[i] & 1) out.push_back(r.gpa / kPage + i);
+  for (const SharedRegion& r : ram.regions()) {
+    std::vector<unsigned char> vec(r.size / kPage);
+    if (::mincore(r.host, r.size, vec.data()) != 0) ThrowErrno("mincore of shared guest RAM");
+    for (size_t i = 0; i < vec.size(); ++i) {
+      if (vec[i] & 1) out.push_back(r.gpa / kPage + i);
+    }
   }
   return out;
 }
@@ -38,14 +40,58 @@ const PageData* DataOf(const Message& m) {
 
 }  // namespace
 
-FaultEngine::FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of,
+SharedRam::SharedRam(std::vector<SharedRegion> regions) : regions_(std::move(regions)) {
+  if (regions_.empty()) throw Error("shared guest RAM has no region");
+  for (size_t i = 0; i < regions_.size(); ++i) {
+    const SharedRegion& r = regions_[i];
+    if (r.size == 0 || r.gpa % kPage != 0 || r.size % kPage != 0 ||
+        reinterpret_cast<uintptr_t>(r.host) % kPage != 0) {
+      throw Error(
+          fmt::format("shared RAM region {:#x}+{:#x} is empty or not page aligned", r.gpa, r.size));
+    }
+    if (i > 0) {
+      const SharedRegion& p = regions_[i - 1];
+      if (r.gpa < p.gpa + p.size || r.host != p.host + p.size) {
+        throw Error(fmt::format(
+            "shared RAM region {:#x} must follow {:#x} in guest and be adjacent in host memory",
+            r.gpa, p.gpa));
+      }
+    }
+  }
+}
+
+uint64_t SharedRam::host_size() const {
+  const SharedRegion& last = regions_.back();
+  return static_cast<uint64_t>(last.host + last.size - regions_.front().host);
+}
+
+std::optional<uint64_t> SharedRam::HostAddress(PageNumber page) const {
+  const uint64_t gpa = page * kPage;
+  for (const SharedRegion& r : regions_) {
+    if (gpa >= r.gpa && gpa - r.gpa < r.size)
+      return reinterpret_cast<uint64_t>(r.host) + (gpa - r.gpa);
+  }
+  return std::nullopt;
+}
+
+std::optional<PageNumber> SharedRam::PageAt(uint64_t host_address) const {
+  for (const SharedRegion& r : regions_) {
+    const uint64_t base = reinterpret_cast<uint64_t>(r.host);
+    if (host_address >= base && host_address - base < r.size) {
+      return (r.gpa + (host_address - base)) / kPage;
+    }
+  }
+  return std::nullopt;
+}
+
+FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of,
                          Transport& transport, FatalHandler on_fatal,
                          const std::vector<PageNumber>& replicated, uint32_t node_count)
-    : region_(region),
+    : ram_(std::move(ram)),
       transport_(transport),
       on_fatal_(std::move(on_fatal)),
       node_(self, std::move(home_of)),
-      uffd_(region.host, region.size),
+      uffd_(ram_.host_base(), ram_.host_size()),
       stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_.valid()) ThrowErrno("eventfd for the fault engine");
   const std::unordered_set<PageNumber> shared(replicated.begin(), replicated.end());
@@ -53,7 +99,7 @@ FaultEngine::FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf
     node_.AdoptReplicatedPage(p, node_count);
     uffd_.WriteProtect(HostAddress(p), true);  // a write must ask the home first
   }
-  for (PageNumber p : ResidentPages(region_)) {
+  for (PageNumber p : ResidentPages(ram_)) {
     if (!shared.count(p)) node_.AdoptLocalPage(p);
   }
 }
@@ -75,7 +121,10 @@ void FaultEngine::Stop() {
 }
 
 uint64_t FaultEngine::HostAddress(PageNumber page) const {
-  return reinterpret_cast<uint64_t>(region_.host) + (page * kPage - region_.gpa);
+  const std::optional<uint64_t> host = ram_.HostAddress(page);
+  // Pages from peers are checked in OnMessage; the protocol names no others.
+  if (!host) throw Error(fmt::format("page {:#x} is not shared guest RAM", page));
+  return *host;
 }
 
 void FaultEngine::FaultLoop() {
@@ -88,9 +137,9 @@ void FaultEngine::FaultLoop() {
     if (fds[1].revents) return;
     try {
       while (const auto fault = uffd_.ReadFault()) {
-        const uint64_t offset = fault->address - reinterpret_cast<uint64_t>(region_.host);
-        if (offset >= region_.size) continue;  // not ours (cannot happen: one range)
-        const PageNumber page = (region_.gpa + offset) / kPage;
+        const std::optional<PageNumber> at = ram_.PageAt(fault->address);
+        if (!at) continue;  // not ours (cannot happen: one registration)
+        const PageNumber page = *at;
         std::lock_guard<std::mutex> lock(mu_);
         if (failed_) return;
         ++(fault->write ? stats_.write_faults : stats_.read_faults);
@@ -109,13 +158,12 @@ void FaultEngine::OnMessage(NodeId from, Message message) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return;
   try {
-    const PageNumber first = region_.gpa / kPage, end = first + region_.size / kPage;
     std::visit(
         [&](const auto& m) {
           if constexpr (requires { m.page; }) {
-            if (m.page < first || m.page >= end) {
-              throw Error(fmt::format("node {} named page {:#x}, outside shared RAM [{:#x}, {:#x})",
-                                      from, m.page, first, end));
+            if (!ram_.Contains(m.page)) {
+              throw Error(
+                  fmt::format("node {} named page {:#x}, outside shared guest RAM", from, m.page));
             }
           }
         },

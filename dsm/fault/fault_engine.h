@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -27,6 +28,27 @@ struct SharedRegion {
   uint64_t gpa;
   uint64_t size;
   uint8_t* host;
+};
+
+// Shared guest RAM in one or more regions (below and above the MMIO hole),
+// ascending, adjacent in host memory (one userfaultfd registration) but not
+// necessarily in guest-physical addresses.
+class SharedRam {
+ public:
+  // Throws Error if the regions are empty, unaligned, not ascending or not
+  // adjacent in host memory.
+  explicit SharedRam(std::vector<SharedRegion> regions);
+
+  uint8_t* host_base() const { return regions_.front().host; }
+  uint64_t host_size() const;
+  const std::vector<SharedRegion>& regions() const { return regions_; }
+  // nullopt if the page / host address is not shared RAM.
+  std::optional<uint64_t> HostAddress(PageNumber page) const;
+  std::optional<PageNumber> PageAt(uint64_t host_address) const;
+  bool Contains(PageNumber page) const { return HostAddress(page).has_value(); }
+
+ private:
+  std::vector<SharedRegion> regions_;
 };
 
 // Fault service latency, log2 buckets: bucket b counts faults resolved in
@@ -56,9 +78,14 @@ class FaultEngine final : public TransportHandler {
   // homed here. Registers the region with userfaultfd.
   // `replicated` pages (kernel text every node loaded itself) start
   // read-only and shared by all `node_count` nodes.
-  FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of, Transport& transport,
+  FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of, Transport& transport,
               FatalHandler on_fatal, const std::vector<PageNumber>& replicated = {},
               uint32_t node_count = 1);
+  FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of, Transport& transport,
+              FatalHandler on_fatal, const std::vector<PageNumber>& replicated = {},
+              uint32_t node_count = 1)
+      : FaultEngine(self, SharedRam({region}), std::move(home_of), transport, std::move(on_fatal),
+                    replicated, node_count) {}
   ~FaultEngine() override;
 
   void Start();
@@ -83,7 +110,7 @@ class FaultEngine final : public TransportHandler {
 
   void Resolved(PageNumber page);
 
-  const SharedRegion region_;
+  const SharedRam ram_;
   Transport& transport_;
   const FatalHandler on_fatal_;
   mutable std::mutex mu_;  // guards node_ and stats_

@@ -18,6 +18,12 @@ uint64_t SharedRamBase() {
   return abi::kKernelBase;
 }
 
+dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem) {
+  std::vector<dsm::HomeMap::RamSpan> ram;
+  for (const GuestMemory::Region& r : mem.regions()) ram.push_back({r.gpa, r.size});
+  return dsm::HomeMap(role.node_bytes, std::move(ram));
+}
+
 void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
                             const dsm::HomeMap& homes) {
   const auto params = mem.ReadObject<abi::BootParams>(abi::kBootParamsGpa);
@@ -31,15 +37,15 @@ void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
   }
   for (const abi::MemRange& r : old) {
     if (r.kind != abi::kRangeShared) continue;
-    if (r.base + r.size > homes.total_bytes()) {
-      throw Error("guest RAM extends past the nodes' contributions");
-    }
+    uint64_t covered = 0;
     for (const auto& h : homes.ranges()) {
       const uint64_t lo = std::max(r.base, h.base), hi = std::min(r.base + r.size, h.base + h.size);
       if (lo >= hi) continue;
       if (n == abi::kMaxMemRanges) throw Error("too many memory ranges for the boot info");
       info->ranges[n++] = {lo, hi - lo, abi::kRangeShared, h.home};
+      covered += hi - lo;
     }
+    if (covered != r.size) throw Error("guest RAM extends past the nodes' contributions");
   }
   info->range_count = n;
   info->node_count = role.node_count;
@@ -49,9 +55,9 @@ void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
   mem.WriteObject(info_gpa, *info);
 }
 
-ClusterRuntime::ClusterRuntime(const ClusterRole& role, VmStop& stop,
+ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
                                ClusterLink::LocalInterrupt interrupt)
-    : role_(role), stop_(stop), homes_(role.node_bytes) {
+    : role_(role), stop_(stop), homes_(HomesOf(role, ram)) {
   const dsm::NodeAddress& me = role.addresses[role.self];
   dsm::TcpListener listener = dsm::TcpListener::Listen(me.host, me.port);
   dsm::TcpConfig cfg;
@@ -73,34 +79,44 @@ ClusterRuntime::~ClusterRuntime() {
 
 void ClusterRuntime::StartDsm(const GuestMemory& ram,
                               const std::vector<std::pair<uint64_t, uint64_t>>& read_only) {
+  // Shared RAM: every RAM region from SharedRamBase() up (below and above
+  // the MMIO hole).
   const uint64_t base = SharedRamBase();
-  const uint64_t end = std::min(homes_.total_bytes(), abi::kMmioHoleBase);
-  const auto span = ram.Span(base, end - base);
+  std::vector<dsm::SharedRegion> regions;
+  for (const GuestMemory::Region& r : ram.regions()) {
+    if (r.gpa + r.size <= base) continue;
+    const uint64_t from = std::max(r.gpa, base);
+    regions.push_back({from, r.gpa + r.size - from, r.host + (from - r.gpa)});
+  }
+  dsm::SharedRam shared(std::move(regions));
+  std::vector<std::pair<uint64_t, uint64_t>> keep;  // replicated text, sorted
   std::vector<dsm::PageNumber> replicated;
   for (const auto& [gpa, size] : read_only) {
-    if (gpa < base || gpa + size > end) continue;
+    if (!ram.Contains(gpa, size) || gpa < base) continue;
+    keep.emplace_back(gpa, size);
     for (uint64_t a = gpa; a < gpa + size; a += abi::kPageSize)
       replicated.push_back(a / abi::kPageSize);
   }
+  std::sort(keep.begin(), keep.end());
   if (role_.self != 0) {
     // Node 0's copy of the guest is the one that counts: drop what this node
     // loaded, except the read-only text every node keeps.
-    uint64_t from = base;
-    auto drop = [&](uint64_t to) {
-      if (to > from) ::madvise(span.data() + (from - base), to - from, MADV_DONTNEED);
-    };
-    std::vector<std::pair<uint64_t, uint64_t>> keep = read_only;
-    std::sort(keep.begin(), keep.end());
-    for (const auto& [gpa, size] : keep) {
-      if (gpa < base || gpa + size > end) continue;
-      drop(gpa);
-      from = gpa + size;
+    for (const dsm::SharedRegion& r : shared.regions()) {
+      uint64_t from = r.gpa;
+      auto drop = [&](uint64_t to) {
+        if (to > from) ::madvise(r.host + (from - r.gpa), to - from, MADV_DONTNEED);
+      };
+      for (const auto& [gpa, size] : keep) {
+        if (gpa < r.gpa || gpa >= r.gpa + r.size) continue;
+        drop(gpa);
+        from = gpa + size;
+      }
+      drop(r.gpa + r.size);
     }
-    drop(end);
   }
   engine_ = std::make_unique<dsm::FaultEngine>(
-      role_.self, dsm::SharedRegion{base, end - base, span.data()},
-      [this](dsm::PageNumber p) { return homes_.HomeOf(p); }, *transport_,
+      role_.self, std::move(shared), [this](dsm::PageNumber p) { return homes_.HomeOf(p); },
+      *transport_,
       [this](const std::string& why) {
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },

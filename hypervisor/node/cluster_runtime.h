@@ -22,6 +22,9 @@ namespace ssivm {
 // node-private region, which every node builds for itself.
 uint64_t SharedRamBase();
 
+// Which node is home of each page of this guest's RAM.
+dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem);
+
 // Rewrites the ssivm table in the boot info for the cluster: one shared
 // range per home node, the node count and the vCPU-to-node table.
 void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
@@ -32,7 +35,8 @@ class ClusterRuntime {
   // Connects the mesh (blocks until every peer has connected, or throws
   // Error naming the missing ones). The listener is bound first so that
   // peers can dial while this node still loads.
-  ClusterRuntime(const ClusterRole& role, VmStop& stop, ClusterLink::LocalInterrupt interrupt);
+  ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
+                 ClusterLink::LocalInterrupt interrupt);
   ~ClusterRuntime();
 
   const dsm::HomeMap& homes() const { return homes_; }

@@ -182,11 +182,6 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   RequireCapabilities(sys, cfg.vcpus);
   CheckHostMemory(cfg.memory_mib);
   const ClusterRole* role = cfg.cluster ? &*cfg.cluster : nullptr;
-  if (role && layout.memory_bytes > abi::kMmioHoleBase) {
-    throw Error(
-        "a multi-node guest is limited to 3 GiB of RAM for now (one DSM region below the "
-        "MMIO hole)");
-  }
 
   // Load everything into guest RAM before any vCPU exists: a bad image fails
   // here, before the guest runs.
@@ -205,7 +200,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   boot.acpi_rsdp_gpa = WriteAcpiTables(mem, cfg.vcpus);
   const uint64_t boot_params = WriteBootInfo(mem, layout, kernel, boot,
                                              kernel.setup_header ? &*kernel.setup_header : nullptr);
-  if (role) ApplyClusterToBootInfo(mem, *role, dsm::HomeMap(role->node_bytes));
+  if (role) ApplyClusterToBootInfo(mem, *role, HomesOf(*role, mem));
 
   PageTableOptions pt{};
   pt.tables_gpa = abi::kPageTablesGpa;
@@ -234,9 +229,10 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   // Joins the other nodes (blocks until all of them are there).
   std::unique_ptr<ClusterRuntime> cluster;
   if (role) {
-    cluster = std::make_unique<ClusterRuntime>(*role, stop, [&irq](uint32_t vcpu, uint8_t vector) {
-      irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(vcpu) << 12), vector);
-    });
+    cluster =
+        std::make_unique<ClusterRuntime>(*role, mem, stop, [&irq](uint32_t vcpu, uint8_t vector) {
+          irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(vcpu) << 12), vector);
+        });
   }
   std::unique_ptr<Console> console = MakeConsole(cfg.console);
   Uart16550 uart([&console](std::span<const uint8_t> bytes) { console->Output(bytes); },

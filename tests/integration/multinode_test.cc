@@ -141,6 +141,23 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ClusterWorkloads,
                                   info.param.net;
                          });
 
+TEST(Cluster, AGuestLargerThanFourGibSpansTheMmioHole) {
+  // 2 x 3 GiB: node 0 is home of [0, 3 GiB), node 1 of [4 GiB, 7 GiB) above
+  // the hole. memtest on node 1's memory, written and verified by both CPUs.
+  const ProcessResult r =
+      RunProcess({kSsictl, "up", "--nodes", "2", "--memory-per-node", "3072", "--net", "loopback",
+                  "--cmdline", "ssi.run=memtest:16:1:1,memtest:16:1:0"},
+                 "", std::chrono::seconds(240));
+  ASSERT_FALSE(r.timed_out) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("RESULT memtest PASS cpus=2 region=16MiB at "
+                                              "0x1[0-9a-f]{8} .*errors=0"))
+      << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("RESULT memtest PASS cpus=2 region=16MiB at "
+                                              "0x[0-9a-f]{1,8} .*errors=0"))
+      << Describe(r);
+}
+
 TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
   const ProcessResult r = UpCluster(2, 1, "loopback", "ssi.echo=1", "across nodes\n");
   EXPECT_EQ(r.exit_code, 0) << Describe(r);

@@ -79,10 +79,11 @@ int UpCluster(const ClusterUpOptions& opt) {
   if (opt.vcpus_per_node < 1 || opt.nodes * opt.vcpus_per_node > abi::kMaxVcpus) {
     throw Error(fmt::format("--vcpus-per-node {} is out of range", opt.vcpus_per_node));
   }
-  if (opt.memory_per_node_mib < 32 || opt.nodes * opt.memory_per_node_mib > 3000) {
-    throw Error(fmt::format(
-        "--memory-per-node {} MiB is out of range (at least 32; at most 3000 MiB in all)",
-        opt.memory_per_node_mib));
+  constexpr uint64_t kMaxGuestMib = 500ull << 10;  // the VMM's page tables' limit
+  if (opt.memory_per_node_mib < 32 || opt.nodes * opt.memory_per_node_mib > kMaxGuestMib) {
+    throw Error(
+        fmt::format("--memory-per-node {} MiB is out of range (at least 32; at most {} MiB in all)",
+                    opt.memory_per_node_mib, kMaxGuestMib));
   }
   if (opt.net != "netns" && opt.net != "loopback") {
     throw Error(fmt::format("--net {}: use netns or loopback", opt.net));

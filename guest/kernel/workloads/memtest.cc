@@ -51,12 +51,15 @@ void Body(uint32_t i, void* p) {
 
 bool Memtest(const Args& args) {
   const Workload& w = *Find("memtest");
-  uint64_t mib, passes;
-  if (!ArgU64(w, args, 0, 8, 1, 1 << 20, &mib) || !ArgU64(w, args, 1, 1, 1, 1000, &passes)) {
+  uint64_t mib, passes, node;
+  // The region comes from one node's memory (default: the running CPU's),
+  // so a test can aim at a given home, e.g. one above the MMIO hole.
+  if (!ArgU64(w, args, 0, 8, 1, 1 << 20, &mib) || !ArgU64(w, args, 1, 1, 1, 1000, &passes) ||
+      !ArgU64(w, args, 2, mem::kLocalNode, 0, mem::NodeCount() - 1, &node)) {
     return Result("memtest", false, "bad arguments");
   }
   const size_t pages = mib << 8;
-  auto* base = static_cast<uint64_t*>(mem::AllocPages(pages, mem::kLocalNode));
+  auto* base = static_cast<uint64_t*>(mem::AllocPages(pages, static_cast<uint32_t>(node)));
   if (base == nullptr) return Result("memtest", false, "cannot allocate %lu MiB", mib);
   Ctx c{};
   c.base = base;
