@@ -22,6 +22,9 @@ struct BootInfo {
 // `detail` receives an offending value where there is one.
 const char* ParseBootInfo(const abi::BootParams* params, BootInfo* info, uint64_t* detail);
 
+// What the boot vCPU parsed (valid once the APs run).
+const BootInfo& Boot();
+
 }  // namespace ssivm::guest
 
 #endif  // SSIVM_GUEST_KERNEL_BOOT_INFO_H_

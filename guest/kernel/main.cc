@@ -26,6 +26,14 @@ namespace {
 constinit BootInfo g_boot_info{};
 constinit Options g_options{};
 
+}  // namespace
+
+const BootInfo& Boot() {
+  return g_boot_info;
+}
+
+namespace {
+
 const char* HostKindName(uint32_t kind) {
   switch (static_cast<abi::HostKind>(kind)) {
     case abi::HostKind::kPvm:

@@ -45,8 +45,9 @@ class ClusterRuntime {
   // Starts paging: `ram` is this node's view of guest RAM. Pages of the
   // shared part that this node already wrote (node 0's loader) become its
   // own; on other nodes the shared part must be untouched.
-  // `read_only` ranges (kernel text) were loaded by every node and stay
-  // replicated.
+  // `read_only` ranges (kernel text, initrd) were loaded by every node and
+  // start replicated: shared by all, write-protected until a write asks the
+  // home.
   void StartDsm(const GuestMemory& ram,
                 const std::vector<std::pair<uint64_t, uint64_t>>& read_only);
   // Devices that live on node 0: forward their ports from other nodes.

@@ -170,6 +170,25 @@ void WaitForStop(VmStop& stop, const sigset_t& signals) {
   }
 }
 
+// What every node loads identically and keeps a copy of when the DSM starts
+// (shared, read-only until written): kernel text and the initrd, which can
+// then lie in any node's home range.
+std::vector<std::pair<uint64_t, uint64_t>> ReplicatedAtStart(const GuestMemory& mem,
+                                                             const LoadedKernel& kernel,
+                                                             uint64_t boot_params_gpa) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const RamRange& r : kernel.read_only) out.emplace_back(r.gpa, r.size);
+  const auto bp = mem.ReadObject<abi::BootParams>(boot_params_gpa);
+  const uint64_t start = bp.hdr.ramdisk_image | (static_cast<uint64_t>(bp.ext_ramdisk_image) << 32);
+  const uint64_t size = bp.hdr.ramdisk_size | (static_cast<uint64_t>(bp.ext_ramdisk_size) << 32);
+  if (size > 0) {
+    const uint64_t first = start & ~(abi::kPageSize - 1);
+    const uint64_t end = (start + size + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
+    out.emplace_back(first, end - first);
+  }
+  return out;
+}
+
 }  // namespace
 
 MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::time_point start) {
@@ -356,9 +375,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   };
   console->Start(uart, stop);
   if (cluster) {
-    std::vector<std::pair<uint64_t, uint64_t>> text;
-    for (const RamRange& r : kernel.read_only) text.emplace_back(r.gpa, r.size);
-    cluster->StartDsm(mem, text);
+    cluster->StartDsm(mem, ReplicatedAtStart(mem, kernel, boot_params));
   }
   spdlog::info(
       "vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -156,6 +157,33 @@ TEST(Cluster, AGuestLargerThanFourGibSpansTheMmioHole) {
   EXPECT_THAT(r.out, ::testing::ContainsRegex("RESULT memtest PASS cpus=2 region=16MiB at "
                                               "0x[0-9a-f]{1,8} .*errors=0"))
       << Describe(r);
+}
+
+TEST(Cluster, AnInitrdInAnotherNodesHomeIsTheSameOnEveryCpu) {
+  // 12 MiB at the top of 2 x 64 MiB lies in node 1's home; node 0 loaded it
+  // too, and CPUs on both nodes checksum it.
+  const std::string initrd = std::string(std::getenv("TEST_TMPDIR")) + "/initrd.bin";
+  uint64_t fnv = 0xcbf29ce484222325ull, x = 88172645463325252ull;
+  {
+    std::ofstream f(initrd, std::ios::binary);
+    for (int i = 0; i < (12 << 20); ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      const auto byte = static_cast<uint8_t>(x);
+      fnv = (fnv ^ byte) * 0x100000001b3ull;
+      f.put(static_cast<char>(byte));
+    }
+  }
+  const ProcessResult r =
+      RunProcess({kSsictl, "up", "--nodes", "2", "--memory-per-node", "64", "--net", "loopback",
+                  "--initrd", initrd, "--cmdline", "ssi.run=initrd"},
+                 "", std::chrono::seconds(240));
+  ASSERT_FALSE(r.timed_out) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  char want[32];
+  std::snprintf(want, sizeof(want), "fnv1a=%#llx", static_cast<unsigned long long>(fnv));
+  EXPECT_THAT(r.out, HasSubstr("RESULT initrd PASS cpus=2 ")) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr(want)) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("at=0x[4-7][0-9a-f]{6} ")) << Describe(r);
 }
 
 TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
