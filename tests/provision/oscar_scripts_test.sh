@@ -69,13 +69,22 @@ twice client-post-install "$scripts/client-post-install" --root "$root"
 expect_contains "$tmp/second.out" "image already prepared (transport rdma, 2048 KiB pages)"
 expect_contains "$root/etc/udev/rules.d/90-ssivm-userfaultfd.rules" 'KERNEL=="userfaultfd", GROUP="kvm", MODE="0660"'
 expect_contains "$root/etc/sysctl.d/90-ssivm.conf" "vm.nr_hugepages = 1024"
+grep -q unprivileged_userfaultfd "$root/etc/sysctl.d/90-ssivm.conf" &&
+  fail "opened userfaultfd to every user without being asked"
 expect_contains "$root/etc/modules-load.d/ssivm-rdma.conf" "rdma_ucm"
 # Other settings: the files follow, still idempotently.
 twice client-post-install-tcp "$scripts/client-post-install" --root "$root" --transport tcp \
   --page-size-kib 1048576 --memory-per-node 4096
 [ -e "$root/etc/modules-load.d/ssivm-rdma.conf" ] && fail "RDMA modules kept for tcp"
 expect_contains "$root/etc/ssivm/kernel-cmdline" "hugepagesz=1G hugepages=4"
-grep -q nr_hugepages "$root/etc/sysctl.d/90-ssivm.conf" && fail "2 MiB hugepages kept"
+[ -e "$root/etc/sysctl.d/90-ssivm.conf" ] && fail "sysctl file kept with nothing to set"
+# Old kernels (no /dev/userfaultfd): opened to every user only on request.
+twice client-post-install-unpriv "$scripts/client-post-install" --root "$root" \
+  --unprivileged-userfaultfd yes
+expect_contains "$root/etc/sysctl.d/90-ssivm.conf" "vm.unprivileged_userfaultfd = 1"
+"$scripts/client-post-install" --root "$root" --unprivileged-userfaultfd maybe > "$tmp/out" 2>&1 &&
+  fail "accepted --unprivileged-userfaultfd maybe"
+expect_contains "$tmp/out" "unprivileged userfaultfd 'maybe': must be yes or no"
 "$scripts/client-post-install" --root "$root" --transport udp > "$tmp/out" 2>&1 &&
   fail "accepted transport udp"
 
