@@ -54,6 +54,12 @@ struct Shape {
 
 class Cluster : public ::testing::TestWithParam<Shape> {};
 
+// "3nodes_2vcpus_netns", for any parameter with a cluster's shape.
+const auto ShapeName = [](const auto& info) {
+  return std::to_string(info.param.nodes) + "nodes_" + std::to_string(info.param.vcpus_per_node) +
+         "vcpus_" + info.param.net;
+};
+
 TEST_P(Cluster, BootsOneGuestOnEveryNode) {
   const Shape s = GetParam();
   if (std::string(s.net) == "netns" && ::geteuid() != 0) GTEST_SKIP() << "netns needs root";
@@ -72,11 +78,7 @@ TEST_P(Cluster, BootsOneGuestOnEveryNode) {
 INSTANTIATE_TEST_SUITE_P(Shapes, Cluster,
                          ::testing::Values(Shape{2, 1, "loopback"}, Shape{2, 2, "netns"},
                                            Shape{3, 1, "netns"}, Shape{4, 1, "loopback"}),
-                         [](const auto& info) {
-                           return std::to_string(info.param.nodes) + "nodes_" +
-                                  std::to_string(info.param.vcpus_per_node) + "vcpus_" +
-                                  info.param.net;
-                         });
+                         ShapeName);
 
 TEST(Cluster, TheGuestSeesEveryNodeAndItsMemory) {
   // Log in and ask the guest where its CPUs run and whose memory it has.
@@ -136,11 +138,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ClusterWorkloads,
                                            WorkloadRun{3, 2, "loopback", kAll},
                                            WorkloadRun{4, 1, "netns", kAll},
                                            WorkloadRun{4, 1, "loopback", kAll}),
-                         [](const auto& info) {
-                           return std::to_string(info.param.nodes) + "nodes_" +
-                                  std::to_string(info.param.vcpus_per_node) + "vcpus_" +
-                                  info.param.net;
-                         });
+                         ShapeName);
 
 TEST(Cluster, AGuestLargerThanFourGibSpansTheMmioHole) {
   // 2 x 3 GiB: node 0 is home of [0, 3 GiB), node 1 of [4 GiB, 7 GiB) above
