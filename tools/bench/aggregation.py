@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The cost of aggregation: the guest's own workloads on one node and across
+several node processes, in ONE run, and their ratios. Prints JSON.
+
+For each node count N (default 1, 2, 4) it boots the guest with N vCPUs twice,
+alternating: as one node process (`ssictl up --vcpus N`, the baseline: no DSM)
+and as N node processes with one vCPU each (`ssictl up --nodes N`), and parses
+the workloads' RESULT lines. Ratios are aggregated / one node (> 1: slower
+across nodes; for stream, a bandwidth, < 1 is slower).
+
+  tools/bench/aggregation.py [--nodes 1,2,4] [--runs 3] [--net loopback|netns]
+                             [--workloads counter,memtest,stream,compute,pingpong]
+                             [--ssictl bazel-bin/tools/ssictl/ssictl] [--out FILE]
+
+Build first (`bazel build //tools/ssictl //hypervisor:ssivm //guest:kernel`).
+A benchmark, not a test: on a noisy 2-core host compare ratios, not times.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The number that measures each workload, from its RESULT line (all CPUs
+# working where the workload scales: stream and compute at T = every CPU).
+METRICS = {
+    "counter": (r"time=(\d+)ms", "ms", False),
+    "litmus": (None, None, False),
+    "memtest": (r"time=(\d+)ms", "ms", False),
+    "stream": (r"T=\d+ copy:(\d+)", "MB/s copy at T = all CPUs", True),
+    "compute": (r"T=\d+:(\d+)us", "us at T = all CPUs", True),
+    "pingpong": (r"round_trip_ns=(\d+)", "ns per round trip", False),
+}
+
+
+def run_guest(argv, timeout):
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
+    results = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"RESULT (\w+) (PASS|FAIL) (.*)", line)
+        if m:
+            results[m.group(1)] = (m.group(2) == "PASS", m.group(3))
+    return r.returncode, results, r.stderr[-2000:]
+
+
+def metric(name, details):
+    pattern, _, last = METRICS[name]
+    if pattern is None:
+        return None
+    found = re.findall(pattern, details)
+    if not found:
+        return None
+    return float(found[-1] if last else found[0])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--nodes", default="1,2,4")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--net", default="loopback", choices=["loopback", "netns"])
+    ap.add_argument("--workloads", default="counter,memtest,stream,pingpong")
+    ap.add_argument("--memory-per-node", type=int, default=64)
+    ap.add_argument("--ssictl", default=os.path.join(ROOT, "bazel-bin/tools/ssictl/ssictl"))
+    ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    if not os.access(args.ssictl, os.X_OK):
+        sys.exit(f"aggregation: {args.ssictl} is not there: build //tools/ssictl first")
+    workloads = [w for w in args.workloads.split(",") if w]
+    for w in workloads:
+        if w not in METRICS:
+            sys.exit(f"aggregation: unknown workload '{w}' (known: {', '.join(METRICS)})")
+    cmdline = "ssi.run=" + ",".join(workloads)
+    report = {"net": args.net, "runs": args.runs, "workloads": workloads, "shapes": []}
+    for n in [int(x) for x in args.nodes.split(",")]:
+        variants = {
+            "one_node": [args.ssictl, "up", "--vcpus", str(n), "--memory",
+                         str(args.memory_per_node * n), "--cmdline", cmdline],
+            "aggregated": [args.ssictl, "up", "--nodes", str(n), "--memory-per-node",
+                           str(args.memory_per_node), "--net", args.net, "--cmdline", cmdline],
+        }
+        samples = {v: {w: [] for w in workloads} for v in variants}
+        failures = []
+        for i in range(args.runs):
+            for variant, argv in variants.items():  # alternating: same noise for both
+                print(f"aggregation: {n} vCPUs, {variant}, run {i + 1}/{args.runs}",
+                      file=sys.stderr)
+                status, results, err = run_guest(argv, args.timeout)
+                for w in workloads:
+                    ok, details = results.get(w, (False, "no RESULT line"))
+                    if not ok:
+                        failures.append({"variant": variant, "workload": w, "details": details,
+                                         "status": status, "stderr_tail": err})
+                        continue
+                    value = metric(w, details)
+                    if value is not None:
+                        samples[variant][w].append(value)
+        shape = {"vcpus": n, "nodes_aggregated": n, "failures": failures, "workloads": {}}
+        for w in workloads:
+            med = {v: statistics.median(s[w]) if s[w] else None for v, s in samples.items()}
+            entry = {"unit": METRICS[w][1], "one_node_median": med["one_node"],
+                     "aggregated_median": med["aggregated"]}
+            if med["one_node"] and med["aggregated"] is not None:
+                entry["ratio_aggregated_over_one_node"] = round(
+                    med["aggregated"] / med["one_node"], 3)
+            shape["workloads"][w] = entry
+        report["shapes"].append(shape)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
