@@ -76,7 +76,7 @@ std::optional<uint64_t> SharedRam::HostAddress(PageNumber page) const {
 
 std::optional<PageNumber> SharedRam::PageAt(uint64_t host_address) const {
   for (const SharedRegion& r : regions_) {
-    const uint64_t base = reinterpret_cast<uint64_t>(r.host);
+    const auto base = reinterpret_cast<uint64_t>(r.host);
     if (host_address >= base && host_address - base < r.size) {
       return (r.gpa + (host_address - base)) / kPage;
     }
