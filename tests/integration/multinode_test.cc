@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/subprocess.h"
+#include "tools/bench/guest_result.h"
 
 namespace ssivm {
 namespace {
@@ -131,6 +133,25 @@ INSTANTIATE_TEST_SUITE_P(
       return std::to_string(info.param.nodes) + "nodes_" +
              std::to_string(info.param.vcpus_per_node) + "vcpus_" + info.param.net;
     });
+
+// The guest times its own DSM faults (remote reads, write upgrades) from a
+// vCPU on node 0 against pages homed on node 1. Only sanity, never times.
+TEST(Cluster, TheGuestMeasuresItsDsmFaults) {
+  const ProcessResult r = UpCluster(2, 1, "loopback", "ssi.run=dsmlat:100");
+  ASSERT_FALSE(r.timed_out) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  auto result = PassingResult(r.out, "dsmlat");
+  ASSERT_TRUE(result.has_value()) << Describe(r);
+  std::map<std::string, uint64_t>& v = *result;
+  EXPECT_EQ(v["pages"], 100u);
+  EXPECT_EQ(v["reader_node"], 0u);
+  EXPECT_EQ(v["home_node"], 1u);
+  for (const char* kind : {"read_fault", "upgrade"}) {
+    const std::string k = kind;
+    EXPECT_GT(v[k + "_median_ns"], 0u) << k;
+    EXPECT_GE(v[k + "_p99_ns"], v[k + "_median_ns"]) << k;
+  }
+}
 
 TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
   const ProcessResult r = UpCluster(2, 1, "loopback", "ssi.echo=1", "across nodes\n");

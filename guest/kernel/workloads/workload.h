@@ -64,6 +64,7 @@ bool Memtest(const Args& args);
 bool Stream(const Args& args);
 bool Compute(const Args& args);
 bool Pingpong(const Args& args);
+bool Dsmlat(const Args& args);
 
 }  // namespace ssivm::guest::workloads
 

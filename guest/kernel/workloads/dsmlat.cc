@@ -1,0 +1,148 @@
+// dsmlat: DSM fault latency as a vCPU sees it. A thread on a CPU of node B
+// writes `pages` pages homed on B (B owns them exclusively); then a thread on
+// a CPU of node A (A != B) reads each page once (a remote read fault: the
+// page comes over the network) and then writes each (a write upgrade: the
+// home invalidates its copy, no data moves). Every access is timed with the
+// TSC (clock::TscHz: the VMM's CPUID leaf, else calibrated). Reports median
+// and p99 in nanoseconds; passes if every page read back what B wrote.
+#include "guest/arch/arch.h"
+#include "guest/kernel/clock.h"
+#include "guest/kernel/mem.h"
+#include "guest/kernel/percpu.h"
+#include "guest/kernel/sched.h"
+#include "guest/kernel/workloads/workload.h"
+
+namespace ssivm::guest::workloads {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+struct Ctx {
+  uint64_t pages;
+  uint32_t home_node;
+  uint8_t* buf;  // pages homed on home_node
+  uint64_t* read_ns;
+  uint64_t* upgrade_ns;
+  uint64_t bad;  // pages that read back wrong
+};
+
+uint64_t Pattern(uint64_t k) {
+  return 0xd5a1'0000'0000'0000ull | k;
+}
+
+void Writer(void* p) {
+  auto* c = static_cast<Ctx*>(p);
+  c->buf = static_cast<uint8_t*>(mem::AllocPages(c->pages, c->home_node));
+  if (c->buf == nullptr) return;
+  for (uint64_t k = 0; k < c->pages; ++k) {
+    __atomic_store_n(reinterpret_cast<uint64_t*>(c->buf + k * kPage), Pattern(k), __ATOMIC_RELEASE);
+  }
+}
+
+void Reader(void* p) {
+  auto* c = static_cast<Ctx*>(p);
+  // Our own arrays first, so that their faults are not measured.
+  for (uint64_t k = 0; k < c->pages; ++k) c->read_ns[k] = c->upgrade_ns[k] = 0;
+  for (uint64_t k = 0; k < c->pages; ++k) {
+    auto* word = reinterpret_cast<uint64_t*>(c->buf + k * kPage);
+    const uint64_t t0 = arch::ReadTsc();
+    const uint64_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    const uint64_t t1 = arch::ReadTsc();
+    c->read_ns[k] = clock::TscToNs(t1 - t0);
+    if (v != Pattern(k)) ++c->bad;
+  }
+  for (uint64_t k = 0; k < c->pages; ++k) {
+    auto* word = reinterpret_cast<uint64_t*>(c->buf + k * kPage);
+    const uint64_t t0 = arch::ReadTsc();
+    __atomic_store_n(word, ~Pattern(k), __ATOMIC_RELEASE);
+    const uint64_t t1 = arch::ReadTsc();
+    c->upgrade_ns[k] = clock::TscToNs(t1 - t0);
+  }
+}
+
+// Sorts in place (heap sort: no recursion, no allocation).
+void Sort(uint64_t* v, uint64_t n) {
+  auto sift = [&](uint64_t i, uint64_t end) {
+    for (uint64_t child; (child = 2 * i + 1) < end; i = child) {
+      if (child + 1 < end && v[child + 1] > v[child]) ++child;
+      if (v[i] >= v[child]) return;
+      const uint64_t t = v[i];
+      v[i] = v[child];
+      v[child] = t;
+    }
+  };
+  for (uint64_t i = n / 2; i-- > 0;) sift(i, n);
+  for (uint64_t end = n; end-- > 1;) {
+    const uint64_t t = v[0];
+    v[0] = v[end];
+    v[end] = t;
+    sift(0, end);
+  }
+}
+
+uint64_t Percentile(const uint64_t* sorted, uint64_t n, uint64_t pct) {
+  const uint64_t i = n * pct / 100;
+  return sorted[i < n ? i : n - 1];
+}
+
+// The first CPU on `node`, or -1.
+int32_t CpuOn(uint32_t node) {
+  for (uint32_t c = 0; c < Cpus(); ++c) {
+    if (CpuData(c)->node == node) return static_cast<int32_t>(c);
+  }
+  return -1;
+}
+
+bool RunPinned(void (*fn)(void*), void* arg, int32_t cpu) {
+  Thread* t = sched::Spawn(fn, arg, "dsmlat", cpu);
+  if (t == nullptr) return false;
+  sched::Join(t);
+  return true;
+}
+
+}  // namespace
+
+bool Dsmlat(const Args& args) {
+  const Workload& w = *Find("dsmlat");
+  uint64_t pages;
+  if (!ArgU64(w, args, 0, 500, 10, 20000, &pages)) {
+    return Result("dsmlat", false, "bad arguments");
+  }
+  // The reader runs on node A = the boot CPU's node, the pages live on the
+  // node of the first CPU elsewhere.
+  const uint32_t node_a = CpuData(0)->node;
+  int32_t cpu_b = -1;
+  for (uint32_t c = 0; c < Cpus() && cpu_b < 0; ++c) {
+    if (CpuData(c)->node != node_a) cpu_b = static_cast<int32_t>(c);
+  }
+  if (cpu_b < 0) return Result("dsmlat", false, "needs CPUs on two nodes");
+  Ctx c{};
+  c.pages = pages;
+  c.home_node = CpuData(static_cast<uint32_t>(cpu_b))->node;
+  c.read_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
+  c.upgrade_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
+  bool ok = c.read_ns != nullptr && c.upgrade_ns != nullptr && RunPinned(Writer, &c, cpu_b) &&
+            c.buf != nullptr && RunPinned(Reader, &c, CpuOn(node_a));
+  if (!ok) {
+    mem::Free(c.read_ns);
+    mem::Free(c.upgrade_ns);
+    if (c.buf != nullptr) mem::FreePages(c.buf, pages);
+    return Result("dsmlat", false, "out of memory or threads (pages=%lu)", pages);
+  }
+  const bool homed = mem::NodeOf(reinterpret_cast<uint64_t>(c.buf)) == c.home_node;
+  Sort(c.read_ns, pages);
+  Sort(c.upgrade_ns, pages);
+  const bool pass = c.bad == 0 && homed && c.read_ns[pages / 2] > 0 && c.upgrade_ns[pages / 2] > 0;
+  Result("dsmlat", pass,
+         "pages=%lu reader_node=%u home_node=%u bad=%lu tsc_hz=%lu read_fault_median_ns=%lu "
+         "read_fault_p99_ns=%lu upgrade_median_ns=%lu upgrade_p99_ns=%lu",
+         pages, node_a, c.home_node, c.bad, clock::TscHz(), Percentile(c.read_ns, pages, 50),
+         Percentile(c.read_ns, pages, 99), Percentile(c.upgrade_ns, pages, 50),
+         Percentile(c.upgrade_ns, pages, 99));
+  mem::Free(c.read_ns);
+  mem::Free(c.upgrade_ns);
+  mem::FreePages(c.buf, pages);
+  return pass;
+}
+
+}  // namespace ssivm::guest::workloads
