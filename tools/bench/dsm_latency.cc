@@ -441,6 +441,10 @@ json GuestMeasurement(const std::string& net, int pages) {
       {"remote_read_fault",
        {{"median_us", us("read_fault_median_ns")}, {"p99_us", us("read_fault_p99_ns")}}},
       {"write_upgrade", {{"median_us", us("upgrade_median_ns")}, {"p99_us", us("upgrade_p99_ns")}}},
+      {"uffd_faults_on_reader_node",
+       {{"read_phase_read_faults", v["read_phase_uffd_read_faults"]},
+        {"read_phase_write_faults", v["read_phase_uffd_write_faults"]},
+        {"upgrade_phase_write_faults", v["upgrade_phase_uffd_write_faults"]}}},
       {"node_dsm_stats", nodes}};
 }
 
