@@ -149,7 +149,7 @@ TEST(Cluster, TheGuestMeasuresItsDsmFaults) {
   // Node 0 never held those pages: each first touch faulted (as a read or,
   // on some hosts, as a write), as its VMM's counters say.
   EXPECT_GE(v["read_phase_uffd_read_faults"] + v["read_phase_uffd_write_faults"], 100u);
-  for (const char* kind : {"read_fault", "upgrade"}) {
+  for (const char* kind : {"local_fault", "read_fault", "upgrade"}) {
     const std::string k = kind;
     EXPECT_GT(v[k + "_median_ns"], 0u) << k;
     EXPECT_GE(v[k + "_p99_ns"], v[k + "_median_ns"]) << k;

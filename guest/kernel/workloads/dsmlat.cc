@@ -1,4 +1,6 @@
-// dsmlat: DSM fault latency as a vCPU sees it. A thread on a CPU of node B
+// dsmlat: DSM fault latency as a vCPU sees it. First the floor: a thread on
+// a CPU of node A touches fresh pages homed on A (each a local fault, zero-
+// filled by A's own handler, no network). Then a thread on a CPU of node B
 // writes `pages` pages homed on B (B owns them exclusively); then a thread on
 // a CPU of node A (A != B) reads each page once (a remote read fault: the
 // page comes over the network) and then writes each (a write upgrade: the
@@ -25,13 +27,23 @@ constexpr uint64_t kPage = 4096;
 struct Ctx {
   uint64_t pages;
   uint32_t home_node;
-  uint8_t* buf;  // pages homed on home_node
+  uint8_t* buf;        // pages homed on home_node
+  uint8_t* local_buf;  // pages homed on the reader's node
+  uint64_t* local_ns;
   uint64_t* read_ns;
   uint64_t* upgrade_ns;
   uint64_t bad;  // pages that read back wrong
-  // Node A's uffd fault counters before, between and after the two phases.
-  uint64_t read_faults[3];
-  uint64_t write_faults[3];
+  // Node A's uffd fault counters around the three phases.
+  uint64_t read_faults[4];
+  uint64_t write_faults[4];
+
+  void Free() {
+    mem::Free(local_ns);
+    mem::Free(read_ns);
+    mem::Free(upgrade_ns);
+    if (buf != nullptr) mem::FreePages(buf, pages);
+    if (local_buf != nullptr) mem::FreePages(local_buf, pages);
+  }
 };
 
 void SnapshotFaults(Ctx* c, int i) {
@@ -55,8 +67,15 @@ void Writer(void* p) {
 void Reader(void* p) {
   auto* c = static_cast<Ctx*>(p);
   // Our own arrays first, so that their faults are not measured.
-  for (uint64_t k = 0; k < c->pages; ++k) c->read_ns[k] = c->upgrade_ns[k] = 0;
+  for (uint64_t k = 0; k < c->pages; ++k) c->local_ns[k] = c->read_ns[k] = c->upgrade_ns[k] = 0;
   SnapshotFaults(c, 0);
+  for (uint64_t k = 0; k < c->pages; ++k) {
+    const uint64_t t0 = arch::ReadTsc();
+    (void)__atomic_load_n(reinterpret_cast<uint64_t*>(c->local_buf + k * kPage), __ATOMIC_ACQUIRE);
+    const uint64_t t1 = arch::ReadTsc();
+    c->local_ns[k] = clock::TscToNs(t1 - t0);
+  }
+  SnapshotFaults(c, 1);
   for (uint64_t k = 0; k < c->pages; ++k) {
     auto* word = reinterpret_cast<uint64_t*>(c->buf + k * kPage);
     const uint64_t t0 = arch::ReadTsc();
@@ -65,7 +84,7 @@ void Reader(void* p) {
     c->read_ns[k] = clock::TscToNs(t1 - t0);
     if (v != Pattern(k)) ++c->bad;
   }
-  SnapshotFaults(c, 1);
+  SnapshotFaults(c, 2);
   for (uint64_t k = 0; k < c->pages; ++k) {
     auto* word = reinterpret_cast<uint64_t*>(c->buf + k * kPage);
     const uint64_t t0 = arch::ReadTsc();
@@ -73,7 +92,7 @@ void Reader(void* p) {
     const uint64_t t1 = arch::ReadTsc();
     c->upgrade_ns[k] = clock::TscToNs(t1 - t0);
   }
-  SnapshotFaults(c, 2);
+  SnapshotFaults(c, 3);
 }
 
 // Sorts in place (heap sort: no recursion, no allocation).
@@ -135,32 +154,36 @@ bool Dsmlat(const Args& args) {
   Ctx c{};
   c.pages = pages;
   c.home_node = CpuData(static_cast<uint32_t>(cpu_b))->node;
+  c.local_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
   c.read_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
   c.upgrade_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
-  bool ok = c.read_ns != nullptr && c.upgrade_ns != nullptr && RunPinned(Writer, &c, cpu_b) &&
-            c.buf != nullptr && RunPinned(Reader, &c, CpuOn(node_a));
+  c.local_buf = static_cast<uint8_t*>(mem::AllocPages(pages, node_a));
+  const bool ok = c.local_ns != nullptr && c.read_ns != nullptr && c.upgrade_ns != nullptr &&
+                  c.local_buf != nullptr && RunPinned(Writer, &c, cpu_b) && c.buf != nullptr &&
+                  RunPinned(Reader, &c, CpuOn(node_a));
   if (!ok) {
-    mem::Free(c.read_ns);
-    mem::Free(c.upgrade_ns);
-    if (c.buf != nullptr) mem::FreePages(c.buf, pages);
+    c.Free();
     return Result("dsmlat", false, "out of memory or threads (pages=%lu)", pages);
   }
   const bool homed = mem::NodeOf(reinterpret_cast<uint64_t>(c.buf)) == c.home_node;
+  Sort(c.local_ns, pages);
   Sort(c.read_ns, pages);
   Sort(c.upgrade_ns, pages);
   const bool pass = c.bad == 0 && homed && c.read_ns[pages / 2] > 0 && c.upgrade_ns[pages / 2] > 0;
   Result("dsmlat", pass,
-         "pages=%lu reader_node=%u home_node=%u bad=%lu tsc_hz=%lu read_fault_median_ns=%lu "
-         "read_fault_p99_ns=%lu upgrade_median_ns=%lu upgrade_p99_ns=%lu "
+         "pages=%lu reader_node=%u home_node=%u bad=%lu tsc_hz=%lu local_fault_median_ns=%lu "
+         "local_fault_p99_ns=%lu read_fault_median_ns=%lu read_fault_p99_ns=%lu "
+         "upgrade_median_ns=%lu upgrade_p99_ns=%lu local_phase_uffd_faults=%lu "
          "read_phase_uffd_read_faults=%lu read_phase_uffd_write_faults=%lu "
          "upgrade_phase_uffd_write_faults=%lu",
-         pages, node_a, c.home_node, c.bad, clock::TscHz(), Percentile(c.read_ns, pages, 50),
+         pages, node_a, c.home_node, c.bad, clock::TscHz(), Percentile(c.local_ns, pages, 50),
+         Percentile(c.local_ns, pages, 99), Percentile(c.read_ns, pages, 50),
          Percentile(c.read_ns, pages, 99), Percentile(c.upgrade_ns, pages, 50),
-         Percentile(c.upgrade_ns, pages, 99), c.read_faults[1] - c.read_faults[0],
-         c.write_faults[1] - c.write_faults[0], c.write_faults[2] - c.write_faults[1]);
-  mem::Free(c.read_ns);
-  mem::Free(c.upgrade_ns);
-  mem::FreePages(c.buf, pages);
+         Percentile(c.upgrade_ns, pages, 99),
+         c.read_faults[1] - c.read_faults[0] + c.write_faults[1] - c.write_faults[0],
+         c.read_faults[2] - c.read_faults[1], c.write_faults[2] - c.write_faults[1],
+         c.write_faults[3] - c.write_faults[2]);
+  c.Free();
   return pass;
 }
 
