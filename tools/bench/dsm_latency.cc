@@ -534,10 +534,10 @@ int main(int argc, char** argv) {
          "plain host threads fault on two DSM nodes (loopback: one process; netns: one process "
          "per namespace). guest_vcpu: the guest's dsmlat workload timing its own faults with "
          "the TSC on a 2-node ssictl cluster; its floor_local_fault is a vCPU's first touch of a "
-         "page homed on its own node (zero-filled by the local handler). On PVM hosts the "
-         "vCPU's read of a missing page reaches userfaultfd as a WRITE fault (see "
-         "uffd_faults_on_reader_node), so the page comes exclusive and write_upgrade then "
-         "measures a write that needs no fault."},
+         "page homed on its own node (zero-filled by the local handler). If "
+         "uffd_faults_on_reader_node shows the read phase as write faults (seen on PVM "
+         "development hosts), the reads took the pages exclusive and write_upgrade measures "
+         "writes that need no fault."},
         {"nets", nets},
     };
     std::printf("%s\n", j.dump(2).c_str());

@@ -8,9 +8,11 @@
 // TSC (clock::TscHz: the VMM's CPUID leaf, else calibrated). Reports median
 // and p99 in nanoseconds; passes if every page read back what B wrote.
 // Also reports which userfaultfd faults node A's VMM saw during each phase
-// (its PV info device): on some hosts KVM reports a vCPU's read of a missing
-// page as a write fault, so the page comes exclusive and the later write
-// needs no upgrade.
+// (its PV info device). Seen on the PVM development hosts: the guest's read
+// of a missing page reaches userfaultfd as a WRITE fault (the page then comes
+// exclusive and the later write needs no upgrade), although a bare PVM guest
+// (shared/reference p5_dsm_tcp) gets READ faults there: something in how
+// ssivm runs the guest makes KVM fault pages in for writing.
 #include "guest/arch/arch.h"
 #include "guest/drivers/pv_info.h"
 #include "guest/kernel/clock.h"
