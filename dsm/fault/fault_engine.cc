@@ -187,6 +187,9 @@ void FaultEngine::Fatal(const std::string& reason) {
 
 // Runs under mu_, in order. Giving a page away is always protect (an earlier
 // action), then read (here), then drop if ownership goes with it, then send.
+// Sending under mu_ is safe: Transport::Send never blocks on the network (it
+// queues), so a full socket cannot stall this lock, and it keeps each peer's
+// messages in the order the protocol emitted them.
 void FaultEngine::Execute(std::vector<Action>& actions) {
   for (Action& a : actions) {
     const uint64_t addr = HostAddress(a.page);

@@ -135,6 +135,7 @@ struct Encoder {
   }
   Type operator()(const Shutdown& m) {
     w.Put(static_cast<uint32_t>(m.status));
+    w.Put(m.origin);
     return Type::kShutdown;
   }
   Type operator()(const Grant& m) {
@@ -210,8 +211,12 @@ Message DecodePayload(Type type, Reader& r) {
       rep.data = r.Get<uint32_t>();
       return rep;
     }
-    case Type::kShutdown:
-      return Shutdown{static_cast<int32_t>(r.Get<uint32_t>())};
+    case Type::kShutdown: {
+      Shutdown s{};
+      s.status = static_cast<int32_t>(r.Get<uint32_t>());
+      s.origin = r.Get<uint32_t>();
+      return s;
+    }
   }
   throw Error(fmt::format("unknown message type {}", static_cast<int>(type)));
 }

@@ -17,7 +17,7 @@
 namespace ssivm::dsm {
 
 inline constexpr uint32_t kMagic = 0x44495353;  // "SSID"
-inline constexpr uint8_t kProtocolVersion = 1;
+inline constexpr uint8_t kProtocolVersion = 2;  // 2: Shutdown names its origin
 inline constexpr size_t kHeaderSize = 16;
 inline constexpr size_t kPageBytes = 4096;
 inline constexpr uint32_t kMaxPayload = kPageBytes + 64;
@@ -90,8 +90,12 @@ struct IoReply {
   uint32_t data;
 };
 // The guest stopped (or a node failed): every node stops with this status.
+// A node that stops because of a peer's Shutdown relays it (same origin) to
+// the others before it closes: its connection closing must not look like a
+// death to a node that has not read the origin's Shutdown yet.
 struct Shutdown {
   int32_t status;
+  NodeId origin;  // the node where the stop began
 };
 
 using Message = std::variant<Hello, GetShared, GetModified, Invalidate, InvalidateAck, Forward,

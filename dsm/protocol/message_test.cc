@@ -31,7 +31,7 @@ std::vector<Message> Samples() {
           InterruptRequest{3, 0xf0},
           IoRequest{77, 2, 0x3f8, 1, true, 'x'},
           IoReply{77, 0x60},
-          Shutdown{-5}};
+          Shutdown{-5, 2}};
 }
 
 std::vector<uint8_t> Bytes(NodeId sender, const Message& m) {

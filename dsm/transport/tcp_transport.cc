@@ -7,10 +7,12 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -56,6 +58,41 @@ void ReadExact(int fd, uint8_t* p, size_t n, Clock::time_point deadline, const s
     p += r;
     n -= static_cast<size_t>(r);
   }
+}
+
+// Writes every frame of `batch` (the first from byte `offset` on) with as few
+// blocking sendmsg calls as the socket allows. Returns "" or the error.
+std::string WriteBatch(int fd, const std::deque<std::vector<uint8_t>>& batch, size_t offset,
+                       std::atomic<uint64_t>& writes) {
+  size_t frame = 0;
+  while (frame < batch.size()) {
+    iovec iov[64];
+    int n = 0;
+    for (size_t f = frame; f < batch.size() && n < 64; ++f, ++n) {
+      const size_t skip = f == frame ? offset : 0;
+      iov[n].iov_base = const_cast<uint8_t*>(batch[f].data() + skip);
+      iov[n].iov_len = batch[f].size() - skip;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    writes.fetch_add(1, std::memory_order_relaxed);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return ErrnoText(w < 0 ? errno : EPIPE);
+    // Advance past what went out, possibly ending inside a frame.
+    while (w > 0) {
+      const size_t left = batch[frame].size() - offset;
+      if (static_cast<size_t>(w) < left) {
+        offset += static_cast<size_t>(w);
+        break;
+      }
+      w -= static_cast<ssize_t>(left);
+      ++frame;
+      offset = 0;
+    }
+  }
+  return "";
 }
 
 void SetNoDelay(int fd) {
@@ -190,6 +227,7 @@ std::unique_ptr<TcpTransport> TcpTransport::Connect(const TcpConfig& config, Tcp
     peer->fd = std::move(fd);
     t->peers_.emplace(h.node_id, std::move(peer));
   }
+  t->StartSenders();
   return t;
 }
 
@@ -213,6 +251,35 @@ void TcpTransport::Start(TransportHandler* handler) {
   thread_ = std::thread([this] { ReceiveLoop(); });
 }
 
+// ---- Sending ----------------------------------------------------------------
+//
+// Callers send while holding locks (the fault engine sends under its own
+// lock, on the receive thread among others), so a Send that blocked on a full
+// socket could deadlock two nodes that both send faster than the other
+// reads. Send therefore never blocks on the network: with the peer's queue
+// empty it writes what the socket takes at once (MSG_DONTWAIT: the common,
+// lowest-latency case needs no thread hop) and queues the rest; otherwise it
+// only appends to the queue. One sender thread per peer drains the queue with
+// blocking sendmsg calls, taking every queued frame in one gather write.
+//
+// Why a thread per peer rather than non-blocking sockets and an epoll-driven
+// out-queue: the receive thread then never writes, a peer that stops reading
+// stalls only its own thread, the code stays small, and N ≤ 64. An RDMA
+// transport would post sends to its own queue pair instead; the Transport
+// interface (Send never blocks, per-peer FIFO) stays the same.
+//
+// Order: frames enter a peer's queue under its out_mu in Send order, an inline
+// write happens only when nothing is queued or being written, and the sender
+// writes whole batches in queue order, so each peer receives in Send order
+// (the coherence protocol needs FIFO channels).
+
+void TcpTransport::StartSenders() {
+  for (auto& [id, peer] : peers_) {
+    Peer* p = peer.get();
+    p->sender = std::thread([this, p] { SenderLoop(*p); });
+  }
+}
+
 void TcpTransport::Send(NodeId to, const Message& message) {
   const auto it = peers_.find(to);
   if (it == peers_.end())
@@ -220,9 +287,92 @@ void TcpTransport::Send(NodeId to, const Message& message) {
   Peer& peer = *it->second;
   std::vector<uint8_t> out;
   Encode(config_.self, message, out);
-  std::lock_guard<std::mutex> lock(peer.send_mu);
-  WriteAll(peer.fd.get(), out.data(), out.size(), peer.address.Describe());
+  std::lock_guard<std::mutex> lock(peer.out_mu);
+  if (!peer.send_error.empty()) {
+    throw Error(fmt::format("send {} to {}: {}", MessageName(message), peer.address.Describe(),
+                            peer.send_error));
+  }
+  size_t written = 0;
+  if (peer.queue.empty() && !peer.writing) {
+    for (;;) {
+      const ssize_t w = ::send(peer.fd.get(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      writes_.fetch_add(1, std::memory_order_relaxed);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno != EAGAIN) {
+        peer.send_error = ErrnoText(errno);
+        throw Error(fmt::format("send {} to {}: {}", MessageName(message), peer.address.Describe(),
+                                peer.send_error));
+      }
+      written = w < 0 ? 0 : static_cast<size_t>(w);
+      break;
+    }
+    if (written == out.size()) {
+      sent_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  if (peer.queued_bytes + out.size() > config_.max_queued_bytes) {
+    throw Error(fmt::format("send {} to {}: {} MiB are queued and unsent; the peer is not reading",
+                            MessageName(message), peer.address.Describe(),
+                            peer.queued_bytes >> 20));
+  }
+  if (peer.queue.empty()) peer.head_offset = written;
+  peer.queued_bytes += out.size();
+  peer.queue.push_back(std::move(out));
   sent_.fetch_add(1, std::memory_order_relaxed);
+  peer.out_cv.notify_all();
+}
+
+void TcpTransport::SenderLoop(Peer& peer) {
+  std::unique_lock<std::mutex> lock(peer.out_mu);
+  for (;;) {
+    peer.out_cv.wait(lock, [&] { return !peer.queue.empty() || peer.stopping; });
+    if (peer.queue.empty()) return;  // stopping, and everything went out
+    std::deque<std::vector<uint8_t>> batch;
+    batch.swap(peer.queue);
+    const size_t offset = std::exchange(peer.head_offset, 0);
+    peer.writing = true;
+    lock.unlock();
+    const std::string error = WriteBatch(peer.fd.get(), batch, offset, writes_);
+    lock.lock();
+    peer.writing = false;
+    for (const auto& f : batch) peer.queued_bytes -= f.size();
+    if (!error.empty() && peer.send_error.empty()) {
+      // The receive side reports the loss (the peer closed or died); later
+      // Sends to it fail with this.
+      peer.send_error = error;
+    }
+    if (!peer.send_error.empty()) {
+      peer.queue.clear();
+      peer.queued_bytes = 0;
+    }
+    peer.out_cv.notify_all();  // Stop() waits for an empty queue
+  }
+}
+
+void TcpTransport::StopSenders() {
+  const auto deadline = Clock::now() + config_.flush_timeout;
+  for (auto& [id, peer] : peers_) {
+    std::lock_guard<std::mutex> lock(peer->out_mu);
+    peer->stopping = true;
+    peer->out_cv.notify_all();
+  }
+  // Let queued messages (a Shutdown, say) go out, but never wait for a peer
+  // that does not read: shutting the socket down fails its blocked sendmsg.
+  for (auto& [id, peer] : peers_) {
+    std::unique_lock<std::mutex> lock(peer->out_mu);
+    peer->out_cv.wait_until(lock, deadline, [&] {
+      return (peer->queue.empty() && !peer->writing) || !peer->send_error.empty();
+    });
+  }
+  for (auto& [id, peer] : peers_) {
+    if (peer->fd.valid()) ::shutdown(peer->fd.get(), SHUT_RDWR);
+  }
+  for (auto& [id, peer] : peers_) {
+    if (peer->sender.joinable()) peer->sender.join();
+    std::lock_guard<std::mutex> lock(peer->out_mu);
+    if (peer->send_error.empty()) peer->send_error = "the transport is stopped";
+  }
 }
 
 void TcpTransport::Stop() {
@@ -231,9 +381,7 @@ void TcpTransport::Stop() {
     (void)!::write(wake_.get(), &one, sizeof(one));
     thread_.join();
   }
-  for (auto& [id, peer] : peers_) {
-    if (peer->fd.valid()) ::shutdown(peer->fd.get(), SHUT_RDWR);
-  }
+  StopSenders();
 }
 
 void TcpTransport::ReceiveLoop() {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <future>
 
 #include <gmock/gmock.h>
@@ -222,6 +223,150 @@ TEST(TcpTransport, APeerThatDiesIsReportedByName) {
     EXPECT_EQ(m.recorders[n]->lost_[0].first, 2u);
     EXPECT_THAT(m.recorders[n]->lost_[0].second, HasSubstr("node 2 (127.0.0.1:"));
   }
+}
+
+// Every node answers a kick by sending `count` page-sized messages back from
+// inside its receive callback, holding its own lock (as the fault engine
+// does), and checks that what it receives arrives whole and in order.
+class PageFlood : public TransportHandler {
+ public:
+  PageFlood(Transport*& transport, uint64_t count) : transport_(transport), count_(count) {}
+  void OnMessage(NodeId from, Message m) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (std::holds_alternative<GetShared>(m)) {
+      for (uint64_t k = 0; k < count_; ++k) transport_->Send(from, Page(k));
+    } else if (const auto* wb = std::get_if<WriteBack>(&m)) {
+      if (wb->page != next_ || wb->data != Page(wb->page).data) ++bad_;
+      ++next_;
+    }
+    cv_.notify_all();
+  }
+  void OnPeerLost(NodeId, const std::string& reason) override {
+    std::lock_guard<std::mutex> l(mu_);
+    lost_ = reason;
+    cv_.notify_all();
+  }
+  static WriteBack Page(uint64_t k) {
+    WriteBack wb{k, false, {}};
+    for (size_t i = 0; i < wb.data.size(); i += 8) std::memcpy(&wb.data[i], &k, 8);
+    wb.data[k % wb.data.size()] ^= 0xa5;
+    return wb;
+  }
+  // Waits until `n` pages arrived (or the peer is lost); returns how many.
+  uint64_t Wait(uint64_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, 120s, [&] { return next_ >= n || !lost_.empty(); });
+    return next_;
+  }
+  uint64_t bad() {
+    std::lock_guard<std::mutex> l(mu_);
+    return bad_;
+  }
+
+ private:
+  Transport*& transport_;
+  const uint64_t count_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t next_ = 0;
+  uint64_t bad_ = 0;
+  std::string lost_;
+};
+
+// Both nodes send far more than the socket buffers hold, to each other, from
+// their receive threads while holding a lock. A transport whose Send blocked
+// on the socket would deadlock here: each receive thread stuck in send(), so
+// neither reads.
+TEST(TcpTransport, BothSidesFloodingFromTheReceiveCallbackDoNotDeadlock) {
+  constexpr uint64_t kPages = 8000;  // 32 MiB each way
+  auto transports = [] {
+    std::vector<TcpListener> listeners;
+    auto configs = Configs(2, listeners);
+    std::vector<std::future<std::unique_ptr<TcpTransport>>> f;
+    for (size_t i = 0; i < 2; ++i) {
+      f.push_back(std::async(std::launch::async, [&, i] {
+        return TcpTransport::Connect(configs[i], std::move(listeners[i]));
+      }));
+    }
+    std::vector<std::unique_ptr<TcpTransport>> out;
+    for (auto& x : f) out.push_back(x.get());
+    return out;
+  }();
+  Transport* raw[2] = {transports[0].get(), transports[1].get()};
+  PageFlood flood0(raw[0], kPages), flood1(raw[1], kPages);
+  transports[0]->Start(&flood0);
+  transports[1]->Start(&flood1);
+  transports[0]->Send(1, GetShared{0});
+  transports[1]->Send(0, GetShared{0});
+  EXPECT_EQ(flood0.Wait(kPages), kPages);
+  EXPECT_EQ(flood1.Wait(kPages), kPages);
+  EXPECT_EQ(flood0.bad(), 0u);
+  EXPECT_EQ(flood1.bad(), 0u);
+  // Queued pages went out together (one sendmsg for many frames).
+  const uint64_t sent = transports[0]->messages_sent() + transports[1]->messages_sent();
+  const uint64_t writes = transports[0]->socket_writes() + transports[1]->socket_writes();
+  EXPECT_EQ(sent, 2 * kPages + 2);
+  EXPECT_LT(writes, sent);
+  transports[0]->Stop();
+  transports[1]->Stop();
+}
+
+// Stop() lets what is queued go out first: a Shutdown sent just before
+// stopping reaches the peer.
+TEST(TcpTransport, StopDeliversWhatWasQueued) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  for (auto& c : configs) c.flush_timeout = 60s;
+  Mesh m = Build(configs, std::move(listeners));
+  constexpr int kPages = 3000;
+  for (int k = 0; k < kPages; ++k) m.transports[0]->Send(1, PageFlood::Page(k));
+  m.transports[0]->Send(1, Shutdown{7});
+  m.transports[0]->Stop();
+  ASSERT_TRUE(m.recorders[1]->WaitMessages(kPages + 1));
+  const auto* s = std::get_if<Shutdown>(&m.recorders[1]->got_.back().second);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->status, 7);
+  EXPECT_THROW(m.transports[0]->Send(1, Shutdown{0}), Error);
+}
+
+// A peer that stops reading cannot hold up Stop() beyond the flush timeout,
+// and it then sees the connection lost, by name.
+class Stuck : public Recorder {
+ public:
+  void OnMessage(NodeId from, Message m) override {
+    release_.wait();
+    Recorder::OnMessage(from, std::move(m));
+  }
+  std::promise<void> release;
+
+ private:
+  std::shared_future<void> release_ = release.get_future().share();
+};
+
+TEST(TcpTransport, StopDoesNotWaitForAPeerThatDoesNotRead) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  configs[0].flush_timeout = 200ms;
+  std::vector<std::future<std::unique_ptr<TcpTransport>>> f;
+  for (size_t i = 0; i < 2; ++i) {
+    f.push_back(std::async(std::launch::async, [&, i] {
+      return TcpTransport::Connect(configs[i], std::move(listeners[i]));
+    }));
+  }
+  auto t0 = f[0].get();
+  auto t1 = f[1].get();
+  Recorder r0;
+  Stuck r1;
+  t0->Start(&r0);
+  t1->Start(&r1);
+  for (int k = 0; k < 10000; ++k) t0->Send(1, PageFlood::Page(k));  // 40 MiB
+  t0->Stop();  // returns: the unsent rest is dropped
+  r1.release.set_value();
+  ASSERT_TRUE(r1.WaitLost());
+  EXPECT_EQ(r1.lost_[0].first, 0u);
+  EXPECT_THAT(r1.lost_[0].second, HasSubstr("node 0 (127.0.0.1:"));
+  EXPECT_LT(r1.got_.size(), 10000u);
+  t1->Stop();
 }
 
 }  // namespace

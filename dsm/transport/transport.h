@@ -26,8 +26,12 @@ class Transport {
   virtual ~Transport() = default;
   // Starts delivering to `handler` (which must outlive the transport).
   virtual void Start(TransportHandler* handler) = 0;
-  // Thread-safe; messages to one peer arrive in the order sent. Throws Error
-  // naming the peer if it is gone.
+  // Thread-safe; messages to one peer arrive in the order sent (FIFO per
+  // peer; nothing is promised across peers). Never blocks on the network:
+  // callers send while holding their own locks, from the receive callback
+  // too, so an implementation queues what it cannot hand to the network at
+  // once (TCP: a per-peer out-queue; RDMA: posted sends). The message is
+  // copied before Send returns. Throws Error naming the peer if it is gone.
   virtual void Send(NodeId to, const Message& message) = 0;
   // Stops receiving and closes every connection. Idempotent.
   virtual void Stop() = 0;

@@ -44,6 +44,11 @@ void KvmVcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
     ThrowErrno(fmt::format("KVM_SET_CPUID2 vCPU {}", id_));
 }
 
+uint32_t KvmVcpu::TscKhz() const {
+  const int khz = ::ioctl(fd(), KVM_GET_TSC_KHZ, 0);
+  return khz > 0 ? static_cast<uint32_t>(khz) : 0;
+}
+
 void KvmVcpu::SetMpState(uint32_t state) {
   kvm_mp_state mp{};
   mp.mp_state = state;

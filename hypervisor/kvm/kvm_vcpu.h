@@ -28,6 +28,8 @@ class KvmVcpu {
   kvm_sregs GetSregs() const;
   void SetSregs(const kvm_sregs& s);
   void SetCpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  // The vCPU's TSC frequency (KVM_GET_TSC_KHZ); 0 if KVM cannot tell.
+  uint32_t TscKhz() const;
   void SetMpState(uint32_t state);
   void SetMsrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs);
   // Host-initiated read; nullopt if KVM does not know the MSR.

@@ -46,11 +46,15 @@ uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool wr
 }
 
 void ClusterLink::BroadcastShutdown(int status) {
-  if (peer_shutdown_) return;
+  dsm::Shutdown message{status, self_};
+  {
+    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    if (peer_shutdown_) message = *peer_shutdown_;
+  }
   for (NodeId n = 0; n < node_count_; ++n) {
-    if (n == self_) continue;
+    if (n == self_ || n == message.origin) continue;
     try {
-      transport_.Send(n, dsm::Shutdown{status});
+      transport_.Send(n, message);
     } catch (const Error&) {
       // That peer is gone already; the others still get told.
     }
@@ -89,9 +93,22 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
     it->second = rep->data;
     io_cv_.notify_all();
   } else if (const auto* s = std::get_if<dsm::Shutdown>(&message)) {
-    peer_shutdown_ = true;
-    stop_.Request({s->status & 0xff,
-                   fmt::format("node {} stopped the VM (status {})", from, s->status), false});
+    if (s->origin >= node_count_ || s->origin == self_) {
+      stop_.Request({kExitPeerLost,
+                     fmt::format("node {} relayed a shutdown from node {}, which cannot send one",
+                                 from, s->origin),
+                     true});
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(shutdown_mu_);
+      if (!peer_shutdown_) peer_shutdown_ = *s;
+    }
+    const std::string relayed = s->origin == from ? "" : fmt::format("; relayed by node {}", from);
+    stop_.Request(
+        {s->status & 0xff,
+         fmt::format("node {} stopped the VM (status {}{})", s->origin, s->status, relayed),
+         false});
   } else if (std::holds_alternative<dsm::Hello>(message) || coherence_ == nullptr) {
     stop_.Request({kExitPeerLost,
                    fmt::format("node {} sent an unexpected {}", from, dsm::MessageName(message)),

@@ -4,7 +4,6 @@
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -43,8 +42,11 @@ class ClusterLink final : public dsm::TransportHandler {
   // Performs a port access on `node`'s devices and waits for the answer.
   // Returns all-ones if the VM stops meanwhile.
   uint32_t RemoteIo(dsm::NodeId node, uint16_t port, uint8_t size, bool write, uint32_t data);
-  // Tells every peer to stop with this status (best effort); nothing if a
-  // peer's shutdown is what stopped this node (that peer told everyone).
+  // Tells every peer to stop with this status (best effort). If a peer's
+  // Shutdown is what stopped this node, relays that one instead (same status
+  // and origin), so that no peer mistakes this node's closing connection for
+  // a death before it has read the origin's Shutdown (channels are FIFO per
+  // pair of nodes, not across them).
   void BroadcastShutdown(int status);
 
   void OnMessage(dsm::NodeId from, dsm::Message message) override;
@@ -70,7 +72,8 @@ class ClusterLink final : public dsm::TransportHandler {
   uint64_t next_seq_ = 1;
   std::map<uint64_t, std::optional<uint32_t>> io_waiting_;
   bool aborted_ = false;
-  std::atomic<bool> peer_shutdown_{false};
+  std::mutex shutdown_mu_;
+  std::optional<dsm::Shutdown> peer_shutdown_;  // the first one received
 };
 
 // Stands in for a device that lives on another node: every access is

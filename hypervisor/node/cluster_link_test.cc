@@ -1,4 +1,5 @@
-// Two nodes' links over the real TCP transport on loopback.
+// Three nodes' links over the real TCP transport on loopback (node 2 runs
+// no vCPUs).
 #include "hypervisor/node/cluster_link.h"
 
 #include <gmock/gmock.h>
@@ -28,16 +29,16 @@ struct Side {
   std::vector<std::pair<uint32_t, uint8_t>> interrupts;
 };
 
-class TwoLinks : public ::testing::Test {
+class Links : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto transports = dsm::ConnectLoopbackMesh(2, 9);
+    auto transports = dsm::ConnectLoopbackMesh(3, 9);
     bus_.Register(0x500, 8, "scratch", &scratch_);
-    for (dsm::NodeId i = 0; i < 2; ++i) {
+    for (dsm::NodeId i = 0; i < 3; ++i) {
       Side& s = sides_[i];
       s.transport = std::move(transports[i]);
       // vCPUs 0,1 on node 0; vCPUs 2,3 on node 1.
-      s.link = std::make_unique<ClusterLink>(i, 2, std::vector<dsm::NodeId>{0, 0, 1, 1},
+      s.link = std::make_unique<ClusterLink>(i, 3, std::vector<dsm::NodeId>{0, 0, 1, 1},
                                              *s.transport, s.stop, [&s](uint32_t v, uint8_t vec) {
                                                std::lock_guard<std::mutex> l(s.mu);
                                                s.interrupts.emplace_back(v, vec);
@@ -56,10 +57,10 @@ class TwoLinks : public ::testing::Test {
   }
   Scratch scratch_;
   IoBus bus_;
-  Side sides_[2];
+  Side sides_[3];
 };
 
-TEST_F(TwoLinks, InterruptsGoToTheNodeThatRunsTheVcpu) {
+TEST_F(Links, InterruptsGoToTheNodeThatRunsTheVcpu) {
   sides_[0].link->SendInterrupt(1, 0x40);  // local
   sides_[0].link->SendInterrupt(3, 0x41);  // forwarded to node 1
   for (int i = 0; i < 600; ++i) {
@@ -71,7 +72,7 @@ TEST_F(TwoLinks, InterruptsGoToTheNodeThatRunsTheVcpu) {
   EXPECT_EQ(sides_[1].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x41}}));
 }
 
-TEST_F(TwoLinks, PortAccessesAreForwardedToTheDeviceNode) {
+TEST_F(Links, PortAccessesAreForwardedToTheDeviceNode) {
   RemoteDevice remote(*sides_[1].link, 0, 0x500);
   remote.Write(0, 4, 7);
   EXPECT_EQ(scratch_.last_, 7u);
@@ -79,14 +80,27 @@ TEST_F(TwoLinks, PortAccessesAreForwardedToTheDeviceNode) {
   EXPECT_EQ(remote.Read(2, 1), (0x1000u + 2 + 7) & 0xff);  // only `size` bytes come back
 }
 
-TEST_F(TwoLinks, ShutdownReachesEveryNode) {
+TEST_F(Links, ShutdownReachesEveryNode) {
   sides_[0].link->BroadcastShutdown(7);
   ASSERT_TRUE(WaitStop(sides_[1]));
   EXPECT_EQ(sides_[1].stop.reason()->status, 7);
   EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("node 0 stopped the VM"));
 }
 
-TEST_F(TwoLinks, APeerForgingInterruptsIsStopped) {
+// Node 1 heard node 0's shutdown before node 2 did: it relays it, so node 2
+// stops for node 0's reason even if node 1's connection closes first.
+TEST_F(Links, AShutdownIsRelayedWithItsOrigin) {
+  sides_[0].transport->Send(1, dsm::Shutdown{7, 0});
+  ASSERT_TRUE(WaitStop(sides_[1]));
+  sides_[1].link->BroadcastShutdown(sides_[1].stop.reason()->status);
+  sides_[1].transport->Stop();
+  ASSERT_TRUE(WaitStop(sides_[2]));
+  EXPECT_EQ(sides_[2].stop.reason()->status, 7);
+  EXPECT_THAT(sides_[2].stop.reason()->message,
+              HasSubstr("node 0 stopped the VM (status 7; relayed by node 1)"));
+}
+
+TEST_F(Links, APeerForgingInterruptsIsStopped) {
   // vCPU 0 runs on node 0: node 0 must not ask node 1 to interrupt it.
   sides_[0].transport->Send(1, dsm::InterruptRequest{0, 0x40});
   ASSERT_TRUE(WaitStop(sides_[1]));
@@ -94,7 +108,7 @@ TEST_F(TwoLinks, APeerForgingInterruptsIsStopped) {
   EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("does not run"));
 }
 
-TEST_F(TwoLinks, ALostPeerStopsTheNodeAndFreesWaiters) {
+TEST_F(Links, ALostPeerStopsTheNodeAndFreesWaiters) {
   sides_[0].transport->Stop();
   ASSERT_TRUE(WaitStop(sides_[1]));
   EXPECT_EQ(sides_[1].stop.reason()->status, kExitPeerLost);

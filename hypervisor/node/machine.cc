@@ -337,7 +337,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   for (uint32_t v = 0; v < cfg.vcpus; ++v) {
     if (role && !role->runs(v)) continue;  // another node runs it
     auto vcpu = std::make_unique<KvmVcpu>(vm, v);
-    vcpu->SetCpuid(CpuidForVcpu(cpuid, v));
+    vcpu->SetCpuid(CpuidForVcpu(cpuid, v, vcpu->TscKhz()));
     // The ssivm kernel (ELF) starts every vCPU at its entry. Linux starts its
     // APs itself (INIT/SIPI through the LAPIC, found in the ACPI MADT), so
     // for a bzImage the APs stay in KVM's wait-for-SIPI state.

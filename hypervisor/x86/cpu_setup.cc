@@ -1,5 +1,7 @@
 #include "hypervisor/x86/cpu_setup.h"
 
+#include <algorithm>
+
 #include "guest/abi/boot_info.h"
 
 namespace ssivm {
@@ -62,8 +64,31 @@ kvm_regs LongModeRegs(const BootCpuState& st) {
 }
 
 std::vector<kvm_cpuid_entry2> CpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,
-                                           uint32_t vcpu) {
-  std::vector<kvm_cpuid_entry2> out = supported;
+                                           uint32_t vcpu, uint32_t tsc_khz) {
+  constexpr uint32_t kHypervisorBase = 0x40000000, kTimingLeaf = 0x40000010;
+  std::vector<kvm_cpuid_entry2> out;
+  bool have_base = false;
+  for (const kvm_cpuid_entry2& e : supported) {
+    if (tsc_khz != 0 && e.function == kTimingLeaf) continue;  // ours replaces it
+    out.push_back(e);
+    if (tsc_khz != 0 && e.function == kHypervisorBase) {
+      out.back().eax = std::max(out.back().eax, kTimingLeaf);
+      have_base = true;
+    }
+  }
+  if (tsc_khz != 0) {
+    if (!have_base) {
+      kvm_cpuid_entry2 base{};
+      base.function = kHypervisorBase;
+      base.eax = kTimingLeaf;
+      out.push_back(base);
+    }
+    kvm_cpuid_entry2 timing{};
+    timing.function = kTimingLeaf;
+    timing.eax = tsc_khz;
+    timing.ebx = 1'000'000;  // LAPIC bus: 1 GHz under KVM
+    out.push_back(timing);
+  }
   for (kvm_cpuid_entry2& e : out) {
     switch (e.function) {
       case 1:

@@ -24,9 +24,12 @@ kvm_sregs LongModeSregs(const kvm_sregs& base, const BootCpuState& s);
 kvm_regs LongModeRegs(const BootCpuState& s);
 
 // The CPUID table a vCPU gets: what KVM supports, with this vCPU's APIC id.
-// KVM's own hypervisor leaves stay, so Linux guests find kvmclock.
+// KVM's own hypervisor leaves stay, so Linux guests find kvmclock. With a
+// known `tsc_khz` the timing leaf 0x40000010 tells the guest its TSC and
+// LAPIC-bus frequencies (EAX, EBX in kHz; KVM's LAPIC bus runs at 1 GHz),
+// so it need not calibrate (on a loaded host calibration is off by 15%).
 std::vector<kvm_cpuid_entry2> CpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,
-                                           uint32_t vcpu);
+                                           uint32_t vcpu, uint32_t tsc_khz = 0);
 
 }  // namespace ssivm
 

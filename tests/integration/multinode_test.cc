@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/subprocess.h"
+#include "tools/bench/guest_result.h"
 
 namespace ssivm {
 namespace {
@@ -182,6 +184,28 @@ TEST(Cluster, AnInitrdInAnotherNodesHomeIsTheSameOnEveryCpu) {
   EXPECT_THAT(r.out, HasSubstr("RESULT initrd PASS cpus=2 ")) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr(want)) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("at=0x[4-7][0-9a-f]{6} ")) << Describe(r);
+}
+
+// The guest times its own DSM faults (remote reads, write upgrades) from a
+// vCPU on node 0 against pages homed on node 1. Only sanity, never times.
+TEST(Cluster, TheGuestMeasuresItsDsmFaults) {
+  const ProcessResult r = UpCluster(2, 1, "loopback", "ssi.run=dsmlat:100");
+  ASSERT_FALSE(r.timed_out) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  auto result = PassingResult(r.out, "dsmlat");
+  ASSERT_TRUE(result.has_value()) << Describe(r);
+  std::map<std::string, uint64_t>& v = *result;
+  EXPECT_EQ(v["pages"], 100u);
+  EXPECT_EQ(v["reader_node"], 0u);
+  EXPECT_EQ(v["home_node"], 1u);
+  // Node 0 never held those pages: each first touch faulted (as a read or,
+  // on some hosts, as a write), as its VMM's counters say.
+  EXPECT_GE(v["read_phase_uffd_read_faults"] + v["read_phase_uffd_write_faults"], 100u);
+  for (const char* kind : {"local_fault", "read_fault", "upgrade"}) {
+    const std::string k = kind;
+    EXPECT_GT(v[k + "_median_ns"], 0u) << k;
+    EXPECT_GE(v[k + "_p99_ns"], v[k + "_median_ns"]) << k;
+  }
 }
 
 TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {

@@ -1,48 +1,73 @@
 // DSM benchmark (not a test): remote read-fault and write-upgrade latency
 // and sequential page-transfer throughput between two nodes, side by side
-// with the same-run floors: a plain TCP 4 KiB request/response, and a local
-// userfaultfd fault resolved in-process. Two nodes in this process, joined
-// by the real TCP transport on loopback. Prints JSON.
+// with same-run floors: a plain TCP 4 KiB request/response between the same
+// two endpoints, and a local userfaultfd fault resolved in-process. Prints
+// JSON, one section per network:
 //
-//   bazel run -c opt //tools/bench:dsm_latency -- [--pages N]
-#include <linux/userfaultfd.h>
+//   loopback  two nodes in this process, the real TCP transport on 127.0.0.1
+//   netns     two processes (this program re-executed with --role), each in
+//             its own network namespace joined by veth to a bridge; the TCP
+//             floor runs between the same two namespaces
+//
+// For each network the same faults are also measured from guest vCPUs: a
+// 2-node cluster (`ssictl up --nodes 2 --net NET`) runs the guest's dsmlat
+// workload, which times its own faults with the TSC.
+//
+//   bazel run -c opt //tools/bench:dsm_latency -- [--pages N] [--net both|loopback|netns]
+//       [--guest-pages N | --no-guest]
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <regex>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/command.h"
+#include "common/error.h"
 #include "common/mapping.h"
+#include "common/unique_fd.h"
 #include "dsm/fault/fault_engine.h"
 #include "dsm/fault/userfaultfd.h"
 #include "dsm/transport/loopback_mesh.h"
 #include "dsm/transport/tcp_transport.h"
+#include "tools/bench/guest_result.h"
+#include "tools/ssictl/locate.h"
+#include "tools/ssictl/netns.h"
 
 namespace {
 
 using namespace ssivm;
 using namespace ssivm::dsm;
 using Clock = std::chrono::steady_clock;
+using nlohmann::json;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kGpa = 64ull << 20;
+constexpr uint16_t kFloorPort = 7500;
+constexpr uint16_t kDsmPort = 7400;
 
 double Us(Clock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
 }
 
-nlohmann::json Summary(std::vector<double> v) {
+json Summary(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   auto pct = [&](double p) {
     return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(p * v.size()))];
@@ -50,44 +75,63 @@ nlohmann::json Summary(std::vector<double> v) {
   return {{"median_us", pct(0.5)}, {"p99_us", pct(0.99)}, {"samples", v.size()}};
 }
 
-// Floor 1: TCP 4 KiB request/response on loopback (8-byte request, 4 KiB answer).
-std::vector<double> TcpFloor(int rounds) {
-  TcpListener l = TcpListener::Listen("127.0.0.1", 0);
-  const uint16_t port = l.port();
-  std::thread server([&] {
-    const int fd = ::accept(l.fd(), nullptr, nullptr);
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char req[8], page[4096] = {};
-    for (int i = 0; i < rounds; ++i) {
-      if (::recv(fd, req, 8, MSG_WAITALL) != 8) break;
-      ::send(fd, page, sizeof(page), 0);
-    }
-    ::close(fd);
-  });
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in Address(const std::string& host, uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    throw Error(fmt::format("'{}' is not an IPv4 address", host));
+  }
+  return a;
+}
+
+void NoDelay(int fd) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+// ---- Floors ------------------------------------------------------------------
+
+// TCP floor, server side: answers `rounds` 8-byte requests with 4 KiB.
+void FloorServe(const TcpListener& l, int rounds) {
+  UniqueFd fd(::accept(l.fd(), nullptr, nullptr));
+  if (!fd.valid()) ThrowErrno("accept (TCP floor)");
+  NoDelay(fd.get());
+  char req[8], page[4096] = {};
+  for (int i = 0; i < rounds; ++i) {
+    if (::recv(fd.get(), req, 8, MSG_WAITALL) != 8) break;
+    (void)!::send(fd.get(), page, sizeof(page), MSG_NOSIGNAL);
+  }
+}
+
+// TCP floor, client side: the request/response round trips (retries the
+// connect for a while: the server may still be starting).
+std::vector<double> FloorMeasure(const std::string& host, uint16_t port, int rounds) {
+  const sockaddr_in a = Address(host, port);
+  UniqueFd fd;
+  for (int attempt = 0;; ++attempt) {
+    fd.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0) break;
+    if (attempt == 400)
+      ThrowErrno(fmt::format("connect to the TCP floor server {}:{}", host, port));
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  NoDelay(fd.get());
   std::vector<double> out;
   char req[8] = {}, page[4096];
   for (int i = 0; i < rounds; ++i) {
     const auto t0 = Clock::now();
-    ::send(fd, req, 8, 0);
-    ::recv(fd, page, sizeof(page), MSG_WAITALL);
+    if (::send(fd.get(), req, 8, MSG_NOSIGNAL) != 8 ||
+        ::recv(fd.get(), page, sizeof(page), MSG_WAITALL) != sizeof(page)) {
+      ThrowErrno(fmt::format("TCP floor round {} with {}:{}", i, host, port));
+    }
     out.push_back(Us(Clock::now() - t0));
   }
-  ::close(fd);
-  server.join();
   return out;
 }
 
-// Floor 2: a missing-page fault on local memory, resolved by a handler thread
-// of this process with UFFDIO_COPY.
+// A missing-page fault on local memory, resolved by a handler thread of this
+// process with UFFDIO_COPY.
 std::vector<double> LocalFaultFloor(int pages) {
   Mapping m = Mapping::Anonymous(pages * kPage, "floor RAM");
   Userfaultfd uffd(m.data(), m.size());
@@ -111,104 +155,395 @@ std::vector<double> LocalFaultFloor(int pages) {
   return out;
 }
 
-std::atomic<bool> g_finishing{false};
+// ---- DSM between host threads ------------------------------------------------
 
-struct Pair {
-  Mapping ram[2];
-  std::unique_ptr<TcpTransport> transport[2];
-  std::unique_ptr<FaultEngine> engine[2];
+// One node's DSM over `size` bytes: node 0 is home of everything (it
+// contributes all the memory). `on_lost` runs when the engine stops on a
+// fatal error (the peer left, at the end).
+struct DsmNode {
+  Mapping ram;
+  std::unique_ptr<TcpTransport> transport;
+  std::unique_ptr<FaultEngine> engine;
+
+  void Start(NodeId self, std::function<void(const std::string&)> on_fatal) {
+    engine = std::make_unique<FaultEngine>(
+        self, SharedRegion{kGpa, ram.size(), ram.data()}, [](PageNumber) { return NodeId{0}; },
+        *transport, std::move(on_fatal));
+    transport->Start(engine.get());
+    engine->Start();
+  }
+  void Stop() {
+    if (engine) engine->Stop();
+    if (transport) transport->Stop();
+  }
 };
 
-// Node 0 is home of everything (it contributes all the memory).
-std::unique_ptr<Pair> MakePair(uint64_t size) {
-  auto p = std::make_unique<Pair>();
+uint64_t RegionBytes(int pages) {
+  return uint64_t(3 * pages) * kPage;
+}
+
+// Node 0's part before its engine starts: it writes every page (so they are
+// its own, resident, exclusive).
+void WriteHomePages(DsmNode& n, int pages) {
+  for (int i = 0; i < 3 * pages; ++i)
+    *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage) = i;
+}
+
+// Node 1's part: reads every page once (remote read faults), writes them
+// (write upgrades, invalidating node 0's copy), then reads pages it never saw
+// in a row (sequential transfer).
+json MeasureFromNode1(DsmNode& n, int pages) {
+  std::vector<double> read_fault, upgrade;
+  for (int i = 0; i < pages; ++i) {
+    auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage);
+    const auto t0 = Clock::now();
+    const uint64_t v = *p;
+    read_fault.push_back(Us(Clock::now() - t0));
+    if (v != uint64_t(i)) throw Error(fmt::format("page {} read {} instead of {}", i, v, i));
+  }
+  for (int i = 0; i < pages; ++i) {
+    auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage);
+    const auto t0 = Clock::now();
+    *p = i + 1;
+    upgrade.push_back(Us(Clock::now() - t0));
+  }
+  const auto t0 = Clock::now();
+  uint64_t sum = 0;
+  for (int i = pages; i < 3 * pages; ++i)
+    sum += *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage);
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const DsmStats st = n.engine->stats();
+  return {{"remote_read_fault", Summary(read_fault)},
+          {"write_upgrade", Summary(upgrade)},
+          {"sequential_transfer",
+           {{"pages", 2 * pages},
+            {"pages_per_s", 2 * pages / secs},
+            {"mb_per_s", 2.0 * pages * kPage / secs / 1e6},
+            {"checksum", sum}}},
+          {"node1_stats",
+           {{"read_faults", st.read_faults},
+            {"write_faults", st.write_faults},
+            {"pages_received", st.pages_received}}}};
+}
+
+std::atomic<bool> g_finishing{false};
+
+void DieUnlessFinishing(const std::string& why) {
+  if (g_finishing) return;  // peers closing at the end
+  std::fprintf(stderr, "dsm_latency: %s\n", why.c_str());
+  std::_Exit(1);
+}
+
+json HostThreadsLoopback(int pages) {
   auto transports = ConnectLoopbackMesh(2);
+  DsmNode n[2];
   for (NodeId i = 0; i < 2; ++i) {
-    p->ram[i] = Mapping::Anonymous(size, "bench RAM");
-    p->transport[i] = std::move(transports[i]);
+    n[i].ram = Mapping::Anonymous(RegionBytes(pages), "bench RAM");
+    n[i].transport = std::move(transports[i]);
   }
-  for (NodeId i = 0; i < 2; ++i) {
-    p->engine[i] = std::make_unique<FaultEngine>(
-        i, SharedRegion{kGpa, size, p->ram[i].data()}, [](PageNumber) { return NodeId{0}; },
-        *p->transport[i],
-        [](const std::string& why) {
-          if (g_finishing) return;  // peers closing at the end
-          std::fprintf(stderr, "dsm_latency: %s\n", why.c_str());
-          std::_Exit(1);
-        });
-    p->transport[i]->Start(p->engine[i].get());
-    p->engine[i]->Start();
+  WriteHomePages(n[0], pages);
+  for (NodeId i = 0; i < 2; ++i) n[i].Start(i, DieUnlessFinishing);
+  json out = MeasureFromNode1(n[1], pages);
+  g_finishing = true;
+  for (auto& node : n) node.Stop();
+  g_finishing = false;
+  return out;
+}
+
+// ---- Roles: this program re-executed inside a network namespace --------------
+
+struct RoleArgs {
+  std::string role;
+  std::string self_host, peer_host;
+  int pages = 0;
+};
+
+// One DSM node of the netns measurement. Node 1 prints its measurements as
+// JSON on stdout; node 0 serves until node 1 leaves.
+int RunDsmRole(const RoleArgs& a) {
+  const NodeId self = a.role == "dsm-node0" ? 0 : 1;
+  const std::string host0 = self == 0 ? a.self_host : a.peer_host;
+  const std::string host1 = self == 1 ? a.self_host : a.peer_host;
+  TcpConfig cfg;
+  cfg.cluster_id = 0xbe7c;
+  cfg.epoch = 1;
+  cfg.self = self;
+  cfg.nodes = {{0, host0, kDsmPort}, {1, host1, kDsmPort}};
+  cfg.connect_timeout = std::chrono::seconds(60);
+  DsmNode n;
+  n.ram = Mapping::Anonymous(RegionBytes(a.pages), "bench RAM");
+  n.transport = TcpTransport::Connect(cfg, TcpListener::Listen(a.self_host, kDsmPort));
+  if (self == 1) {
+    n.Start(1, DieUnlessFinishing);
+    const json out = MeasureFromNode1(n, a.pages);
+    g_finishing = true;
+    n.Stop();
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
   }
-  return p;
+  WriteHomePages(n, a.pages);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool gone = false;
+  n.Start(0, [&](const std::string&) {
+    std::lock_guard<std::mutex> l(mu);
+    gone = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return gone; });  // node 1 finished (or died: it reports that)
+  l.unlock();
+  n.Stop();
+  return 0;
+}
+
+int RunRole(const RoleArgs& a) {
+  try {
+    if (a.role == "floor-server") {
+      FloorServe(TcpListener::Listen(a.self_host, kFloorPort), a.pages);
+      return 0;
+    }
+    if (a.role == "floor-client") {
+      std::printf("%s\n", json(FloorMeasure(a.peer_host, kFloorPort, a.pages)).dump().c_str());
+      return 0;
+    }
+    return RunDsmRole(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dsm_latency %s in %s: %s\n", a.role.c_str(), a.self_host.c_str(),
+                 e.what());
+    return 1;
+  }
+}
+
+// ---- The parent: children, signals, namespaces -------------------------------
+
+std::vector<pid_t> g_children;
+volatile sig_atomic_t g_signal = 0;
+
+void OnSignal(int sig) {
+  g_signal = sig;
+  for (pid_t p : g_children) ::kill(p, SIGTERM);
+}
+
+// A child whose stdout (and stderr if `with_stderr`) goes to an unlinked
+// temporary file.
+// A child not waited for (an error elsewhere) is killed with the object.
+struct Child {
+  pid_t pid;
+  UniqueFd out;
+  std::string what;
+  bool waited = false;
+  ~Child() {
+    if (waited) return;
+    ::kill(pid, SIGKILL);
+    WaitExitStatus(pid);
+    std::erase(g_children, pid);
+  }
+};
+
+Child StartChild(const std::vector<std::string>& argv, const std::string& what,
+                 bool with_stderr = false) {
+  std::string path = "/tmp/ssivm-dsm-bench-XXXXXX";
+  UniqueFd fd(::mkstemp(path.data()));
+  if (!fd.valid()) ThrowErrno("temporary file for " + what);
+  ::unlink(path.c_str());
+  const pid_t pid = Spawn(argv, {kDevNull, fd.get(), with_stderr ? fd.get() : kInherit});
+  g_children.push_back(pid);
+  return {pid, std::move(fd), what};
+}
+
+// Waits for the child; returns its stdout, or throws naming it.
+std::string Finish(Child& c) {
+  const int status = WaitExitStatus(c.pid);
+  c.waited = true;
+  std::erase(g_children, c.pid);
+  std::string out;
+  ::lseek(c.out.get(), 0, SEEK_SET);
+  char buf[4096];
+  for (ssize_t n; (n = ::read(c.out.get(), buf, sizeof(buf))) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  if (g_signal != 0) throw Error(fmt::format("interrupted by signal {}", int(g_signal)));
+  if (status != 0) throw Error(fmt::format("{} failed (exit {}): {}", c.what, status, out));
+  return out;
+}
+
+std::string SelfExe() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) ThrowErrno("readlink /proc/self/exe");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// One role in namespace k of `hosts`.
+Child StartRole(const NetnsHosts& hosts, uint32_t k, const std::string& role, int count) {
+  std::vector<std::string> argv = hosts.Exec(k);
+  argv.insert(argv.end(), {SelfExe(), "--role", role, "--self", hosts.address(k), "--peer",
+                           hosts.address(1 - k), "--pages", std::to_string(count)});
+  return StartChild(argv, fmt::format("{} in {}", role, hosts.ns(k)));
+}
+
+struct NetMeasurement {
+  std::vector<double> tcp_floor;
+  json host_threads;
+};
+
+NetMeasurement MeasureLoopback(int pages) {
+  NetMeasurement m;
+  TcpListener l = TcpListener::Listen("127.0.0.1", 0);
+  std::thread server([&] { FloorServe(l, pages); });
+  m.tcp_floor = FloorMeasure("127.0.0.1", l.port(), pages);
+  server.join();
+  m.host_threads = HostThreadsLoopback(pages);
+  return m;
+}
+
+// Node 0 (server, home) in namespace 0, node 1 (client, measuring) in
+// namespace 1. The namespaces go away with `hosts`, also on errors.
+NetMeasurement MeasureNetns(int pages) {
+  const NetnsHosts hosts(2, fmt::format("bd{:05x}", ::getpid() & 0xfffff),
+                         static_cast<uint8_t>(20 + (::getpid() + 101) % 200));
+  NetMeasurement m;
+  Child server = StartRole(hosts, 0, "floor-server", pages);
+  Child client = StartRole(hosts, 1, "floor-client", pages);
+  m.tcp_floor = json::parse(Finish(client)).get<std::vector<double>>();
+  Finish(server);
+  Child node0 = StartRole(hosts, 0, "dsm-node0", pages);
+  Child node1 = StartRole(hosts, 1, "dsm-node1", pages);
+  m.host_threads = json::parse(Finish(node1));
+  Finish(node0);
+  return m;
+}
+
+// The guest's own measurement: dsmlat on a 2-node cluster over `net`.
+json GuestMeasurement(const std::string& net, int pages) {
+  const std::string ssictl = Locate("tools/ssictl/ssictl", "SSICTL_BIN");
+  Child c = StartChild({ssictl, "up", "--nodes", "2", "--vcpus-per-node", "1", "--memory-per-node",
+                        "64", "--net", net, "--cmdline", fmt::format("ssi.run=dsmlat:{}", pages)},
+                       "ssictl up (guest dsmlat over " + net + ")", true);
+  const std::string out = Finish(c);
+  auto result = PassingResult(out, "dsmlat");
+  if (!result) throw Error("the guest did not report a passing dsmlat result:\n" + out);
+  std::map<std::string, uint64_t>& v = *result;
+  auto us = [&](const std::string& k) { return static_cast<double>(v[k]) / 1000.0; };
+  // Each node's exit report: which kind of fault userfaultfd saw.
+  json nodes;
+  const std::regex stats(R"(ssivm\[node (\d+)\]: dsm: (\d+) read faults, (\d+) write faults)");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), stats); it != std::sregex_iterator();
+       ++it) {
+    nodes["node" + (*it)[1].str()] = {{"uffd_read_faults", std::stoull((*it)[2])},
+                                      {"uffd_write_faults", std::stoull((*it)[3])}};
+  }
+  return {
+      {"pages", v["pages"]},
+      {"tsc_hz", v["tsc_hz"]},
+      {"reader_node", v["reader_node"]},
+      {"home_node", v["home_node"]},
+      {"floor_local_fault",
+       {{"median_us", us("local_fault_median_ns")}, {"p99_us", us("local_fault_p99_ns")}}},
+      {"remote_read_fault",
+       {{"median_us", us("read_fault_median_ns")}, {"p99_us", us("read_fault_p99_ns")}}},
+      {"write_upgrade", {{"median_us", us("upgrade_median_ns")}, {"p99_us", us("upgrade_p99_ns")}}},
+      {"uffd_faults_on_reader_node",
+       {{"local_phase_faults", v["local_phase_uffd_faults"]},
+        {"read_phase_read_faults", v["read_phase_uffd_read_faults"]},
+        {"read_phase_write_faults", v["read_phase_uffd_write_faults"]},
+        {"upgrade_phase_write_faults", v["upgrade_phase_uffd_write_faults"]}}},
+      {"node_dsm_stats", nodes}};
+}
+
+double Median(const json& summary) {
+  return summary.at("median_us").get<double>();
+}
+
+json NetSection(const std::string& net, int pages, int guest_pages, const json& local_fault) {
+  const NetMeasurement m = net == "netns" ? MeasureNetns(pages) : MeasureLoopback(pages);
+  const json tcp = Summary(m.tcp_floor);
+  const double floor = Median(tcp) + Median(local_fault);
+  json s = {
+      {"floors", {{"tcp_4k_request_response", tcp}, {"local_uffd_fault", local_fault}}},
+      {"host_threads", m.host_threads},
+  };
+  json ratios = {
+      {"host_remote_read_vs_rtt_plus_local_fault",
+       Median(m.host_threads["remote_read_fault"]) / floor},
+      {"host_upgrade_vs_rtt_plus_local_fault", Median(m.host_threads["write_upgrade"]) / floor},
+  };
+  if (guest_pages > 0) {
+    const json g = GuestMeasurement(net, guest_pages);
+    s["guest_vcpu"] = g;
+    // Against the host-thread floors, and against the guest's own local
+    // fault (a vCPU's fault resolved by its node's handler, no network).
+    const double guest_floor = Median(tcp) + Median(g["floor_local_fault"]);
+    ratios["guest_remote_read_vs_rtt_plus_local_fault"] = Median(g["remote_read_fault"]) / floor;
+    ratios["guest_remote_read_vs_rtt_plus_guest_local_fault"] =
+        Median(g["remote_read_fault"]) / guest_floor;
+    ratios["guest_upgrade_vs_rtt_plus_guest_local_fault"] =
+        Median(g["write_upgrade"]) / guest_floor;
+  }
+  s["ratios"] = ratios;
+  return s;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int pages = 2000;
+  int guest_pages = 500;
+  bool no_guest = false;
+  std::string net = "both";
+  RoleArgs role;
   CLI::App app{"DSM latency and throughput benchmark (JSON on stdout)"};
-  app.add_option("--pages", pages, "Pages per measurement")->check(CLI::Range(10, 100000));
+  app.add_option("--pages", pages, "Pages per host-thread measurement")
+      ->check(CLI::Range(10, 100000));
+  app.add_option("--net", net, "Network between the nodes")
+      ->check(CLI::IsMember({"both", "loopback", "netns"}));
+  app.add_option("--guest-pages", guest_pages, "Pages the guest's dsmlat workload touches")
+      ->check(CLI::Range(10, 20000));
+  app.add_flag("--no-guest", no_guest, "Skip the measurement from guest vCPUs");
+  // Internal: this program re-executed as one side inside a namespace.
+  app.add_option("--role", role.role)
+      ->check(CLI::IsMember({"floor-server", "floor-client", "dsm-node0", "dsm-node1"}))
+      ->group("");
+  app.add_option("--self", role.self_host)->group("");
+  app.add_option("--peer", role.peer_host)->group("");
   CLI11_PARSE(app, argc, argv);
+  if (!role.role.empty()) {
+    role.pages = pages;
+    return RunRole(role);
+  }
 
-  const auto tcp = TcpFloor(pages);
-  const auto local = LocalFaultFloor(pages);
-
-  // Node 0 writes every page (it owns them), node 1 then reads: remote read
-  // faults. Then node 1 writes them: write upgrades (invalidating node 0).
-  auto pair = MakePair(uint64_t(3 * pages) * kPage);
-  for (int i = 0; i < 3 * pages; ++i)
-    *reinterpret_cast<volatile uint64_t*>(pair->ram[0].data() + i * kPage) = i;
-  std::vector<double> read_fault, upgrade;
-  for (int i = 0; i < pages; ++i) {
-    auto* p = reinterpret_cast<volatile uint64_t*>(pair->ram[1].data() + i * kPage);
-    const auto t0 = Clock::now();
-    const uint64_t v = *p;
-    read_fault.push_back(Us(Clock::now() - t0));
-    if (v != uint64_t(i)) {
-      std::fprintf(stderr, "dsm_latency: page %d read %lu\n", i, v);
-      return 1;
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  try {
+    const json local_fault = Summary(LocalFaultFloor(pages));
+    json nets;
+    for (const std::string n : {"loopback", "netns"}) {
+      if (net == "both" || net == n) {
+        nets[n] = NetSection(n, pages, no_guest ? 0 : guest_pages, local_fault);
+      }
     }
+    const json j = {
+        {"benchmark", "dsm_latency"},
+        {"pages", pages},
+        {"guest_pages", no_guest ? 0 : guest_pages},
+        {"note",
+         "medians and p99 in microseconds; floors measured in this run between the same "
+         "endpoints; ratios are medians over (TCP 4 KiB RTT + local uffd fault). host_threads: "
+         "plain host threads fault on two DSM nodes (loopback: one process; netns: one process "
+         "per namespace). guest_vcpu: the guest's dsmlat workload timing its own faults with "
+         "the TSC on a 2-node ssictl cluster; its floor_local_fault is a vCPU's first touch of a "
+         "page homed on its own node (zero-filled by the local handler). If "
+         "uffd_faults_on_reader_node shows the read phase as write faults (seen on PVM "
+         "development hosts), the reads took the pages exclusive and write_upgrade measures "
+         "writes that need no fault."},
+        {"nets", nets},
+    };
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dsm_latency: %s\n", e.what());
+    return g_signal != 0 ? 128 + g_signal : 1;
   }
-  for (int i = 0; i < pages; ++i) {
-    auto* p = reinterpret_cast<volatile uint64_t*>(pair->ram[1].data() + i * kPage);
-    const auto t0 = Clock::now();
-    *p = i + 1;
-    upgrade.push_back(Us(Clock::now() - t0));
-  }
-  // Sequential transfer: node 1 reads pages it never saw, one fault each.
-  const auto t0 = Clock::now();
-  uint64_t sum = 0;
-  for (int i = pages; i < 3 * pages; ++i)
-    sum += *reinterpret_cast<volatile uint64_t*>(pair->ram[1].data() + i * kPage);
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  const DsmStats st = pair->engine[1]->stats();
-
-  const double floor_rtt = Summary(tcp)["median_us"];
-  const double floor_fault = Summary(local)["median_us"];
-  const double read_med = Summary(read_fault)["median_us"];
-  const double up_med = Summary(upgrade)["median_us"];
-  nlohmann::json j = {
-      {"benchmark", "dsm_latency"},
-      {"transport", "tcp loopback, two nodes in one process"},
-      {"floor_tcp_4k_request_response", Summary(tcp)},
-      {"floor_local_uffd_fault", Summary(local)},
-      {"remote_read_fault", Summary(read_fault)},
-      {"write_upgrade", Summary(upgrade)},
-      {"sequential_transfer",
-       {{"pages", 2 * pages},
-        {"pages_per_s", 2 * pages / secs},
-        {"mb_per_s", 2.0 * pages * kPage / secs / 1e6},
-        {"checksum", sum}}},
-      {"ratio_remote_read_vs_rtt_plus_local_fault", read_med / (floor_rtt + floor_fault)},
-      {"ratio_upgrade_vs_rtt_plus_local_fault", up_med / (floor_rtt + floor_fault)},
-      {"node1_stats",
-       {{"read_faults", st.read_faults},
-        {"write_faults", st.write_faults},
-        {"pages_received", st.pages_received}}},
-  };
-  std::printf("%s\n", j.dump(2).c_str());
-  g_finishing = true;
-  for (NodeId i = 0; i < 2; ++i) pair->engine[i]->Stop();
-  for (NodeId i = 0; i < 2; ++i) pair->transport[i]->Stop();
-  return 0;
 }

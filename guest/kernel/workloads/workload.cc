@@ -20,6 +20,7 @@ constexpr Workload kWorkloads[] = {
     {"compute", "[matrix_n=160]", Compute},
     {"pingpong", "[round_trips=2000]", Pingpong},
     {"initrd", "", Initrd},
+    {"dsmlat", "[pages=500] (needs CPUs on 2 nodes)", Dsmlat},
     {nullptr, nullptr, nullptr},
 };
 

@@ -65,6 +65,7 @@ bool Stream(const Args& args);
 bool Compute(const Args& args);
 bool Pingpong(const Args& args);
 bool Initrd(const Args& args);
+bool Dsmlat(const Args& args);
 
 }  // namespace ssivm::guest::workloads
 
