@@ -8,6 +8,7 @@ set -u
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 ssictl=$(abs "$1")
 ssivm=$(abs "$2")
+deploy=$PWD/provision/oscar/ssivm/scripts/api-post-deploy
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: needs root (network namespaces, sshd)"
   exit 0
@@ -57,8 +58,9 @@ manifest() {
   } > "$file"
 }
 ip=("${SSHD_HOSTS_IP[@]}")
+section() { echo "--- [${SECONDS} s] $*"; }
 
-echo "--- a 2-node guest across two hosts runs its workload and returns its status"
+section "a 2-node guest across two hosts runs its workload and returns its status"
 manifest "$tmp/two.toml" "ssi.run=counter" 64 "${ip[0]}" "${ip[1]}"
 "$ssictl" up --manifest "$tmp/two.toml" "${remote_flags[@]}" < /dev/null > "$tmp/out" 2> "$tmp/err"
 expect_status "up (2 nodes)" 0 $? "$tmp/out" "$tmp/err"
@@ -69,7 +71,7 @@ expect_contains "$remote/cluster.toml" "kernel = \"$remote/guest-kernel\""
 cmp -s "$remote/guest-kernel" "$(dirname "$ssivm")/../guest/kernel" ||
   fail "the pushed kernel differs from the bundled one"
 
-echo "--- a 3-node guest across three hosts exits with the guest's status"
+section "a 3-node guest across three hosts exits with the guest's status"
 manifest "$tmp/three.toml" "ssi.exit=5" 64 "${ip[0]}" "${ip[1]}" "${ip[2]}"
 "$ssictl" up --manifest "$tmp/three.toml" "${remote_flags[@]}" < /dev/null > "$tmp/out" 2> "$tmp/err"
 expect_status "up (3 nodes)" 5 $? "$tmp/out" "$tmp/err"
@@ -79,7 +81,7 @@ expect_contains "$tmp/out" "all 3 cpus online"
 expect_contains "$tmp/err" "ssivm[node 2]: dsm: "
 [ "$(nodes_running)" = 0 ] || fail "node processes left after the guest stopped"
 
-echo "--- up --detach, status while running, up again (no change), down"
+section "up --detach, status while running, up again (no change), down"
 manifest "$tmp/shell.toml" "ssi.shell=1" 64 "${ip[0]}" "${ip[1]}"
 "$ssictl" up --manifest "$tmp/shell.toml" --detach "${remote_flags[@]}" > "$tmp/out" 2>&1
 expect_status "up --detach" 0 $? "$tmp/out"
@@ -125,7 +127,7 @@ expect_contains "$tmp/out" "not running"
 expect_status "down again" 0 $? "$tmp/out"
 expect_contains "$tmp/out" "node 1 (n1) on ${ip[1]}: was not running"
 
-echo "--- SIGTERM to a foreground up stops every node"
+section "SIGTERM to a foreground up stops every node"
 "$ssictl" up --manifest "$tmp/shell.toml" --console none "${remote_flags[@]}" \
   < /dev/null > "$tmp/out" 2> "$tmp/err" &
 up_pid=$!
@@ -141,7 +143,23 @@ expect_contains "$tmp/err" "stopping cluster rt$SSHD_HOSTS_TAG"
 expect_contains "$tmp/err" "stopped by ssictl down"
 [ "$(nodes_running)" = 0 ] || fail "node processes left after SIGTERM"
 
-echo "--- missing prerequisites: every host, every problem, nothing started"
+section "OSCAR's api-post-deploy starts the aggregate once; a second run changes nothing"
+mkdir -p "$tmp/root/etc/ssivm"
+cp "$tmp/shell.toml" "$tmp/root/etc/ssivm/cluster.toml"
+"$deploy" --root "$tmp/root" --ssictl "$ssictl" -- "${remote_flags[@]}" > "$tmp/out" 2>&1
+expect_status "api-post-deploy" 0 $? "$tmp/out"
+expect_contains "$tmp/out" "is running: 2 nodes"
+[ "$(nodes_running)" = 2 ] || fail "api-post-deploy: expected 2 node processes, found $(nodes_running)"
+pids_before=$(cat "$remote"/node*.pid)
+"$deploy" --root "$tmp/root" --ssictl "$ssictl" -- "${remote_flags[@]}" > "$tmp/out" 2>&1
+expect_status "api-post-deploy again" 0 $? "$tmp/out"
+expect_contains "$tmp/out" "nothing to do"
+[ "$(cat "$remote"/node*.pid)" = "$pids_before" ] || fail "api-post-deploy restarted nodes"
+"$ssictl" down --manifest "$tmp/shell.toml" "${remote_flags[@]}" > "$tmp/out" 2>&1
+expect_status "down after api-post-deploy" 0 $? "$tmp/out"
+[ "$(nodes_running)" = 0 ] || fail "node processes left after down"
+
+section "missing prerequisites: every host, every problem, nothing started"
 rm -rf "$remote"
 manifest "$tmp/big.toml" "ssi.exit=0" 64 "${ip[0]}" "${ip[1]}"
 sed -i '0,/^memory_mib = 64$/! s/^memory_mib = 64$/memory_mib = 4194304/' "$tmp/big.toml"
@@ -164,7 +182,7 @@ expect_contains "$tmp/out" "host ${ip[0]}: ssivm binary '/nonexistent/ssivm' not
 [ -e "$remote" ] && fail "files were pushed although the checks failed: $(ls -R "$remote")"
 [ "$(nodes_running)" = 0 ] || fail "a node started although the checks failed"
 
-echo "--- an unreachable host is named; nothing starts on the others"
+section "an unreachable host is named; nothing starts on the others"
 manifest "$tmp/gone.toml" "ssi.exit=0" 64 "${ip[0]}" "${ip[3]}"
 "$ssictl" up --manifest "$tmp/gone.toml" "${remote_flags[@]}" < /dev/null > "$tmp/out" 2>&1
 expect_status "up with an unreachable host" 125 $? "$tmp/out"
