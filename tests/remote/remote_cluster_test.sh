@@ -179,6 +179,10 @@ grep -q "host ${ip[0]}: not enough" "$tmp/out" && fail "host 0 has enough memory
   < /dev/null > "$tmp/out" 2>&1
 expect_status "up without ssivm on the hosts" 125 $? "$tmp/out"
 expect_contains "$tmp/out" "host ${ip[0]}: ssivm binary '/nonexistent/ssivm' not found"
+sed 's|^\[guest\]$|[guest]\nkernel = "/nonexistent/guest.elf"|' "$tmp/two.toml" > "$tmp/nokernel.toml"
+"$ssictl" up --manifest "$tmp/nokernel.toml" "${remote_flags[@]}" < /dev/null > "$tmp/out" 2>&1
+expect_status "up without the guest kernel here" 125 $? "$tmp/out"
+expect_contains "$tmp/out" "this machine: guest.kernel /nonexistent/guest.elf: No such file or directory"
 [ -e "$remote" ] && fail "files were pushed although the checks failed: $(ls -R "$remote")"
 [ "$(nodes_running)" = 0 ] || fail "a node started although the checks failed"
 

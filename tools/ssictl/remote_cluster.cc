@@ -128,8 +128,26 @@ class ManifestCluster {
     return local_ssivm_;
   }
 
-  // Probes every host at once; every problem as "host H: problem".
+  // The guest image on this machine, which every remote host gets a copy of.
+  std::string LocalImage(const std::string& path) const {
+    return path.empty() ? "" : fs::absolute(path).string();
+  }
+  std::string LocalKernel() const {
+    return LocalImage(manifest_.guest.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL")
+                                                     : manifest_.guest.kernel);
+  }
+
+  // Probes every host at once; every problem as "host H: problem" (and the
+  // guest image here, which the hosts get copies of).
   std::vector<std::string> CheckHosts() {
+    std::vector<std::string> problems;
+    for (const auto& [key, path] :
+         {std::pair<std::string, std::string>{"guest.kernel", LocalKernel()},
+          {"guest.initrd", LocalImage(manifest_.guest.initrd)}}) {
+      if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+        problems.push_back(fmt::format("this machine: {} {}: {}", key, path, ErrnoText(errno)));
+      }
+    }
     const std::string ssivm = LocalSsivm();
     const CapturedRun v = RunCapture({ssivm, "--version"}, kQueryTimeout);
     if (v.exit_code != 0) throw Error(fmt::format("'{} --version' failed: {}", ssivm, v.err));
@@ -146,7 +164,6 @@ class ManifestCluster {
         found[i].push_back(fmt::format("host {}: {}", s.plan.host, p));
       }
     });
-    std::vector<std::string> problems;
     for (size_t i = 0; i < sites_.size(); ++i) {
       if (!errors[i].empty()) problems.push_back(errors[i]);
       problems.insert(problems.end(), found[i].begin(), found[i].end());
@@ -249,8 +266,13 @@ void WaitUntilStopped(const ManifestCluster& c, std::vector<uint32_t>& pending,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(kPollInterval);
-    std::erase_if(pending,
-                  [&](uint32_t n) { return c.Ask(n, "status").kind == NodeAnswer::kNotRunning; });
+    std::vector<NodeAnswer::Kind> kinds(pending.size(), NodeAnswer::kFailed);
+    Parallel(pending.size(), [&](size_t i) { kinds[i] = c.Ask(pending[i], "status").kind; });
+    std::vector<uint32_t> still;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (kinds[i] != NodeAnswer::kNotRunning) still.push_back(pending[i]);
+    }
+    pending = std::move(still);
   }
 }
 
@@ -346,6 +368,26 @@ int UpDetached(const ManifestCluster& c, const RemoteOptions& opt) {
   return kExitProblems;
 }
 
+// The local processes running the nodes (ssh clients, or the node processes
+// of localhost nodes). Whatever still runs when this goes away is killed and
+// reaped; pids of processes already reaped are -1.
+struct NodeClients {
+  std::vector<pid_t> pids;
+  NodeClients() = default;
+  NodeClients(const NodeClients&) = delete;
+  NodeClients& operator=(const NodeClients&) = delete;
+  ~NodeClients() {
+    for (pid_t p : pids) {
+      if (p <= 0) continue;
+      ::kill(p, SIGKILL);
+      try {
+        WaitExitStatusFor(p, kStopTimeout);
+      } catch (const Error&) {  // already gone
+      }
+    }
+  }
+};
+
 // Starts every node in the foreground (node 0 on this terminal) and waits.
 int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
   const provision::ClusterManifest& m = c.manifest();
@@ -354,26 +396,32 @@ int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-  std::vector<pid_t> pids(m.nodes.size(), -1);
-  for (size_t i = 0; i < m.nodes.size(); ++i) {
-    const uint32_t id = m.nodes[i].id;
-    const Site& s = c.SiteOf(id);
-    const bool console_node = id == 0;
-    const std::vector<std::string> argv =
-        s.host.Argv(StartCommand(s.ssivm, s.files, id, console_node ? opt.console : "none", false),
-                    console_node && terminal);
-    // Only the console node stays in the terminal's process group (it reads
-    // the terminal); the others are stopped through their control sockets.
-    SpawnStdio stdio = console_node ? SpawnStdio{} : SpawnStdio{kDevNull, kDevNull, kInherit};
-    stdio.own_process_group = !(console_node && terminal);
-    pids[i] = Spawn(argv, stdio);
+  NodeClients clients;
+  std::vector<pid_t>& pids = clients.pids;
+  try {
+    for (const provision::Node& n : m.nodes) {
+      const Site& s = c.SiteOf(n.id);
+      const bool console_node = n.id == 0;
+      const std::vector<std::string> argv = s.host.Argv(
+          StartCommand(s.ssivm, s.files, n.id, console_node ? opt.console : "none", false),
+          console_node && terminal);
+      // Only the console node stays in the terminal's process group (it
+      // reads the terminal); the others are stopped through their control
+      // sockets.
+      SpawnStdio stdio = console_node ? SpawnStdio{} : SpawnStdio{kDevNull, kDevNull, kInherit};
+      stdio.own_process_group = !(console_node && terminal);
+      pids.push_back(Spawn(argv, stdio));
+    }
+  } catch (const Error&) {
+    StopNodes(c, AllNodes(c));  // the ones already started
+    throw;
   }
   const size_t console_index =
       std::find_if(m.nodes.begin(), m.nodes.end(), [](const auto& n) { return n.id == 0; }) -
       m.nodes.begin();
   std::optional<int> status;
   std::optional<std::chrono::steady_clock::time_point> stop_asked;
-  std::thread stopper;
+  std::jthread stopper;  // joined when it goes out of scope
   while (!status) {
     status = WaitExitStatusFor(pids[console_index], milliseconds(200));
     if (status) break;
@@ -381,21 +429,24 @@ int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
       std::fprintf(stderr, "ssictl: signal %d: stopping cluster %s\n", g_stop_signal.load(),
                    m.cluster_id.c_str());
       stop_asked = std::chrono::steady_clock::now();
-      stopper = std::thread([&c] { StopNodes(c, AllNodes(c)); });
+      stopper = std::jthread([&c] { StopNodes(c, AllNodes(c)); });
     }
     if (stop_asked && std::chrono::steady_clock::now() - *stop_asked > 2 * kStopTimeout) {
-      for (pid_t p : pids) ::kill(p, SIGKILL);
+      for (pid_t p : pids) {
+        if (p > 0) ::kill(p, SIGKILL);
+      }
     }
   }
   pids[console_index] = -1;
   for (size_t i = 0; i < pids.size(); ++i) {
     if (pids[i] < 0) continue;
-    if (WaitExitStatusFor(pids[i], kStopTimeout)) continue;
+    if (WaitExitStatusFor(pids[i], kStopTimeout)) {
+      pids[i] = -1;
+      continue;
+    }
     std::fprintf(stderr, "ssictl: %s did not stop; killing it\n",
                  c.NodeLabel(m.nodes[i].id).c_str());
     c.Kill(m.nodes[i].id);
-    ::kill(pids[i], SIGKILL);
-    WaitExitStatusFor(pids[i], kStopTimeout);
   }
   if (stopper.joinable()) stopper.join();
   if (*status == kSshFailed && !c.SiteOf(0).host.local()) {
