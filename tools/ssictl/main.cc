@@ -23,17 +23,20 @@ CLI::Option* AddRemoteOptions(CLI::App* cmd, ssivm::RemoteOptions& r) {
   CLI::Option* manifest = cmd->add_option(
       "--manifest", r.manifest,
       "Operate the cluster of this manifest on its hosts (ssh; localhost directly)");
-  cmd->add_option("--ssh-user", r.ssh.user, "ssh login name (ssh -l)")->needs(manifest);
-  cmd->add_option("--identity", r.ssh.identity, "ssh identity file (ssh -i)")->needs(manifest);
-  cmd->add_option("--ssh-option", r.ssh.options, "ssh -o KEY=VALUE (repeatable)")->needs(manifest);
-  cmd->add_option("--connect-timeout", r.ssh.connect_timeout_s, "ssh ConnectTimeout in seconds")
+  cmd->add_option("--ssh-user", r.access.ssh.user, "ssh login name (ssh -l)")->needs(manifest);
+  cmd->add_option("--identity", r.access.ssh.identity, "ssh identity file (ssh -i)")
+      ->needs(manifest);
+  cmd->add_option("--ssh-option", r.access.ssh.options, "ssh -o KEY=VALUE (repeatable)")
+      ->needs(manifest);
+  cmd->add_option("--connect-timeout", r.access.ssh.connect_timeout_s,
+                  "ssh ConnectTimeout in seconds")
       ->needs(manifest)
       ->capture_default_str();
-  cmd->add_option("--remote-dir", r.remote_dir,
+  cmd->add_option("--remote-dir", r.access.remote_dir,
                   "Directory on each host for the manifest, guest image, sockets and logs "
                   "(default /var/lib/ssivm/<cluster_id>; on localhost the run directory)")
       ->needs(manifest);
-  cmd->add_option("--remote-ssivm", r.remote_ssivm, "ssivm binary on the remote hosts")
+  cmd->add_option("--remote-ssivm", r.access.remote_ssivm, "ssivm binary on the remote hosts")
       ->needs(manifest)
       ->capture_default_str();
   return manifest;
@@ -116,9 +119,10 @@ int main(int argc, char** argv) {
       cluster.name = up.name;
       return ssivm::UpCluster(cluster);
     }
-    if (*up_cmd || *status_cmd || *down_cmd) remote.ssh = ssivm::WithSshFromEnv(remote.ssh);
+    if (*up_cmd || *status_cmd || *down_cmd)
+      remote.access.ssh = ssivm::WithSshFromEnv(remote.access.ssh);
     remote.console = up.console;
-    remote.ssivm = up.ssivm;
+    remote.access.ssivm = up.ssivm;
     remote.json = status_json;
     if (*up_cmd && *up_manifest) return ssivm::UpManifest(remote);
     if (*up_cmd) return ssivm::Up(up);

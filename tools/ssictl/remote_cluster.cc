@@ -6,8 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <functional>
 #include <thread>
 #include <vector>
 
@@ -16,21 +14,18 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "tools/ssictl/cluster_hosts.h"
 #include "tools/ssictl/cluster_plan.h"
-#include "tools/ssictl/locate.h"
-#include "tools/ssictl/prerequisites.h"
 #include "tools/ssictl/run_state.h"
 
 namespace ssivm {
 namespace {
 
-namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kExitProblems = 125;   // up: could not start (as a VMM that cannot start)
-constexpr int kQueryNotRunning = 3;  // ssivm --query: no node listens
-constexpr auto kQueryTimeout = seconds(30);
+constexpr int kExitProblems = 125;             // up: could not start (as a VMM that cannot start)
+constexpr auto kCommandTimeout = seconds(30);  // one ssh command
 constexpr auto kStopTimeout = seconds(30);
 constexpr auto kDetachTimeout = seconds(90);
 constexpr auto kPollInterval = milliseconds(500);
@@ -41,219 +36,6 @@ void OnStopSignal(int sig) {
   g_stop_signal = sig;
 }
 
-// Runs fn(i) for i in [0, n) on n threads; an Error escaping fn(i) becomes
-// errors[i].
-std::vector<std::string> Parallel(size_t n, const std::function<void(size_t)>& fn) {
-  std::vector<std::string> errors(n);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        fn(i);
-      } catch (const std::exception& e) {
-        errors[i] = e.what();
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  return errors;
-}
-
-// One host of the manifest, as reached from here.
-struct Site {
-  PlannedHost plan;
-  RemoteHost host;
-  HostFiles files;
-  std::string ssivm;  // the node binary there
-};
-
-// A node's answer to a control query.
-struct NodeAnswer {
-  enum Kind { kRunning, kNotRunning, kUnreachable, kFailed };
-  Kind kind = kFailed;
-  nlohmann::json status;  // the node's JSON answer when running
-  std::string problem;    // why there is no answer
-};
-
-const char* KindName(NodeAnswer::Kind k) {
-  switch (k) {
-    case NodeAnswer::kRunning:
-      return "running";
-    case NodeAnswer::kNotRunning:
-      return "not running";
-    case NodeAnswer::kUnreachable:
-      return "unreachable";
-    case NodeAnswer::kFailed:
-      break;
-  }
-  return "error";
-}
-
-class ManifestCluster {
- public:
-  explicit ManifestCluster(const RemoteOptions& opt)
-      : opt_(opt), manifest_(provision::Load(opt.manifest)) {
-    for (const PlannedHost& p : GroupByHost(manifest_)) {
-      RemoteHost host(p.host, opt.ssh);
-      std::string dir = opt.remote_dir;
-      if (dir.empty()) {
-        dir = host.local() ? RunDir() + "/" + manifest_.cluster_id
-                           : DefaultRemoteDir(manifest_.cluster_id);
-      }
-      const std::string ssivm = host.local() ? LocalSsivm() : opt.remote_ssivm;
-      sites_.push_back({p, std::move(host), HostFiles{dir}, ssivm});
-    }
-  }
-
-  const provision::ClusterManifest& manifest() const { return manifest_; }
-  const std::vector<Site>& sites() const { return sites_; }
-
-  const Site& SiteOf(uint32_t node) const {
-    for (const Site& s : sites_) {
-      if (std::find(s.plan.nodes.begin(), s.plan.nodes.end(), node) != s.plan.nodes.end()) return s;
-    }
-    throw Error(fmt::format("node {} is not in the manifest", node));
-  }
-
-  std::string NodeLabel(uint32_t node) const {
-    const provision::Node* n = manifest_.FindNode(node);
-    return fmt::format("node {} ({}) on {}", node, n ? n->name : "?", SiteOf(node).plan.host);
-  }
-
-  std::string LocalSsivm() {
-    if (local_ssivm_.empty()) {
-      local_ssivm_ = opt_.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : opt_.ssivm;
-      local_ssivm_ = fs::absolute(local_ssivm_).string();
-    }
-    return local_ssivm_;
-  }
-
-  // The guest image on this machine, which every remote host gets a copy of.
-  std::string LocalImage(const std::string& path) const {
-    return path.empty() ? "" : fs::absolute(path).string();
-  }
-  std::string LocalKernel() const {
-    return LocalImage(manifest_.guest.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL")
-                                                     : manifest_.guest.kernel);
-  }
-
-  // Probes every host at once; every problem as "host H: problem" (and the
-  // guest image here, which the hosts get copies of).
-  std::vector<std::string> CheckHosts() {
-    std::vector<std::string> problems;
-    for (const auto& [key, path] :
-         {std::pair<std::string, std::string>{"guest.kernel", LocalKernel()},
-          {"guest.initrd", LocalImage(manifest_.guest.initrd)}}) {
-      if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
-        problems.push_back(fmt::format("this machine: {} {}: {}", key, path, ErrnoText(errno)));
-      }
-    }
-    const std::string ssivm = LocalSsivm();
-    const CapturedRun v = RunCapture({ssivm, "--version"}, kQueryTimeout);
-    if (v.exit_code != 0) throw Error(fmt::format("'{} --version' failed: {}", ssivm, v.err));
-    const std::string version = Excerpt(v.out, 1);
-    std::vector<std::vector<std::string>> found(sites_.size());
-    const std::vector<std::string> errors = Parallel(sites_.size(), [&](size_t i) {
-      const Site& s = sites_[i];
-      const CapturedRun r = s.host.Run(ProbeScript(s.ssivm), kQueryTimeout);
-      if (r.exit_code != 0 || r.timed_out) {
-        throw Error(s.host.Failure(r, "checking its prerequisites"));
-      }
-      for (const std::string& p :
-           FindProblems(ParseProbe(r.out), {s.plan.memory_mib, s.ssivm, version})) {
-        found[i].push_back(fmt::format("host {}: {}", s.plan.host, p));
-      }
-    });
-    for (size_t i = 0; i < sites_.size(); ++i) {
-      if (!errors[i].empty()) problems.push_back(errors[i]);
-      problems.insert(problems.end(), found[i].begin(), found[i].end());
-    }
-    return problems;
-  }
-
-  NodeAnswer Ask(uint32_t node, const std::string& cmd) const {
-    const Site& s = SiteOf(node);
-    const CapturedRun r = s.host.Run(QueryCommand(s.ssivm, s.files, node, cmd), kQueryTimeout);
-    NodeAnswer a;
-    if (r.exit_code == 0 && !r.timed_out) {
-      a.status = nlohmann::json::parse(Excerpt(r.out, 1), nullptr, false);
-      if (!a.status.is_discarded()) {
-        a.kind = NodeAnswer::kRunning;
-        return a;
-      }
-      a.problem = fmt::format("host {}: node {} answered something that is not JSON: {}",
-                              s.plan.host, node, Excerpt(r.out, 2));
-      return a;
-    }
-    if (r.exit_code == kQueryNotRunning && !r.timed_out) {
-      a.kind = NodeAnswer::kNotRunning;
-      return a;
-    }
-    a.kind = !s.host.local() && r.exit_code == kSshFailed ? NodeAnswer::kUnreachable
-                                                          : NodeAnswer::kFailed;
-    a.problem = s.host.Failure(r, fmt::format("asking node {} ({})", node, cmd));
-    return a;
-  }
-
-  // Asks every node (in parallel); answers indexed like manifest().nodes.
-  std::vector<NodeAnswer> AskAll(const std::string& cmd) const {
-    std::vector<NodeAnswer> answers(manifest_.nodes.size());
-    const std::vector<std::string> errors =
-        Parallel(answers.size(), [&](size_t i) { answers[i] = Ask(manifest_.nodes[i].id, cmd); });
-    for (size_t i = 0; i < answers.size(); ++i) {
-      if (!errors[i].empty()) answers[i] = {NodeAnswer::kFailed, {}, errors[i]};
-    }
-    return answers;
-  }
-
-  // Writes each host's manifest and copies the guest image there. Throws
-  // Error listing every host that failed.
-  void Push() {
-    provision::ClusterManifest local = manifest_;
-    local.guest.kernel =
-        fs::absolute(manifest_.guest.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL")
-                                                    : manifest_.guest.kernel)
-            .string();
-    if (!local.guest.initrd.empty()) local.guest.initrd = fs::absolute(local.guest.initrd).string();
-    const fs::path staging = fs::temp_directory_path() / fmt::format("ssictl-push-{}", ::getpid());
-    fs::create_directories(staging);
-    for (const Site& s : sites_) {  // one after the other: they may share the directory
-      if (!s.host.local()) continue;
-      fs::create_directories(s.files.dir);
-      provision::Save(local, s.files.manifest());
-    }
-    const std::vector<std::string> errors = Parallel(sites_.size(), [&](size_t i) {
-      const Site& s = sites_[i];
-      if (s.host.local()) return;
-      const std::string copy = (staging / fmt::format("cluster-{}.toml", i)).string();
-      provision::Save(PushedManifest(manifest_, s.files), copy);
-      s.host.Push(local.guest.kernel, s.files.kernel());
-      if (!local.guest.initrd.empty()) s.host.Push(local.guest.initrd, s.files.initrd());
-      s.host.Push(copy, s.files.manifest());
-    });
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    std::string failed;
-    for (const std::string& e : errors) {
-      if (!e.empty()) failed += "\n  " + e;
-    }
-    if (!failed.empty()) throw Error("pushing the manifest and the guest image failed:" + failed);
-  }
-
-  // Kills whatever is left of a node (pid file); true if something was killed.
-  bool Kill(uint32_t node) const {
-    const Site& s = SiteOf(node);
-    const CapturedRun r = s.host.Run(KillCommand(s.files, node), kQueryTimeout);
-    return r.exit_code == 0 && r.out.find("killed") != std::string::npos;
-  }
-
- private:
-  const RemoteOptions& opt_;
-  provision::ClusterManifest manifest_;
-  std::vector<Site> sites_;
-  std::string local_ssivm_;
-};
-
 void PrintProblems(const std::string& what, const std::vector<std::string>& problems) {
   std::fprintf(stderr, "ssictl: %s:\n", what.c_str());
   for (const std::string& p : problems) std::fprintf(stderr, "  %s\n", p.c_str());
@@ -261,7 +43,7 @@ void PrintProblems(const std::string& what, const std::vector<std::string>& prob
 
 // Waits until no node listed in `pending` runs (dropping those that stopped),
 // at most `timeout`.
-void WaitUntilStopped(const ManifestCluster& c, std::vector<uint32_t>& pending,
+void WaitUntilStopped(const ClusterHosts& c, std::vector<uint32_t>& pending,
                       std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
@@ -284,7 +66,7 @@ struct StopResult {
 
 // Stops the `running` nodes: node 0 first (it tells the others), then each
 // one left, then kills what still runs.
-StopResult StopNodes(const ManifestCluster& c, std::vector<uint32_t> running) {
+StopResult StopNodes(const ClusterHosts& c, std::vector<uint32_t> running) {
   std::vector<uint32_t> pending = running;
   if (std::find(pending.begin(), pending.end(), 0) != pending.end()) {
     c.Ask(0, "stop");
@@ -297,13 +79,7 @@ StopResult StopNodes(const ManifestCluster& c, std::vector<uint32_t> running) {
   return result;
 }
 
-std::vector<uint32_t> AllNodes(const ManifestCluster& c) {
-  std::vector<uint32_t> ids;
-  for (const provision::Node& n : c.manifest().nodes) ids.push_back(n.id);
-  return ids;
-}
-
-std::vector<NodeState> States(const ManifestCluster& c, const std::vector<NodeAnswer>& answers) {
+std::vector<NodeState> States(const ClusterHosts& c, const std::vector<NodeAnswer>& answers) {
   std::vector<NodeState> states;
   for (size_t i = 0; i < answers.size(); ++i) {
     const uint32_t id = c.manifest().nodes[i].id;
@@ -317,7 +93,7 @@ std::vector<NodeState> States(const ManifestCluster& c, const std::vector<NodeAn
 }
 
 // Starts every node detached and waits until all answer.
-int UpDetached(const ManifestCluster& c, const RemoteOptions& opt) {
+int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
   const provision::ClusterManifest& m = c.manifest();
   std::vector<std::string> problems;
   const std::vector<std::string> errors = Parallel(m.nodes.size(), [&](size_t i) {
@@ -325,7 +101,7 @@ int UpDetached(const ManifestCluster& c, const RemoteOptions& opt) {
     const Site& s = c.SiteOf(id);
     const std::string console = id == 0 && opt.console != "stdio" ? opt.console : "none";
     const CapturedRun r =
-        s.host.Run(StartCommand(s.ssivm, s.files, id, console, true), kQueryTimeout);
+        s.host.Run(StartCommand(s.ssivm, s.files, id, console, true), kCommandTimeout);
     if (r.exit_code != 0 || r.timed_out) {
       throw Error(s.host.Failure(r, fmt::format("starting node {}", id)));
     }
@@ -354,9 +130,9 @@ int UpDetached(const ManifestCluster& c, const RemoteOptions& opt) {
         const uint32_t id = m.nodes[i].id;
         const Site& s = c.SiteOf(id);
         const CapturedRun log =
-            s.host.Run("tail -n 5 " + ShellQuote(s.files.log(id)), kQueryTimeout);
+            s.host.Run("tail -n 5 " + ShellQuote(s.files.log(id)), kCommandTimeout);
         problems.push_back(fmt::format(
-            "{}: {} after {} s{}{}", c.NodeLabel(id), KindName(answers[i].kind),
+            "{}: {} after {} s{}{}", c.NodeLabel(id), NodeAnswerName(answers[i].kind),
             kDetachTimeout.count(), log.out.empty() ? "" : "; its log ends: ", Excerpt(log.out)));
       }
       break;
@@ -364,7 +140,7 @@ int UpDetached(const ManifestCluster& c, const RemoteOptions& opt) {
     std::this_thread::sleep_for(kPollInterval);
   }
   PrintProblems(fmt::format("cluster {} did not start; stopping what did", m.cluster_id), problems);
-  StopNodes(c, AllNodes(c));
+  StopNodes(c, c.NodeIds());
   return kExitProblems;
 }
 
@@ -389,7 +165,7 @@ struct NodeClients {
 };
 
 // Starts every node in the foreground (node 0 on this terminal) and waits.
-int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
+int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
   const provision::ClusterManifest& m = c.manifest();
   const bool terminal = ::isatty(STDIN_FILENO) == 1 && opt.console == "stdio";
   struct sigaction sa {};
@@ -413,7 +189,7 @@ int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
       pids.push_back(Spawn(argv, stdio));
     }
   } catch (const Error&) {
-    StopNodes(c, AllNodes(c));  // the ones already started
+    StopNodes(c, c.NodeIds());  // the ones already started
     throw;
   }
   const size_t console_index =
@@ -429,7 +205,7 @@ int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
       std::fprintf(stderr, "ssictl: signal %d: stopping cluster %s\n", g_stop_signal.load(),
                    m.cluster_id.c_str());
       stop_asked = std::chrono::steady_clock::now();
-      stopper = std::jthread([&c] { StopNodes(c, AllNodes(c)); });
+      stopper = std::jthread([&c] { StopNodes(c, c.NodeIds()); });
     }
     if (stop_asked && std::chrono::steady_clock::now() - *stop_asked > 2 * kStopTimeout) {
       for (pid_t p : pids) {
@@ -459,7 +235,7 @@ int UpForeground(const ManifestCluster& c, const RemoteOptions& opt) {
 }  // namespace
 
 int UpManifest(const RemoteOptions& opt) {
-  ManifestCluster c(opt);
+  ClusterHosts c(opt.manifest, opt.access);
   const provision::ClusterManifest& m = c.manifest();
   if (const std::vector<std::string> problems = c.CheckHosts(); !problems.empty()) {
     PrintProblems(fmt::format("cannot start cluster {}: {} problem(s); nothing was started",
@@ -494,7 +270,7 @@ int UpManifest(const RemoteOptions& opt) {
 }
 
 int StatusManifest(const RemoteOptions& opt) {
-  const ManifestCluster c(opt);
+  const ClusterHosts c(opt.manifest, opt.access);
   const provision::ClusterManifest& m = c.manifest();
   const std::vector<NodeAnswer> answers = c.AskAll("status");
   bool all_running = true;
@@ -504,7 +280,7 @@ int StatusManifest(const RemoteOptions& opt) {
     const NodeAnswer& a = answers[i];
     all_running = all_running && a.kind == NodeAnswer::kRunning;
     nlohmann::json j = {
-        {"id", n.id}, {"name", n.name}, {"host", n.host}, {"state", KindName(a.kind)}};
+        {"id", n.id}, {"name", n.name}, {"host", n.host}, {"state", NodeAnswerName(a.kind)}};
     if (a.kind == NodeAnswer::kRunning) j["status"] = a.status;
     if (!a.problem.empty()) j["problem"] = a.problem;
     nodes.push_back(j);
@@ -522,7 +298,7 @@ int StatusManifest(const RemoteOptions& opt) {
     const provision::Node& n = m.nodes[i];
     const NodeAnswer& a = answers[i];
     std::printf("  %-4u %-12s %-16s %-12s %s\n", n.id, n.name.c_str(), n.host.c_str(),
-                KindName(a.kind),
+                NodeAnswerName(a.kind),
                 a.kind == NodeAnswer::kRunning ? NodeStatsColumns(a.status).c_str() : "");
     if (!a.problem.empty()) std::printf("       %s\n", a.problem.c_str());
     if (a.kind == NodeAnswer::kRunning) {
@@ -535,7 +311,7 @@ int StatusManifest(const RemoteOptions& opt) {
 }
 
 int DownManifest(const RemoteOptions& opt) {
-  const ManifestCluster c(opt);
+  const ClusterHosts c(opt.manifest, opt.access);
   const provision::ClusterManifest& m = c.manifest();
   const std::vector<NodeAnswer> first = c.AskAll("status");
   std::vector<uint32_t> running;

@@ -5,19 +5,16 @@
 
 #include <string>
 
-#include "tools/ssictl/remote_host.h"
+#include "tools/ssictl/cluster_hosts.h"
 
 namespace ssivm {
 
 struct RemoteOptions {
   std::string manifest;
-  SshOptions ssh;
-  std::string remote_dir;              // empty: /var/lib/ssivm/<id> (local hosts: run dir)
-  std::string remote_ssivm = "ssivm";  // the node binary on remote hosts
-  std::string ssivm;                   // this machine's ssivm; empty: located next to ssictl
-  std::string console = "stdio";       // node 0's console
-  bool detach = false;                 // up: return once every node runs
-  bool json = false;                   // status: print JSON
+  HostAccess access;
+  std::string console = "stdio";  // node 0's console
+  bool detach = false;            // up: return once every node runs
+  bool json = false;              // status: print JSON
 };
 
 // Checks every host (all problems, then refuses), pushes the manifest and
