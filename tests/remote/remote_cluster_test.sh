@@ -127,6 +127,16 @@ expect_contains "$tmp/out" "not running"
 expect_status "down again" 0 $? "$tmp/out"
 expect_contains "$tmp/out" "node 1 (n1) on ${ip[1]}: was not running"
 
+section "up --detach of a guest that cannot boot reports the node's log and stops the others"
+printf 'not a kernel\n' > "$tmp/junk.elf"
+sed 's|^\[guest\]$|[guest]\nkernel = "'"$tmp"'/junk.elf"|' "$tmp/shell.toml" > "$tmp/junk.toml"
+"$ssictl" up --manifest "$tmp/junk.toml" --detach "${remote_flags[@]}" > "$tmp/out" 2>&1
+expect_status "up --detach of a bad kernel" 125 $? "$tmp/out"
+show "$tmp/out"
+expect_contains "$tmp/out" "cluster rt$SSHD_HOSTS_TAG did not start; stopping what did"
+expect_contains "$tmp/out" "node 0 (n0) on ${ip[0]}: exited; its log ends: "
+[ "$(nodes_running)" = 0 ] || fail "node processes left after a failed detached start"
+
 section "SIGTERM to a foreground up stops every node"
 "$ssictl" up --manifest "$tmp/shell.toml" --console none "${remote_flags[@]}" \
   < /dev/null > "$tmp/out" 2> "$tmp/err" &

@@ -198,6 +198,12 @@ void ClusterHosts::Push() const {
   if (!failed.empty()) throw Error("pushing the manifest and the guest image failed:" + failed);
 }
 
+bool ClusterHosts::Exited(uint32_t node) const {
+  const Site& s = SiteOf(node);
+  const CapturedRun r = s.host.Run(AliveCommand(s.files, node), kCommandTimeout);
+  return r.exit_code != 0 && !r.timed_out && (s.host.local() || r.exit_code != kSshFailed);
+}
+
 bool ClusterHosts::Kill(uint32_t node) const {
   const Site& s = SiteOf(node);
   const CapturedRun r = s.host.Run(KillCommand(s.files, node), kCommandTimeout);

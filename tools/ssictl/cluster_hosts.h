@@ -73,6 +73,10 @@ class ClusterHosts {
   // ones. Throws Error listing every host that failed.
   void Push() const;
 
+  // Whether the process of a node's pid file is known to be gone (false
+  // while it lives, or if the host cannot tell).
+  bool Exited(uint32_t node) const;
+
   // Kills what is left of a node (through its pid file); true if it did.
   bool Kill(uint32_t node) const;
 

@@ -50,6 +50,11 @@ std::string QueryCommand(const std::string& ssivm, const HostFiles& files, uint3
   return CommandLine({ssivm, "--query", cmd, "--control", files.control(node)});
 }
 
+std::string AliveCommand(const HostFiles& files, uint32_t node) {
+  return fmt::format("p=$(cat {} 2>/dev/null) && [ -n \"$p\" ] && kill -0 $p",
+                     ShellQuote(files.pidfile(node)));
+}
+
 std::string KillCommand(const HostFiles& files, uint32_t node) {
   return fmt::format(
       "p=$(cat {0} 2>/dev/null) && [ -n \"$p\" ] && grep -q ssivm /proc/$p/cmdline 2>/dev/null && "

@@ -52,6 +52,9 @@ std::string StartCommand(const std::string& ssivm, const HostFiles& files, uint3
 std::string QueryCommand(const std::string& ssivm, const HostFiles& files, uint32_t node,
                          const std::string& cmd);
 
+// Succeeds (exit 0) while the process of the node's pid file lives.
+std::string AliveCommand(const HostFiles& files, uint32_t node);
+
 // Kills the node named by its pid file (if that process still runs ssivm).
 std::string KillCommand(const HostFiles& files, uint32_t node);
 

@@ -65,6 +65,7 @@ TEST(Plan, CommandLinesQuoteWhatTheyMust) {
   EXPECT_EQ(QueryCommand("ssivm", HostFiles{"/d"}, 1, "status"),
             "ssivm --query status --control /d/node1.sock");
   EXPECT_THAT(KillCommand(HostFiles{"/d"}, 1), HasSubstr("cat /d/node1.pid"));
+  EXPECT_THAT(AliveCommand(HostFiles{"/d"}, 1), HasSubstr("cat /d/node1.pid"));
 }
 
 std::vector<NodeState> States(std::vector<std::optional<uint64_t>> epochs) {

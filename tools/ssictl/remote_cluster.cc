@@ -124,16 +124,25 @@ int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
       std::printf("\n");
       return 0;
     }
-    if (std::chrono::steady_clock::now() > deadline) {
+    // A node that does not answer yet must at least still live.
+    std::vector<char> dead(answers.size(), 0);
+    Parallel(answers.size(), [&](size_t i) {
+      dead[i] = answers[i].kind != NodeAnswer::kRunning && c.Exited(m.nodes[i].id);
+    });
+    const bool late = std::chrono::steady_clock::now() > deadline;
+    if (late || std::find(dead.begin(), dead.end(), 1) != dead.end()) {
       for (size_t i = 0; i < answers.size(); ++i) {
-        if (answers[i].kind == NodeAnswer::kRunning) continue;
+        if (answers[i].kind == NodeAnswer::kRunning || !(late || dead[i])) continue;
         const uint32_t id = m.nodes[i].id;
         const Site& s = c.SiteOf(id);
         const CapturedRun log =
             s.host.Run("tail -n 5 " + ShellQuote(s.files.log(id)), kCommandTimeout);
-        problems.push_back(fmt::format(
-            "{}: {} after {} s{}{}", c.NodeLabel(id), NodeAnswerName(answers[i].kind),
-            kDetachTimeout.count(), log.out.empty() ? "" : "; its log ends: ", Excerpt(log.out)));
+        problems.push_back(
+            fmt::format("{}: {}{}{}", c.NodeLabel(id),
+                        dead[i] ? "exited"
+                                : fmt::format("{} after {} s", NodeAnswerName(answers[i].kind),
+                                              kDetachTimeout.count()),
+                        log.out.empty() ? "" : "; its log ends: ", Excerpt(log.out)));
       }
       break;
     }
