@@ -137,7 +137,8 @@ std::vector<std::string> ClusterHosts::CheckHosts() const {
 
 NodeAnswer ClusterHosts::Ask(uint32_t node, const std::string& cmd) const {
   const Site& s = SiteOf(node);
-  const CapturedRun r = s.host.Run(QueryCommand(s.ssivm, s.files, node, cmd), kCommandTimeout);
+  const std::string query = QueryCommand(s.ssivm, s.files, node, cmd);
+  const CapturedRun r = s.host.Run(query, kCommandTimeout);
   NodeAnswer a;
   if (r.exit_code == 0 && !r.timed_out) {
     a.status = nlohmann::json::parse(Excerpt(r.out, 1), nullptr, false);
@@ -155,7 +156,7 @@ NodeAnswer ClusterHosts::Ask(uint32_t node, const std::string& cmd) const {
   }
   a.kind =
       !s.host.local() && r.exit_code == kSshFailed ? NodeAnswer::kUnreachable : NodeAnswer::kFailed;
-  a.problem = s.host.Failure(r, fmt::format("asking node {} ({})", node, cmd));
+  a.problem = s.host.Failure(r, fmt::format("asking node {} ({})", node, cmd), query);
   return a;
 }
 

@@ -100,10 +100,10 @@ int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
     const uint32_t id = m.nodes[i].id;
     const Site& s = c.SiteOf(id);
     const std::string console = id == 0 && opt.console != "stdio" ? opt.console : "none";
-    const CapturedRun r =
-        s.host.Run(StartCommand(s.ssivm, s.files, id, console, true), kCommandTimeout);
+    const std::string start = StartCommand(s.ssivm, s.files, id, console, true);
+    const CapturedRun r = s.host.Run(start, kCommandTimeout);
     if (r.exit_code != 0 || r.timed_out) {
-      throw Error(s.host.Failure(r, fmt::format("starting node {}", id)));
+      throw Error(s.host.Failure(r, fmt::format("starting node {}", id), start));
     }
   });
   for (const std::string& e : errors) {

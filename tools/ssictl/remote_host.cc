@@ -56,26 +56,29 @@ void RemoteHost::Push(const std::string& local_path, const std::string& remote_p
   UniqueFd in(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) ThrowErrno(fmt::format("host {}: cannot read {} to copy it", host_, local_path));
   const std::string dir = remote_path.substr(0, remote_path.find_last_of('/') + 1);
-  const std::string tmp = remote_path + ".tmp-ssictl";
+  // The remote shell's pid keeps concurrent copies (hosts sharing a file system) apart.
+  const std::string tmp = remote_path + ".tmp-ssictl-";
   const std::string command =
-      fmt::format("mkdir -p {dir} && cat > {tmp} && mv -f {tmp} {dst}",
+      fmt::format("mkdir -p {dir} && cat > {tmp}$$ && mv -f {tmp}$$ {dst}",
                   fmt::arg("dir", ShellQuote(dir.empty() ? "." : dir)),
                   fmt::arg("tmp", ShellQuote(tmp)), fmt::arg("dst", ShellQuote(remote_path)));
   const CapturedRun r = Run(command, std::chrono::minutes(10), in.get());
   if (r.exit_code != 0 || r.timed_out) {
-    throw Error(Failure(r, fmt::format("copying {} to {}", local_path, remote_path)));
+    throw Error(Failure(r, fmt::format("copying {} to {}", local_path, remote_path), command));
   }
 }
 
-std::string RemoteHost::Failure(const CapturedRun& r, const std::string& what) const {
-  if (r.timed_out) return fmt::format("host {}: {}: timed out", host_, what);
-  if (!local_ && r.exit_code == kSshFailed) {
+std::string RemoteHost::Failure(const CapturedRun& r, const std::string& what,
+                                const std::string& command) const {
+  if (!local_ && r.exit_code == kSshFailed && !r.timed_out) {
     return fmt::format("host {}: unreachable ({}): {}", host_, CommandLine(ssh_.command),
                        Excerpt(r.err, 2));
   }
+  const std::string ran = command.empty() ? "" : fmt::format(" [ran: {}]", command);
+  if (r.timed_out) return fmt::format("host {}: {}: timed out{}", host_, what, ran);
   const std::string err = Excerpt(r.err);
-  return fmt::format("host {}: {}: exit status {}{}{}", host_, what, r.exit_code,
-                     err.empty() ? "" : ": ", err);
+  return fmt::format("host {}: {}: exit status {}{}{}{}", host_, what, r.exit_code,
+                     err.empty() ? "" : ": ", err, ran);
 }
 
 std::string Excerpt(const std::string& text, size_t max_lines) {

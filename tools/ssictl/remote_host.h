@@ -55,8 +55,10 @@ class RemoteHost {
   void Push(const std::string& local_path, const std::string& remote_path) const;
 
   // "host H: <what>: <reason>" for a run that failed: unreachable (ssh's
-  // words), timed out, or the command's exit status and stderr excerpt.
-  std::string Failure(const CapturedRun& r, const std::string& what) const;
+  // words), timed out, or the command's exit status and stderr excerpt, then
+  // the command line if one is given ("[ran: ...]").
+  std::string Failure(const CapturedRun& r, const std::string& what,
+                      const std::string& command = "") const;
 
  private:
   std::string host_;

@@ -61,8 +61,11 @@ TEST(Ssh, FailuresNameHostCommandStatusAndWords) {
   EXPECT_EQ(remote.Failure(r, "asking node 2 (status)"),
             "host node07: asking node 2 (status): exit status 127: line 1 | sh: 1: /opt/ssivm: "
             "not found");
+  EXPECT_EQ(remote.Failure(r, "asking", "/opt/ssivm --query status"),
+            "host node07: asking: exit status 127: line 1 | sh: 1: /opt/ssivm: not found [ran: "
+            "/opt/ssivm --query status]");
   r.timed_out = true;
-  EXPECT_THAT(remote.Failure(r, "x"), HasSubstr("timed out"));
+  EXPECT_EQ(remote.Failure(r, "x", "sleep 9"), "host node07: x: timed out [ran: sleep 9]");
 }
 
 TEST(Ssh, PushCopiesThroughTheHostsShell) {
