@@ -86,12 +86,13 @@ int main(int argc, char** argv) {
   std::string vm_name;
   bool status_json = false;
   CLI::App* status_cmd = app.add_subcommand("status", "Show the running VMs: nodes, vCPUs, DSM");
-  status_cmd->add_option("name", vm_name, "Only this VM");
+  CLI::Option* status_name = status_cmd->add_option("name", vm_name, "Only this VM");
   status_cmd->add_flag("--json", status_json, "Print JSON");
-  CLI::Option* status_manifest = AddRemoteOptions(status_cmd, remote);
+  CLI::Option* status_manifest = AddRemoteOptions(status_cmd, remote)->excludes(status_name);
   CLI::App* down_cmd = app.add_subcommand("down", "Stop a running VM (every node)");
-  down_cmd->add_option("name", vm_name, "The VM to stop (default: every running VM)");
-  CLI::Option* down_manifest = AddRemoteOptions(down_cmd, remote);
+  CLI::Option* down_name =
+      down_cmd->add_option("name", vm_name, "The VM to stop (default: every running VM)");
+  CLI::Option* down_manifest = AddRemoteOptions(down_cmd, remote)->excludes(down_name);
 
   std::string socket_path;
   CLI::App* console_cmd = app.add_subcommand("console", "Attach this terminal to a VM console");
