@@ -1,9 +1,13 @@
 #include "common/command.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,6 +17,16 @@
 extern char** environ;
 
 namespace ssivm {
+
+namespace {
+
+int StatusOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 125;
+}
+
+}  // namespace
 
 int Spawn(const std::vector<std::string>& args, const SpawnStdio& stdio) {
   posix_spawn_file_actions_t fa;
@@ -25,13 +39,20 @@ int Spawn(const std::vector<std::string>& args, const SpawnStdio& stdio) {
       posix_spawn_file_actions_adddup2(&fa, targets[fd], fd);
     }
   }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (stdio.own_process_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int err = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  const int err = ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (err != 0) ThrowErrno(fmt::format("cannot run {}", args[0]), err);
   return pid;
 }
@@ -41,9 +62,19 @@ int WaitExitStatus(int pid) {
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) ThrowErrno(fmt::format("waiting for process {}", pid));
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 125;
+  return StatusOf(status);
+}
+
+std::optional<int> WaitExitStatusFor(int pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return StatusOf(status);
+    if (r < 0 && errno != EINTR) ThrowErrno(fmt::format("waiting for process {}", pid));
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 CommandResult RunCommand(const std::vector<std::string>& args) {
@@ -65,11 +96,69 @@ CommandResult RunCommand(const std::vector<std::string>& args) {
   return r;
 }
 
+std::string ShellQuote(const std::string& word) {
+  if (!word.empty() && word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                              "0123456789@%+=:,./_-") == std::string::npos) {
+    return word;
+  }
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string CommandLine(const std::vector<std::string>& args) {
+  std::string line;
+  for (const std::string& a : args) line += (line.empty() ? "" : " ") + ShellQuote(a);
+  return line;
+}
+
+CapturedRun RunCapture(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                       int in) {
+  int out_fds[2], err_fds[2];
+  if (::pipe2(out_fds, O_CLOEXEC) != 0) ThrowErrno("pipe");
+  UniqueFd out_read(out_fds[0]), out_write(out_fds[1]);
+  if (::pipe2(err_fds, O_CLOEXEC) != 0) ThrowErrno("pipe");
+  UniqueFd err_read(err_fds[0]), err_write(err_fds[1]);
+  const int pid = Spawn(args, {in, out_write.get(), err_write.get()});
+  out_write.Reset();
+  err_write.Reset();
+  CapturedRun r;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open_pipes = 2;
+  while (open_pipes > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      r.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    const int n = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      const ssize_t got = ::read(fds[i].fd, buf, sizeof(buf));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        fds[i].fd = -1;
+        --open_pipes;
+        continue;
+      }
+      sinks[i]->append(buf, static_cast<size_t>(got));
+    }
+  }
+  r.exit_code = WaitExitStatus(pid);
+  return r;
+}
+
 std::string RunChecked(const std::vector<std::string>& args) {
   const CommandResult r = RunCommand(args);
   if (r.exit_code != 0) {
-    std::string cmd;
-    for (const std::string& a : args) cmd += (cmd.empty() ? "" : " ") + a;
+    const std::string cmd = CommandLine(args);
     std::string out = r.output;
     while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
     throw Error(fmt::format("'{}' failed (exit {}): {}", cmd, r.exit_code, out));

@@ -1,6 +1,7 @@
 // ssivm: the per-node VMM process.
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -11,11 +12,36 @@
 #include "common/error.h"
 #include "hypervisor/kvm/host_kind.h"
 #include "hypervisor/node/cluster_role.h"
+#include "hypervisor/node/control_client.h"
 #include "hypervisor/node/machine.h"
 #include "hypervisor/node/vm_stop.h"
+#include "hypervisor/version.h"
 #include "provision/manifest/manifest.h"
 
 namespace {
+
+// Exit statuses of `ssivm --query`: answered, no node runs there, failed.
+constexpr int kQueryAnswered = 0;
+constexpr int kQueryNotRunning = 3;
+constexpr int kQueryFailed = 1;
+
+// `ssivm --query CMD --control PATH`: one request to a running node's
+// control socket, its JSON answer on stdout. This is how ssictl asks nodes
+// on other hosts (over ssh), where only ssivm is installed.
+int Query(const std::string& cmd, const std::string& control) {
+  try {
+    const std::optional<nlohmann::json> answer = ssivm::AskNodeIfRunning(control, {{"cmd", cmd}});
+    if (!answer) {
+      std::printf("{\"running\":false}\n");
+      return kQueryNotRunning;
+    }
+    std::printf("%s\n", answer->dump().c_str());
+    return kQueryAnswered;
+  } catch (const ssivm::Error& e) {
+    std::fprintf(stderr, "ssivm: %s\n", e.what());
+    return kQueryFailed;
+  }
+}
 
 void SetUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_logger_st("ssivm");
@@ -54,13 +80,26 @@ int main(int argc, char** argv) {
                  "Control socket for ssictl status/down (a Unix socket path)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  std::string query;
+  auto* query_opt = app.add_option("--query", query,
+                                   "Ask the node listening on --control (status or stop), print "
+                                   "its JSON answer and exit (3: no node runs there)")
+                        ->check(CLI::IsMember({"status", "stop"}));
+  app.set_version_flag("--version", ssivm::VersionLine());
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "ssivm: %s\nRun 'ssivm --help' for the options.\n", e.what());
     return ssivm::kExitUsage;
+  }
+  if (*query_opt) {
+    if (cfg.control_path.empty()) {
+      std::fprintf(stderr, "ssivm: --query needs --control PATH\n");
+      return ssivm::kExitUsage;
+    }
+    return Query(query, cfg.control_path);
   }
   if (!*kernel_opt && !*manifest_opt) {
     std::fprintf(

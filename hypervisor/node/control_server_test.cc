@@ -1,4 +1,5 @@
 #include "hypervisor/node/control_server.h"
+#include "hypervisor/node/control_client.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,6 +9,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "common/error.h"
 
 namespace ssivm {
 namespace {
@@ -62,6 +65,26 @@ TEST(ControlServer, AnswersOverItsSocketAndRemovesIt) {
     EXPECT_THAT(Ask(path, std::string(5000, 'x')), HasSubstr("longer than 4096"));
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+TEST(ControlClient, AsksARunningNodeAndTellsWhenNoneRuns) {
+  const std::string path = "/tmp/ssivm-ctl-client-" + std::to_string(::getpid()) + ".sock";
+  int stops = 0;
+  {
+    ControlServer server(path, Handlers(&stops));
+    EXPECT_EQ(AskNode(path, {{"cmd", "status"}}), nlohmann::json({{"node", 3}}));
+    EXPECT_EQ(AskNodeIfRunning(path, {{"cmd", "stop"}}), nlohmann::json({{"ok", true}}));
+    EXPECT_EQ(stops, 1);
+    try {
+      AskNode(path, {{"cmd", "reboot"}});
+      ADD_FAILURE() << "an error answer did not throw";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("unknown command 'reboot'"));
+      EXPECT_THAT(e.what(), HasSubstr(path));
+    }
+  }
+  EXPECT_EQ(AskNodeIfRunning(path, {{"cmd", "status"}}), std::nullopt);
+  EXPECT_THROW(AskNode(path, {{"cmd", "status"}}), Error);
 }
 
 }  // namespace

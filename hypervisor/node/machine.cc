@@ -388,6 +388,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       nlohmann::json j;
       j["node"] = role ? role->self : 0;
       j["nodes"] = role ? role->node_count : 1;
+      if (role) j["epoch"] = role->epoch;
       j["host_kind"] = HostKindName(kind);
       j["memory_mib"] = cfg.memory_mib;
       nlohmann::json v = nlohmann::json::array();

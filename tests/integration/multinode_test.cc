@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -270,6 +271,43 @@ TEST(Cluster, ABadManifestIsRejectedClearly) {
   EXPECT_EQ(r.exit_code, 125) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("bad.toml")) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("colour")) << Describe(r);
+}
+
+// `ssictl up|status|down --manifest` with every node on localhost: no ssh.
+class LocalManifest : public ::testing::Test {
+ protected:
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ProcessResult Ssictl(const std::string& cmd, const std::string& manifest,
+                       std::vector<std::string> more = {}) {
+    std::vector<std::string> argv = {kSsictl, cmd, "--manifest", manifest, "--remote-dir", dir_};
+    argv.insert(argv.end(), more.begin(), more.end());
+    return RunProcess(argv, "", std::chrono::seconds(120));
+  }
+  const std::string dir_ = "/tmp/ssivm-mt-" + std::to_string(::getpid());
+};
+
+TEST_F(LocalManifest, UpReturnsTheGuestsStatus) {
+  const ProcessResult r = Ssictl("up", WriteManifest("up.toml", PortBase() + 20, "ssi.exit=3"));
+  EXPECT_EQ(r.exit_code, 3) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("all 2 cpus online")) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ssivm[node 1]: node 0 stopped the VM (status 3)")) << Describe(r);
+}
+
+TEST_F(LocalManifest, DetachStatusDown) {
+  const std::string manifest = WriteManifest("detach.toml", PortBase() + 30, "ssi.shell=1");
+  ProcessResult r = Ssictl("up", manifest, {"--detach"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("is running: 2 nodes")) << Describe(r);
+  r = Ssictl("status", manifest);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  1 +n1 +localhost +running +1 ")) << Describe(r);
+  r = Ssictl("down", manifest);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("node 0 (n0) on localhost: stopped")) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("node 1 (n1) on localhost: stopped")) << Describe(r);
+  r = Ssictl("status", manifest);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  0 +n0 +localhost +not running")) << Describe(r);
 }
 
 TEST(Cluster, AGarbageSendingPeerIsRejected) {

@@ -118,11 +118,43 @@ expect_contains "$tmp/second.out" "already has the current manifest"
 "$scripts/api-post-image" oscarimage "$root/nosuchdir" --root "$root" > "$tmp/out" 2>&1 &&
   fail "accepted a missing image directory"
 
-# api-post-deploy: prints the plan, changes nothing.
-twice api-post-deploy "$scripts/api-post-deploy" --root "$root" --ssictl "$ssictl"
+# api-post-deploy --dry-run: prints the command, changes nothing.
+twice api-post-deploy-dry-run "$scripts/api-post-deploy" --root "$root" --ssictl "$ssictl" --dry-run
 expect_contains "$tmp/first.out" "epoch 2, hosts: head node01 node03 node04"
-expect_contains "$tmp/first.out" "NOT performed"
-cmp -s "$tmp/first.out" "$tmp/second.out" || fail "api-post-deploy printed different plans"
+expect_contains "$tmp/first.out" "would run: ssictl up --manifest /etc/ssivm/cluster.toml --detach"
+cmp -s "$tmp/first.out" "$tmp/second.out" || fail "api-post-deploy --dry-run printed different plans"
+
+# api-post-deploy: runs `ssictl up --manifest ... --detach` (here a stand-in
+# ssictl that records its arguments and answers like the real one; the real
+# remote start is //tests/remote:remote_cluster_test).
+mkdir -p "$tmp/bin"
+cat > "$tmp/bin/ssictl" <<STUB
+#!/bin/sh
+[ "\$1" = manifest ] && exec "$ssictl" "\$@"
+echo "\$*" >> "$tmp/ssictl.calls"
+case "\${SSICTL_STUB:-running}" in
+  running) echo "ssictl: cluster lab already runs with epoch 2 on all 4 nodes; nothing to do" ;;
+  refuse) echo "ssictl: cluster lab is already (partly) running: ...; restarting it is the admin's decision" >&2; exit 1 ;;
+  problems) echo "ssictl: cannot start cluster lab: 1 problem(s); nothing was started:" >&2
+    echo "  host node03: unreachable (ssh): ssh: connect to host node03 port 22: No route to host" >&2
+    exit 125 ;;
+esac
+STUB
+chmod +x "$tmp/bin/ssictl"
+twice api-post-deploy "$scripts/api-post-deploy" --root "$root" --ssictl "$tmp/bin/ssictl" -- \
+  --ssh-user admin
+expect_contains "$tmp/ssictl.calls" "up --manifest $root/etc/ssivm/cluster.toml --detach --ssh-user admin"
+expect_contains "$tmp/second.out" "nothing to do"
+expect_contains "$tmp/second.out" "api-post-deploy: the aggregate runs (epoch 2)"
+for case in refuse:1:"already runs with another membership" problems:125:"host node03: unreachable"; do
+  status=0
+  SSICTL_STUB=${case%%:*} "$scripts/api-post-deploy" --root "$root" --ssictl "$tmp/bin/ssictl" \
+    > "$tmp/out" 2>&1 || status=$?
+  expected=${case#*:}
+  [ "$status" = "${expected%%:*}" ] || fail "api-post-deploy (${case%%:*}) exited $status: $(cat "$tmp/out")"
+  expect_contains "$tmp/out" "${expected#*:}"
+  expect_contains "$tmp/out" "NOT started"
+done
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failures" >&2

@@ -51,25 +51,6 @@ uint16_t FreeLoopbackPort() {
   return ntohs(a.sin_port);
 }
 
-int ExitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 125;
-}
-
-// Waits for `pid` at most `timeout`; nullopt if it is still running.
-std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return ExitStatus(status);
-    if (r < 0 && errno != EINTR) return 125;
-    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
 }  // namespace
 
 int UpCluster(const ClusterUpOptions& opt) {
@@ -144,17 +125,17 @@ int UpCluster(const ClusterUpOptions& opt) {
     }
     // Node 0 owns the console and ends the run; the others follow its
     // shutdown message (or notice it is gone).
-    status = *WaitFor(pids[0], std::chrono::hours(24 * 365));
+    status = WaitExitStatus(pids[0]);
     for (size_t k = 1; k < pids.size(); ++k) {
-      if (!WaitFor(pids[k], std::chrono::seconds(30))) {
+      if (!WaitExitStatusFor(pids[k], std::chrono::seconds(30))) {
         std::fprintf(stderr, "ssictl: node %zu did not stop; killing it\n", k);
         ::kill(pids[k], SIGKILL);
-        WaitFor(pids[k], std::chrono::seconds(30));
+        WaitExitStatusFor(pids[k], std::chrono::seconds(30));
       }
     }
   } catch (...) {
     for (pid_t p : pids) ::kill(p, SIGKILL);
-    for (pid_t p : pids) WaitFor(p, std::chrono::seconds(30));
+    for (pid_t p : pids) WaitExitStatusFor(p, std::chrono::seconds(30));
     g_children.clear();
     std::filesystem::remove_all(dir);
     throw;

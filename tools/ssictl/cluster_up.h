@@ -17,9 +17,8 @@ struct ClusterUpOptions {
   std::string initrd;
   std::string cmdline;
   std::string console = "stdio";
-  std::string ssivm;     // empty: located next to ssictl
-  std::string manifest;  // use this manifest (local nodes) instead of generating one
-  std::string name;      // the cluster id; empty: local-<tag>
+  std::string ssivm;  // empty: located next to ssictl
+  std::string name;   // the cluster id; empty: local-<tag>
 };
 
 // Writes the manifest, creates the hosts, starts every node, waits for the

@@ -10,12 +10,37 @@
 #include "tools/ssictl/domain_cmd.h"
 #include "tools/ssictl/manifest_cmd.h"
 #include "tools/ssictl/packages_cmd.h"
+#include "tools/ssictl/remote_cluster.h"
 #include "tools/ssictl/run_state.h"
 #include "tools/ssictl/up.h"
 
 namespace {
 constexpr int kExitUsage = 2;
 constexpr int kExitError = 125;
+
+// --manifest and how to reach its hosts: the same for up, status and down.
+CLI::Option* AddRemoteOptions(CLI::App* cmd, ssivm::RemoteOptions& r) {
+  CLI::Option* manifest = cmd->add_option(
+      "--manifest", r.manifest,
+      "Operate the cluster of this manifest on its hosts (ssh; localhost directly)");
+  cmd->add_option("--ssh-user", r.access.ssh.user, "ssh login name (ssh -l)")->needs(manifest);
+  cmd->add_option("--identity", r.access.ssh.identity, "ssh identity file (ssh -i)")
+      ->needs(manifest);
+  cmd->add_option("--ssh-option", r.access.ssh.options, "ssh -o KEY=VALUE (repeatable)")
+      ->needs(manifest);
+  cmd->add_option("--connect-timeout", r.access.ssh.connect_timeout_s,
+                  "ssh ConnectTimeout in seconds")
+      ->needs(manifest)
+      ->capture_default_str();
+  cmd->add_option("--remote-dir", r.access.remote_dir,
+                  "Directory on each host for the manifest, guest image, sockets and logs "
+                  "(default /var/lib/ssivm/<cluster_id>; on localhost the run directory)")
+      ->needs(manifest);
+  cmd->add_option("--remote-ssivm", r.access.remote_ssivm, "ssivm binary on the remote hosts")
+      ->needs(manifest)
+      ->capture_default_str();
+  return manifest;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,14 +73,26 @@ int main(int argc, char** argv) {
       ->needs(nodes_opt)
       ->check(CLI::IsMember({"netns", "loopback"}))
       ->capture_default_str();
+  ssivm::RemoteOptions remote;
+  CLI::Option* up_manifest = AddRemoteOptions(up_cmd, remote);
+  up_manifest->excludes(nodes_opt);
+  for (const char* local_only :
+       {"--vcpus", "--memory", "--kernel", "--initrd", "--cmdline", "--host-kind", "--name"}) {
+    up_manifest->excludes(up_cmd->get_option(local_only));
+  }
+  up_cmd->add_flag("--detach", remote.detach, "Return once every node runs (--manifest)")
+      ->needs(up_manifest);
 
   std::string vm_name;
   bool status_json = false;
   CLI::App* status_cmd = app.add_subcommand("status", "Show the running VMs: nodes, vCPUs, DSM");
-  status_cmd->add_option("name", vm_name, "Only this VM");
+  CLI::Option* status_name = status_cmd->add_option("name", vm_name, "Only this VM");
   status_cmd->add_flag("--json", status_json, "Print JSON");
+  CLI::Option* status_manifest = AddRemoteOptions(status_cmd, remote)->excludes(status_name);
   CLI::App* down_cmd = app.add_subcommand("down", "Stop a running VM (every node)");
-  down_cmd->add_option("name", vm_name, "The VM to stop (default: every running VM)");
+  CLI::Option* down_name =
+      down_cmd->add_option("name", vm_name, "The VM to stop (default: every running VM)");
+  CLI::Option* down_manifest = AddRemoteOptions(down_cmd, remote)->excludes(down_name);
 
   std::string socket_path;
   CLI::App* console_cmd = app.add_subcommand("console", "Attach this terminal to a VM console");
@@ -83,8 +120,16 @@ int main(int argc, char** argv) {
       cluster.name = up.name;
       return ssivm::UpCluster(cluster);
     }
+    if (*up_cmd || *status_cmd || *down_cmd)
+      remote.access.ssh = ssivm::WithSshFromEnv(remote.access.ssh);
+    remote.console = up.console;
+    remote.access.ssivm = up.ssivm;
+    remote.json = status_json;
+    if (*up_cmd && *up_manifest) return ssivm::UpManifest(remote);
     if (*up_cmd) return ssivm::Up(up);
+    if (*status_cmd && *status_manifest) return ssivm::StatusManifest(remote);
     if (*status_cmd) return ssivm::Status(vm_name, status_json);
+    if (*down_cmd && *down_manifest) return ssivm::DownManifest(remote);
     if (*down_cmd) return ssivm::Down(vm_name);
     if (*console_cmd) return ssivm::AttachConsole(socket_path);
     if (int status = manifest_cmds.Run(); status >= 0) return status;

@@ -1,20 +1,17 @@
 #include "tools/ssictl/run_state.h"
 
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "common/unique_fd.h"
+#include "hypervisor/node/control_client.h"
 
 namespace ssivm {
 namespace fs = std::filesystem;
@@ -75,27 +72,6 @@ std::vector<RunState> RunningVms() {
   return out;
 }
 
-nlohmann::json AskNode(const std::string& socket, const nlohmann::json& request) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, socket.c_str(), sizeof(a.sun_path) - 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ThrowErrno(fmt::format("cannot reach the node's control socket {}", socket));
-  }
-  const std::string line = request.dump() + "\n";
-  (void)!::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL);
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof(buf))) > 0) answer.append(buf, static_cast<size_t>(n));
-  const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
-  if (j.is_discarded()) throw Error(fmt::format("{} answered something that is not JSON", socket));
-  if (j.contains("error"))
-    throw Error(fmt::format("{}: {}", socket, j["error"].get<std::string>()));
-  return j;
-}
-
 namespace {
 
 std::vector<RunState> Select(const std::string& name) {
@@ -111,6 +87,28 @@ std::vector<RunState> Select(const std::string& name) {
 
 }  // namespace
 
+std::string NodeStatsHeader() {
+  return fmt::format("{:<12} {:>8} {:>10} {:>10} {:>10} {:>10}", "vcpus", "exits", "rd-faults",
+                     "wr-faults", "pages-in", "pages-out");
+}
+
+std::string NodeStatsColumns(const nlohmann::json& n) {
+  std::string vcpus;
+  for (const auto& v : n.value("vcpus", nlohmann::json::array())) {
+    vcpus += (vcpus.empty() ? "" : ",") + std::to_string(v.get<int>());
+  }
+  const nlohmann::json d = n.value("dsm", nlohmann::json::object());
+  return fmt::format("{:<12} {:>8} {:>10} {:>10} {:>10} {:>10}", vcpus, n.value("exits", 0ul),
+                     d.value("read_faults", 0ul), d.value("write_faults", 0ul),
+                     d.value("pages_received", 0ul), d.value("pages_sent", 0ul));
+}
+
+std::string NodeLatencyLine(const nlohmann::json& n) {
+  const nlohmann::json d = n.value("dsm", nlohmann::json::object());
+  if (!d.contains("fault_latency")) return "";
+  return "fault latency: " + d["fault_latency"].get<std::string>();
+}
+
 int Status(const std::string& name, bool json) {
   nlohmann::json all = nlohmann::json::array();
   for (const RunState& vm : Select(name)) {
@@ -125,23 +123,16 @@ int Status(const std::string& name, bool json) {
     all.push_back({{"name", vm.name}, {"nodes", nodes}});
     if (json) continue;
     std::printf("VM %s: %zu node(s)\n", vm.name.c_str(), vm.control.size());
-    std::printf("  %-4s %-12s %8s %10s %10s %10s %10s\n", "node", "vcpus", "exits", "rd-faults",
-                "wr-faults", "pages-in", "pages-out");
+    std::printf("  %-4s %s\n", "node", NodeStatsHeader().c_str());
     for (size_t k = 0; k < nodes.size(); ++k) {
       const nlohmann::json& n = nodes[k];
       if (n.contains("error")) {
         std::printf("  %-4zu %s\n", k, n["error"].get<std::string>().c_str());
         continue;
       }
-      std::string vcpus;
-      for (const auto& v : n["vcpus"])
-        vcpus += (vcpus.empty() ? "" : ",") + std::to_string(v.get<int>());
-      const nlohmann::json d = n.value("dsm", nlohmann::json::object());
-      std::printf("  %-4zu %-12s %8lu %10lu %10lu %10lu %10lu\n", k, vcpus.c_str(),
-                  n.value("exits", 0ul), d.value("read_faults", 0ul), d.value("write_faults", 0ul),
-                  d.value("pages_received", 0ul), d.value("pages_sent", 0ul));
-      if (d.contains("fault_latency")) {
-        std::printf("       fault latency: %s\n", d["fault_latency"].get<std::string>().c_str());
+      std::printf("  %-4zu %s\n", k, NodeStatsColumns(n).c_str());
+      if (const std::string latency = NodeLatencyLine(n); !latency.empty()) {
+        std::printf("       %s\n", latency.c_str());
       }
     }
   }

@@ -37,8 +37,11 @@ class RunStateFile {
 // The VMs recorded in the run directory whose ssictl is still alive.
 std::vector<RunState> RunningVms();
 
-// Sends one control request; throws Error naming the socket on failure.
-nlohmann::json AskNode(const std::string& socket, const nlohmann::json& request);
+// A node's status answer as table columns (vCPUs, exits, DSM faults and
+// pages), the column titles, and its fault-latency line (empty if none).
+std::string NodeStatsHeader();
+std::string NodeStatsColumns(const nlohmann::json& status);
+std::string NodeLatencyLine(const nlohmann::json& status);
 
 // `ssictl status [NAME]` and `ssictl down [NAME]`; return the exit status.
 int Status(const std::string& name, bool json);

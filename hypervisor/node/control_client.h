@@ -1,0 +1,24 @@
+// The client side of a node's control socket (see control_server.h): one
+// JSON request, one JSON answer. Used by ssictl and by `ssivm --query`.
+#ifndef SSIVM_HYPERVISOR_NODE_CONTROL_CLIENT_H_
+#define SSIVM_HYPERVISOR_NODE_CONTROL_CLIENT_H_
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ssivm {
+
+// Sends one request. nullopt if no node listens there (no socket file, or a
+// stale one nobody accepts on); throws Error naming the socket for anything
+// else (including an {"error": ...} answer).
+std::optional<nlohmann::json> AskNodeIfRunning(const std::string& socket,
+                                               const nlohmann::json& request);
+
+// As AskNodeIfRunning, but a node that is not running is an Error too.
+nlohmann::json AskNode(const std::string& socket, const nlohmann::json& request);
+
+}  // namespace ssivm
+
+#endif  // SSIVM_HYPERVISOR_NODE_CONTROL_CLIENT_H_

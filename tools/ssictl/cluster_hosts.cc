@@ -1,0 +1,214 @@
+#include "tools/ssictl/cluster_hosts.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/command.h"
+#include "common/error.h"
+#include "tools/ssictl/locate.h"
+#include "tools/ssictl/prerequisites.h"
+#include "tools/ssictl/run_state.h"
+
+namespace ssivm {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr auto kCommandTimeout = std::chrono::seconds(30);
+constexpr int kQueryNotRunning = 3;  // ssivm --query: no node listens there
+
+std::string Absolute(const std::string& path) {
+  return path.empty() ? "" : fs::absolute(path).string();
+}
+
+}  // namespace
+
+const char* NodeAnswerName(NodeAnswer::Kind kind) {
+  switch (kind) {
+    case NodeAnswer::kRunning:
+      return "running";
+    case NodeAnswer::kNotRunning:
+      return "not running";
+    case NodeAnswer::kUnreachable:
+      return "unreachable";
+    case NodeAnswer::kFailed:
+      break;
+  }
+  return "error";
+}
+
+std::vector<std::string> Parallel(size_t n, const std::function<void(size_t)>& fn) {
+  std::vector<std::string> errors(n);
+  std::vector<std::jthread> threads;
+  for (size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        fn(i);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  }
+  threads.clear();  // joins
+  return errors;
+}
+
+ClusterHosts::ClusterHosts(const std::string& manifest, const HostAccess& access)
+    : manifest_(provision::Load(manifest)),
+      local_ssivm_(
+          Absolute(access.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : access.ssivm)) {
+  for (const PlannedHost& p : GroupByHost(manifest_)) {
+    RemoteHost host(p.host, access.ssh);
+    std::string dir = access.remote_dir;
+    if (dir.empty()) {
+      dir = host.local() ? RunDir() + "/" + manifest_.cluster_id
+                         : DefaultRemoteDir(manifest_.cluster_id);
+    }
+    const std::string ssivm = host.local() ? local_ssivm_ : access.remote_ssivm;
+    sites_.push_back({p, std::move(host), HostFiles{dir}, ssivm});
+  }
+}
+
+const Site& ClusterHosts::SiteOf(uint32_t node) const {
+  for (const Site& s : sites_) {
+    if (std::find(s.plan.nodes.begin(), s.plan.nodes.end(), node) != s.plan.nodes.end()) return s;
+  }
+  throw Error(fmt::format("node {} is not in the manifest", node));
+}
+
+std::vector<uint32_t> ClusterHosts::NodeIds() const {
+  std::vector<uint32_t> ids;
+  for (const provision::Node& n : manifest_.nodes) ids.push_back(n.id);
+  return ids;
+}
+
+std::string ClusterHosts::NodeLabel(uint32_t node) const {
+  const provision::Node* n = manifest_.FindNode(node);
+  return fmt::format("node {} ({}) on {}", node, n ? n->name : "?", SiteOf(node).plan.host);
+}
+
+std::string ClusterHosts::LocalKernel() const {
+  return Absolute(manifest_.guest.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL")
+                                                 : manifest_.guest.kernel);
+}
+
+std::string ClusterHosts::LocalInitrd() const {
+  return Absolute(manifest_.guest.initrd);
+}
+
+std::vector<std::string> ClusterHosts::CheckHosts() const {
+  std::vector<std::string> problems;
+  for (const auto& [key, path] :
+       {std::pair<std::string, std::string>{"guest.kernel", LocalKernel()},
+        {"guest.initrd", LocalInitrd()}}) {
+    if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+      problems.push_back(fmt::format("this machine: {} {}: {}", key, path, ErrnoText(errno)));
+    }
+  }
+  const CapturedRun v = RunCapture({local_ssivm_, "--version"}, kCommandTimeout);
+  if (v.exit_code != 0) {
+    throw Error(fmt::format("'{} --version' failed (exit {}): {}", local_ssivm_, v.exit_code,
+                            Excerpt(v.err)));
+  }
+  const std::string version = Excerpt(v.out, 1);
+  std::vector<std::vector<std::string>> found(sites_.size());
+  const std::vector<std::string> errors = Parallel(sites_.size(), [&](size_t i) {
+    const Site& s = sites_[i];
+    const CapturedRun r = s.host.Run(ProbeScript(s.ssivm), kCommandTimeout);
+    if (r.exit_code != 0 || r.timed_out)
+      throw Error(s.host.Failure(r, "checking its prerequisites"));
+    for (const std::string& p :
+         FindProblems(ParseProbe(r.out), {s.plan.memory_mib, s.ssivm, version})) {
+      found[i].push_back(fmt::format("host {}: {}", s.plan.host, p));
+    }
+  });
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    if (!errors[i].empty()) problems.push_back(errors[i]);
+    problems.insert(problems.end(), found[i].begin(), found[i].end());
+  }
+  return problems;
+}
+
+NodeAnswer ClusterHosts::Ask(uint32_t node, const std::string& cmd) const {
+  const Site& s = SiteOf(node);
+  const std::string query = QueryCommand(s.ssivm, s.files, node, cmd);
+  const CapturedRun r = s.host.Run(query, kCommandTimeout);
+  NodeAnswer a;
+  if (r.exit_code == 0 && !r.timed_out) {
+    a.status = nlohmann::json::parse(Excerpt(r.out, 1), nullptr, false);
+    if (!a.status.is_discarded()) {
+      a.kind = NodeAnswer::kRunning;
+      return a;
+    }
+    a.problem = fmt::format("host {}: node {} answered something that is not JSON: {}", s.plan.host,
+                            node, Excerpt(r.out, 2));
+    return a;
+  }
+  if (r.exit_code == kQueryNotRunning && !r.timed_out) {
+    a.kind = NodeAnswer::kNotRunning;
+    return a;
+  }
+  a.kind =
+      !s.host.local() && r.exit_code == kSshFailed ? NodeAnswer::kUnreachable : NodeAnswer::kFailed;
+  a.problem = s.host.Failure(r, fmt::format("asking node {} ({})", node, cmd), query);
+  return a;
+}
+
+std::vector<NodeAnswer> ClusterHosts::AskAll(const std::string& cmd) const {
+  std::vector<NodeAnswer> answers(manifest_.nodes.size());
+  const std::vector<std::string> errors =
+      Parallel(answers.size(), [&](size_t i) { answers[i] = Ask(manifest_.nodes[i].id, cmd); });
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (!errors[i].empty()) answers[i] = {NodeAnswer::kFailed, {}, errors[i]};
+  }
+  return answers;
+}
+
+void ClusterHosts::Push() const {
+  provision::ClusterManifest local = manifest_;
+  local.guest.kernel = LocalKernel();
+  local.guest.initrd = LocalInitrd();
+  for (const Site& s : sites_) {  // one after the other: they may share the directory
+    if (!s.host.local()) continue;
+    fs::create_directories(s.files.dir);
+    provision::Save(local, s.files.manifest());
+  }
+  const fs::path staging = fs::temp_directory_path() / fmt::format("ssictl-push-{}", ::getpid());
+  fs::create_directories(staging);
+  const std::vector<std::string> errors = Parallel(sites_.size(), [&](size_t i) {
+    const Site& s = sites_[i];
+    if (s.host.local()) return;
+    const std::string copy = (staging / fmt::format("cluster-{}.toml", i)).string();
+    provision::Save(PushedManifest(manifest_, s.files), copy);
+    s.host.Push(local.guest.kernel, s.files.kernel());
+    if (!local.guest.initrd.empty()) s.host.Push(local.guest.initrd, s.files.initrd());
+    s.host.Push(copy, s.files.manifest());
+  });
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  std::string failed;
+  for (const std::string& e : errors) {
+    if (!e.empty()) failed += "\n  " + e;
+  }
+  if (!failed.empty()) throw Error("pushing the manifest and the guest image failed:" + failed);
+}
+
+bool ClusterHosts::Exited(uint32_t node) const {
+  const Site& s = SiteOf(node);
+  const CapturedRun r = s.host.Run(AliveCommand(s.files, node), kCommandTimeout);
+  return r.exit_code != 0 && !r.timed_out && (s.host.local() || r.exit_code != kSshFailed);
+}
+
+bool ClusterHosts::Kill(uint32_t node) const {
+  const Site& s = SiteOf(node);
+  const CapturedRun r = s.host.Run(KillCommand(s.files, node), kCommandTimeout);
+  return r.exit_code == 0 && r.out.find("killed") != std::string::npos;
+}
+
+}  // namespace ssivm

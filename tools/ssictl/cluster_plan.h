@@ -1,0 +1,83 @@
+// Where and how each node of a manifest runs when ssictl operates real hosts
+// (`ssictl up|status|down --manifest`): the hosts and their nodes, the files
+// on each host, the command lines run there, and whether `up` may start.
+// Pure logic: remote_cluster.cc does the I/O.
+#ifndef SSIVM_TOOLS_SSICTL_CLUSTER_PLAN_H_
+#define SSIVM_TOOLS_SSICTL_CLUSTER_PLAN_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "provision/manifest/manifest.h"
+
+namespace ssivm {
+
+// A host and the nodes that run there, in manifest order.
+struct PlannedHost {
+  std::string host;
+  std::vector<uint32_t> nodes;  // node ids
+  uint64_t memory_mib = 0;      // their guest RAM together
+};
+std::vector<PlannedHost> GroupByHost(const provision::ClusterManifest& m);
+
+// The default directory on a remote host: /var/lib/ssivm/<cluster_id>.
+std::string DefaultRemoteDir(const std::string& cluster_id);
+
+// Files of one host's directory.
+struct HostFiles {
+  std::string dir;
+  std::string manifest() const { return dir + "/cluster.toml"; }
+  std::string kernel() const { return dir + "/guest-kernel"; }
+  std::string initrd() const { return dir + "/guest-initrd"; }
+  std::string control(uint32_t node) const {
+    return dir + "/node" + std::to_string(node) + ".sock";
+  }
+  std::string pidfile(uint32_t node) const { return dir + "/node" + std::to_string(node) + ".pid"; }
+  std::string log(uint32_t node) const { return dir + "/node" + std::to_string(node) + ".log"; }
+};
+
+// The manifest as a host gets it: guest.kernel/initrd at the pushed copies.
+provision::ClusterManifest PushedManifest(provision::ClusterManifest m, const HostFiles& files);
+
+// The sh command that starts node `node` there. In the foreground it
+// becomes the node process (pid file = the shell's pid, then exec); detached,
+// it starts the node in a session of its own, logging to the host's log
+// file, and returns at once.
+std::string StartCommand(const std::string& ssivm, const HostFiles& files, uint32_t node,
+                         const std::string& console, bool detach);
+
+// `ssivm --query CMD --control SOCKET` as an sh command.
+std::string QueryCommand(const std::string& ssivm, const HostFiles& files, uint32_t node,
+                         const std::string& cmd);
+
+// Succeeds (exit 0) while the process of the node's pid file lives.
+std::string AliveCommand(const HostFiles& files, uint32_t node);
+
+// Kills the node named by its pid file (if that process still runs ssivm).
+std::string KillCommand(const HostFiles& files, uint32_t node);
+
+// What a node's control query said.
+struct NodeState {
+  uint32_t node = 0;
+  std::string host;
+  bool running = false;
+  std::optional<uint64_t> epoch;  // of a running node, if it reported one
+};
+
+struct UpDecision {
+  enum Kind { kStart, kAlreadyRunning, kRefuse };
+  Kind kind = kStart;
+  std::string message;
+};
+
+// Start only if no node runs. Every node running the manifest's epoch is
+// "already running"; anything else (some nodes running, another epoch) is
+// refused: a live membership change is the hot-add work, and restarting a
+// running guest is the admin's decision.
+UpDecision DecideUp(const provision::ClusterManifest& m, const std::vector<NodeState>& states);
+
+}  // namespace ssivm
+
+#endif  // SSIVM_TOOLS_SSICTL_CLUSTER_PLAN_H_
