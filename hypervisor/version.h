@@ -12,7 +12,7 @@ namespace ssivm {
 
 inline constexpr char kSsivmVersion[] = "0.1.0";
 
-// "ssivm 0.1.0 protocol 1".
+// "ssivm 0.1.0 protocol 2".
 inline std::string VersionLine() {
   return std::string("ssivm ") + kSsivmVersion + " protocol " +
          std::to_string(dsm::kProtocolVersion);
