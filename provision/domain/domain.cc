@@ -96,7 +96,23 @@ std::string Escape(std::string_view s) {
   return out;
 }
 
+// The <metadata><ssivm:cluster> element, or nullptr.
+const xmlNode* SsivmCluster(const xmlNode* dom) {
+  const xmlNode* cluster = nullptr;
+  if (xmlNode* meta = Child(dom, "metadata")) {
+    for (xmlNode* c : Children(meta, "cluster")) {
+      if (IsSsivm(c)) cluster = c;
+    }
+  }
+  return cluster;
+}
+
 }  // namespace
+
+bool DomainHasPlacement(std::string_view xml, const std::string& file) {
+  XmlDocPtr doc = ParseXml(xml, file);
+  return SsivmCluster(xmlDocGetRootElement(doc.get())) != nullptr;
+}
 
 ClusterManifest ManifestFromDomainXml(std::string_view xml, const std::string& file,
                                       const DomainImportOptions& opt) {
@@ -174,12 +190,7 @@ ClusterManifest ManifestFromDomainXml(std::string_view xml, const std::string& f
   // Where each cell runs.
   std::vector<Placement> where(cells.size());
   std::vector<bool> placed(cells.size(), false);
-  const xmlNode* cluster = nullptr;
-  if (xmlNode* meta = Child(dom, "metadata")) {
-    for (xmlNode* c : Children(meta, "cluster")) {
-      if (IsSsivm(c)) cluster = c;
-    }
-  }
+  const xmlNode* cluster = SsivmCluster(dom);
   m.epoch = 1;
   if (cluster != nullptr) {
     if (std::string e = Attr(cluster, "epoch"); !e.empty())
@@ -206,6 +217,12 @@ ClusterManifest ManifestFromDomainXml(std::string_view xml, const std::string& f
       if (!placed[i])
         Fail(file, cluster,
              "no ssivm:node says where cell " + std::to_string(cells[i].id) + " runs");
+    }
+  } else if (opt.hosts.empty() && opt.local) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const auto port = static_cast<uint16_t>(opt.port + i);
+      where[i] = {"localhost", "cell" + std::to_string(cells[i].id),
+                  FormatAddress("127.0.0.1", port), cells[i].id};
     }
   } else {
     if (opt.hosts.size() != cells.size()) {

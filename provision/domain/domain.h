@@ -37,7 +37,13 @@ std::vector<std::string> IgnoredDomainElements(std::string_view xml, const std::
 struct DomainImportOptions {
   std::vector<std::string> hosts;  // cell i runs on hosts[i], when there is no ssivm metadata
   uint16_t port = kDefaultPort;
+  // Without metadata or hosts: every cell on this machine, cell i as node
+  // "cell<id>" on localhost listening on 127.0.0.1:(port + i).
+  bool local = false;
 };
+
+// True if the XML says where its cells run (<ssivm:cluster> metadata).
+bool DomainHasPlacement(std::string_view normalized_xml, const std::string& file_name);
 
 // Normalized domain XML -> manifest (validated). Throws ssivm::Error naming
 // the file, the element and the problem.

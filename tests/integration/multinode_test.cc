@@ -310,6 +310,42 @@ TEST_F(LocalManifest, DetachStatusDown) {
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  0 +n0 +localhost +not running")) << Describe(r);
 }
 
+// A libvirt domain, one <cell> per node; without ssivm placement every cell
+// runs on this machine.
+std::string WriteDomain(const std::string& name, const std::string& memory_mib) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  std::ofstream f(path);
+  f << "<domain type='kvm'>\n<name>dom-" << ::getpid() << "</name>\n<memory unit='MiB'>"
+    << memory_mib << "</memory>\n<vcpu>3</vcpu>\n<os><type arch='x86_64'>hvm</type><kernel>"
+    << std::getenv("TEST_SRCDIR") << "/ssivm/guest/kernel</kernel>"
+    << "<cmdline>ssi.run=counter,memtest</cmdline></os>\n<cpu><numa>\n"
+    << "<cell id='0' cpus='0-1' memory='128' unit='MiB'/>\n"
+    << "<cell id='1' cpus='2' memory='64' unit='MiB'/>\n</numa></cpu>\n"
+    << "<devices><serial type='pty'/></devices>\n</domain>\n";
+  return path;
+}
+
+TEST(Cluster, ALibvirtDomainBootsWithOneNodePerCell) {
+  const ProcessResult r = RunProcess({kSsictl, "up", "--domain", WriteDomain("vm.xml", "192")}, "",
+                                     std::chrono::seconds(240));
+  ASSERT_FALSE(r.timed_out) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("vm.xml: <devices> ignored: ssivm does not use it")) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("2 nodes on this machine")) << Describe(r);
+  ExpectEveryCpuOnline(r, 3);
+  EXPECT_THAT(r.out, HasSubstr("RESULT counter PASS")) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("RESULT memtest PASS")) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ssivm[node 1]: node 0 stopped the VM (status 0)")) << Describe(r);
+}
+
+TEST(Cluster, ADomainWhoseCellsDoNotAddUpIsRejected) {
+  const ProcessResult r = RunProcess({kSsictl, "up", "--domain", WriteDomain("bad.xml", "256")});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("bad.xml")) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("but the cells add up to")) << Describe(r);
+  EXPECT_THAT(r.out, Not(HasSubstr("booting"))) << Describe(r);
+}
+
 TEST(Cluster, AGarbageSendingPeerIsRejected) {
   const uint16_t port = static_cast<uint16_t>(PortBase() + 10);
   const std::string manifest = WriteManifest("garbage.toml", port, "ssi.exit=0");

@@ -35,8 +35,8 @@ void ForwardToChildren(int sig) {
   for (pid_t p : g_children) ::kill(p, sig);
 }
 
-// A free TCP port on loopback (bound and released: another process could
-// take it in between, which the node's bind would then report).
+}  // namespace
+
 uint16_t FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -50,8 +50,6 @@ uint16_t FreeLoopbackPort() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
-
-}  // namespace
 
 int UpCluster(const ClusterUpOptions& opt) {
   if (opt.nodes < 1 || opt.nodes > 16) {

@@ -21,6 +21,10 @@ struct ClusterUpOptions {
   std::string name;   // the cluster id; empty: local-<tag>
 };
 
+// A free TCP port on 127.0.0.1 (bound and released: another process could
+// take it in between, which the node's bind then reports).
+uint16_t FreeLoopbackPort();
+
 // Writes the manifest, creates the hosts, starts every node, waits for the
 // guest to stop, removes everything; returns node 0's exit status.
 int UpCluster(const ClusterUpOptions& options);

@@ -1,28 +1,44 @@
 #include "tools/ssictl/domain_cmd.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/file.h"
 #include "provision/domain/domain.h"
 #include "provision/hostlist/hostlist.h"
 #include "provision/manifest/manifest.h"
+#include "tools/ssictl/cluster_up.h"
+#include "tools/ssictl/run_state.h"
 
 namespace ssivm {
 namespace {
 
-int Import(const std::string& file, const std::string& output, const std::string& nodes_file,
-           uint16_t port) {
+// The manifest a domain XML file describes (libvirt validates it first);
+// reports the elements ssivm ignores on `report`. `local`: cells without a
+// placement run on this machine.
+provision::ClusterManifest ImportDomain(const std::string& file, const std::string& nodes_file,
+                                        uint16_t port, bool local, FILE* report) {
   std::vector<uint8_t> bytes = ReadFileBytes(file, 4 << 20);
   std::string xml(bytes.begin(), bytes.end());
   std::string normalized = provision::NormalizeDomainXml(xml, file);
   provision::DomainImportOptions opt;
   opt.port = port;
   if (!nodes_file.empty()) opt.hosts = provision::LoadHostList(nodes_file);
+  opt.local = local && opt.hosts.empty() && !provision::DomainHasPlacement(normalized, file);
   provision::ClusterManifest m = provision::ManifestFromDomainXml(normalized, file, opt);
   for (const std::string& e : provision::IgnoredDomainElements(xml, file)) {
-    std::printf("%s: <%s> ignored: ssivm does not use it\n", file.c_str(), e.c_str());
+    std::fprintf(report, "%s: <%s> ignored: ssivm does not use it\n", file.c_str(), e.c_str());
   }
+  return m;
+}
+
+int Import(const std::string& file, const std::string& output, const std::string& nodes_file,
+           uint16_t port) {
+  provision::ClusterManifest m = ImportDomain(file, nodes_file, port, false, stdout);
   bool changed = provision::Save(m, output);
   std::printf("%s: %s: %zu nodes, %u vCPUs (%u online), %llu MiB, epoch %llu\n", output.c_str(),
               changed ? "written" : "unchanged", m.nodes.size(), m.guest.vcpus_total,
@@ -40,6 +56,35 @@ int DumpXml(const std::string& manifest) {
 }
 
 }  // namespace
+
+int UpDomain(const std::string& file, const std::string& nodes_file, RemoteOptions remote) {
+  provision::ClusterManifest m =
+      ImportDomain(file, nodes_file, provision::kDefaultPort, true, stderr);
+  const bool local = std::all_of(m.nodes.begin(), m.nodes.end(),
+                                 [](const provision::Node& n) { return n.host == "localhost"; });
+  if (local) {
+    // Every cell on this machine: free loopback ports instead of fixed ones.
+    for (provision::Node& n : m.nodes) n.address = fmt::format("127.0.0.1:{}", FreeLoopbackPort());
+  }
+  if (const auto problems = provision::Validate(m); !problems.empty()) {
+    throw Error(provision::FormatProblems(file + " (as a cluster manifest)", problems));
+  }
+  remote.manifest = (std::filesystem::path(RunDir()) / (m.cluster_id + ".domain.toml")).string();
+  provision::Save(m, remote.manifest);
+  std::fprintf(stderr, "ssictl: %s: %zu nodes%s; manifest %s (ssictl status/down --manifest %s)\n",
+               file.c_str(), m.nodes.size(), local ? " on this machine" : "",
+               remote.manifest.c_str(), remote.manifest.c_str());
+  if (remote.detach) return UpManifest(remote);
+  // In the foreground the manifest lives as long as the VM.
+  struct Remove {
+    std::string path;
+    ~Remove() {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+  } remove{remote.manifest};
+  return UpManifest(remote);
+}
 
 DomainCommands::DomainCommands(CLI::App& app) {
   CLI::App* domain = app.add_subcommand("domain", "The VM as libvirt domain XML");

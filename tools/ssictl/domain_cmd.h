@@ -8,7 +8,15 @@
 #include <cstdint>
 #include <string>
 
+#include "tools/ssictl/remote_cluster.h"
+
 namespace ssivm {
+
+// `ssictl up --domain VM.xml`: the aggregate a libvirt domain describes.
+// Cells placed by ssivm metadata or a nodes file run on those hosts; without
+// either, every cell runs as a node process on this machine (loopback).
+// The manifest is kept in the run directory (for status/down --manifest).
+int UpDomain(const std::string& file, const std::string& nodes_file, RemoteOptions remote);
 
 class DomainCommands {
  public:

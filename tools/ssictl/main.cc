@@ -23,23 +23,35 @@ CLI::Option* AddRemoteOptions(CLI::App* cmd, ssivm::RemoteOptions& r) {
   CLI::Option* manifest = cmd->add_option(
       "--manifest", r.manifest,
       "Operate the cluster of this manifest on its hosts (ssh; localhost directly)");
-  cmd->add_option("--ssh-user", r.access.ssh.user, "ssh login name (ssh -l)")->needs(manifest);
-  cmd->add_option("--identity", r.access.ssh.identity, "ssh identity file (ssh -i)")
-      ->needs(manifest);
-  cmd->add_option("--ssh-option", r.access.ssh.options, "ssh -o KEY=VALUE (repeatable)")
-      ->needs(manifest);
+  cmd->add_option("--ssh-user", r.access.ssh.user, "ssh login name (ssh -l)");
+  cmd->add_option("--identity", r.access.ssh.identity, "ssh identity file (ssh -i)");
+  cmd->add_option("--ssh-option", r.access.ssh.options, "ssh -o KEY=VALUE (repeatable)");
   cmd->add_option("--connect-timeout", r.access.ssh.connect_timeout_s,
                   "ssh ConnectTimeout in seconds")
-      ->needs(manifest)
       ->capture_default_str();
   cmd->add_option("--remote-dir", r.access.remote_dir,
                   "Directory on each host for the manifest, guest image, sockets and logs "
-                  "(default /var/lib/ssivm/<cluster_id>; on localhost the run directory)")
-      ->needs(manifest);
+                  "(default /var/lib/ssivm/<cluster_id>; on localhost the run directory)");
   cmd->add_option("--remote-ssivm", r.access.remote_ssivm, "ssivm binary on the remote hosts")
-      ->needs(manifest)
       ->capture_default_str();
   return manifest;
+}
+
+// The host-access options only mean something with a cluster to reach.
+void RequireCluster(CLI::App* cmd, std::initializer_list<const CLI::Option*> targets) {
+  if (!*cmd) return;
+  for (const CLI::Option* t : targets) {
+    if (t != nullptr && *t) return;
+  }
+  for (const char* name : {"--ssh-user", "--identity", "--ssh-option", "--connect-timeout",
+                           "--remote-dir", "--remote-ssivm", "--detach"}) {
+    const CLI::Option* o = cmd->get_option_no_throw(name);
+    if (o != nullptr && *o) {
+      throw CLI::ValidationError(
+          name,
+          std::string("needs ") + (targets.size() > 1 ? "--manifest or --domain" : "--manifest"));
+    }
+  }
 }
 }  // namespace
 
@@ -80,8 +92,19 @@ int main(int argc, char** argv) {
        {"--vcpus", "--memory", "--kernel", "--initrd", "--cmdline", "--host-kind", "--name"}) {
     up_manifest->excludes(up_cmd->get_option(local_only));
   }
-  up_cmd->add_flag("--detach", remote.detach, "Return once every node runs (--manifest)")
-      ->needs(up_manifest);
+  std::string domain_file, domain_nodes_file;
+  CLI::Option* up_domain = up_cmd->add_option(
+      "--domain", domain_file,
+      "Boot the aggregate a libvirt domain XML describes (one <cpu><numa><cell> per node; cells "
+      "without ssivm placement run on this machine)");
+  up_domain->excludes(nodes_opt)->excludes(up_manifest);
+  for (const char* local_only :
+       {"--vcpus", "--memory", "--kernel", "--initrd", "--cmdline", "--host-kind", "--name"}) {
+    up_domain->excludes(up_cmd->get_option(local_only));
+  }
+  up_cmd->add_option("--nodes-file", domain_nodes_file, "Hosts of the domain's cells, in order")
+      ->needs(up_domain);
+  up_cmd->add_flag("--detach", remote.detach, "Return once every node runs (--manifest, --domain)");
 
   std::string vm_name;
   bool status_json = false;
@@ -104,6 +127,9 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    RequireCluster(up_cmd, {up_manifest, up_domain});
+    RequireCluster(status_cmd, {status_manifest});
+    RequireCluster(down_cmd, {down_manifest});
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -126,6 +152,7 @@ int main(int argc, char** argv) {
     remote.access.ssivm = up.ssivm;
     remote.json = status_json;
     if (*up_cmd && *up_manifest) return ssivm::UpManifest(remote);
+    if (*up_cmd && *up_domain) return ssivm::UpDomain(domain_file, domain_nodes_file, remote);
     if (*up_cmd) return ssivm::Up(up);
     if (*status_cmd && *status_manifest) return ssivm::StatusManifest(remote);
     if (*status_cmd) return ssivm::Status(vm_name, status_json);
