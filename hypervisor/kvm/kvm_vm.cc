@@ -26,6 +26,16 @@ void KvmVm::CreateIrqchip() {
   if (::ioctl(fd(), KVM_CREATE_IRQCHIP, 0) != 0) ThrowErrno("KVM_CREATE_IRQCHIP");
 }
 
+bool KvmVm::DisableAsyncPageFaults() {
+  const int allowed = sys_->CheckExtension(KVM_CAP_X86_DISABLE_EXITS);
+  if (allowed <= 0 || !(allowed & KVM_X86_DISABLE_EXITS_HLT)) return false;
+  kvm_enable_cap cap{};
+  cap.cap = KVM_CAP_X86_DISABLE_EXITS;
+  cap.args[0] = KVM_X86_DISABLE_EXITS_HLT;
+  if (::ioctl(fd(), KVM_ENABLE_CAP, &cap) != 0) ThrowErrno("KVM_ENABLE_CAP X86_DISABLE_EXITS(HLT)");
+  return true;
+}
+
 void KvmVm::CreatePit() {
   sys_->Require(KVM_CAP_PIT2, "KVM_CAP_PIT2");
   kvm_pit_config cfg{};

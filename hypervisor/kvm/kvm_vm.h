@@ -18,6 +18,20 @@ class KvmVm {
 
   // In-kernel LAPIC, IOAPIC and PIC; must precede vCPU creation.
   void CreateIrqchip();
+  // Keeps KVM from resolving a vCPU's fault on a missing host page
+  // asynchronously; must precede vCPU creation. Where the guest can take an
+  // interrupt (in-kernel LAPIC, IF set) KVM hands such a fault to a kernel
+  // worker (async page fault, even for a guest that never enabled the PV
+  // feature) which faults the page in with FOLL_WRITE: userfaultfd then sees
+  // every guest access, reads too, as a write fault from that worker, never
+  // a read from the vCPU thread. KVM has no switch for async page faults; it
+  // skips them when HLT does not exit and the guest has no PV async page
+  // faults (kvm_can_do_async_pf), so this turns HLT exits off
+  // (KVM_X86_DISABLE_EXITS_HLT; the PV async page fault CPUID bits must be
+  // hidden too). On hardware KVM an idle vCPU then halts in guest mode (its
+  // thread counts as running); a PVM guest halts by hypercall and still
+  // sleeps. Returns false where KVM refuses (kvm.mitigate_smt_rsb=Y).
+  bool DisableAsyncPageFaults();
   // In-kernel i8254 PIT (after CreateIrqchip); throws if KVM lacks PIT2.
   void CreatePit();
   // The 3 pages VMX needs for real-mode emulation (APs start in real mode on

@@ -235,6 +235,15 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
 
   KvmVm vm(sys);
   vm.CreateIrqchip();
+  // Under the DSM a guest read of a missing page must reach userfaultfd as a
+  // read, so that pages can be shared read-only: KVM's async page faults
+  // would fault every page in for writing.
+  const bool dsm_pages_ram = role != nullptr;
+  if (dsm_pages_ram && !vm.DisableAsyncPageFaults()) {
+    spdlog::warn(
+        "KVM does not let HLT run in the guest (kvm.mitigate_smt_rsb?): its async page faults "
+        "stay on, so the DSM sees guest reads as writes and cannot share pages read-only");
+  }
   if (kind == HostKind::kHardware) {
     vm.CreatePit();
     vm.SetRealModeAreas(kRealModeTssGpa, kIdentityMapPageGpa);
@@ -337,7 +346,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   for (uint32_t v = 0; v < cfg.vcpus; ++v) {
     if (role && !role->runs(v)) continue;  // another node runs it
     auto vcpu = std::make_unique<KvmVcpu>(vm, v);
-    vcpu->SetCpuid(CpuidForVcpu(cpuid, v, vcpu->TscKhz()));
+    vcpu->SetCpuid(CpuidForVcpu(cpuid, v, vcpu->TscKhz(), !dsm_pages_ram));
     // The ssivm kernel (ELF) starts every vCPU at its entry. Linux starts its
     // APs itself (INIT/SIPI through the LAPIC, found in the ACPI MADT), so
     // for a bzImage the APs stay in KVM's wait-for-SIPI state.

@@ -1,5 +1,7 @@
 #include "hypervisor/x86/cpu_setup.h"
 
+#include <asm/kvm_para.h>
+
 #include <algorithm>
 
 #include "guest/abi/boot_info.h"
@@ -64,8 +66,13 @@ kvm_regs LongModeRegs(const BootCpuState& st) {
 }
 
 std::vector<kvm_cpuid_entry2> CpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,
-                                           uint32_t vcpu, uint32_t tsc_khz) {
+                                           uint32_t vcpu, uint32_t tsc_khz,
+                                           bool async_page_faults) {
   constexpr uint32_t kHypervisorBase = 0x40000000, kTimingLeaf = 0x40000010;
+  constexpr uint32_t kKvmFeatures = 0x40000001;
+  constexpr uint32_t kAsyncPfBits = (1u << KVM_FEATURE_ASYNC_PF) |
+                                    (1u << KVM_FEATURE_ASYNC_PF_VMEXIT) |
+                                    (1u << KVM_FEATURE_ASYNC_PF_INT);
   std::vector<kvm_cpuid_entry2> out;
   bool have_base = false;
   for (const kvm_cpuid_entry2& e : supported) {
@@ -97,6 +104,9 @@ std::vector<kvm_cpuid_entry2> CpuidForVcpu(const std::vector<kvm_cpuid_entry2>& 
       case 0xb:
       case 0x1f:
         e.edx = vcpu;
+        break;
+      case kKvmFeatures:
+        if (!async_page_faults) e.eax &= ~kAsyncPfBits;
         break;
       default:
         break;

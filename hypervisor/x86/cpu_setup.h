@@ -28,8 +28,13 @@ kvm_regs LongModeRegs(const BootCpuState& s);
 // known `tsc_khz` the timing leaf 0x40000010 tells the guest its TSC and
 // LAPIC-bus frequencies (EAX, EBX in kHz; KVM's LAPIC bus runs at 1 GHz),
 // so it need not calibrate (on a loaded host calibration is off by 15%).
+// Without `async_page_faults` KVM's PV async page fault features (leaf
+// 0x40000001: ASYNC_PF, ASYNC_PF_VMEXIT, ASYNC_PF_INT) are hidden: a guest
+// that enabled them would bring KVM's async page faults back (see
+// KvmVm::DisableAsyncPageFaults).
 std::vector<kvm_cpuid_entry2> CpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,
-                                           uint32_t vcpu, uint32_t tsc_khz = 0);
+                                           uint32_t vcpu, uint32_t tsc_khz = 0,
+                                           bool async_page_faults = true);
 
 }  // namespace ssivm
 

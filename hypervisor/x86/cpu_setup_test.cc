@@ -1,5 +1,6 @@
 #include "hypervisor/x86/cpu_setup.h"
 
+#include <asm/kvm_para.h>
 #include <gtest/gtest.h>
 
 namespace ssivm {
@@ -44,6 +45,16 @@ TEST(CpuidForVcpu, AHypervisorBaseLeafIsAddedIfKvmHasNone) {
   ASSERT_NE(Find(t, 0x40000000), nullptr);
   EXPECT_EQ(Find(t, 0x40000000)->eax, 0x40000010u);
   EXPECT_EQ(Find(t, 0x40000010)->eax, 3'000'000u);
+}
+
+TEST(CpuidForVcpu, WithoutAsyncPageFaultsTheirPvFeaturesAreHidden) {
+  constexpr uint32_t kAsyncPf = (1u << KVM_FEATURE_ASYNC_PF) | (1u << KVM_FEATURE_ASYNC_PF_VMEXIT) |
+                                (1u << KVM_FEATURE_ASYNC_PF_INT);
+  const uint32_t features = kAsyncPf | (1u << KVM_FEATURE_CLOCKSOURCE2);
+  const std::vector<kvm_cpuid_entry2> kvm = {Leaf(0x40000000, 0x40000001),
+                                             Leaf(0x40000001, features)};
+  EXPECT_EQ(Find(CpuidForVcpu(kvm, 0, 0), 0x40000001)->eax, features);
+  EXPECT_EQ(Find(CpuidForVcpu(kvm, 0, 0, false), 0x40000001)->eax, 1u << KVM_FEATURE_CLOCKSOURCE2);
 }
 
 }  // namespace

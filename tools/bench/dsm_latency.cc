@@ -535,9 +535,9 @@ int main(int argc, char** argv) {
          "per namespace). guest_vcpu: the guest's dsmlat workload timing its own faults with "
          "the TSC on a 2-node ssictl cluster; its floor_local_fault is a vCPU's first touch of a "
          "page homed on its own node (zero-filled by the local handler). If "
-         "uffd_faults_on_reader_node shows the read phase as write faults (seen on PVM "
-         "development hosts), the reads took the pages exclusive and write_upgrade measures "
-         "writes that need no fault."},
+         "uffd_faults_on_reader_node shows the read phase as write faults (KVM's async page "
+         "faults were on: they fault pages in for writing), the reads took the pages exclusive "
+         "and write_upgrade measures writes that need no fault."},
         {"nets", nets},
     };
     std::printf("%s\n", j.dump(2).c_str());

@@ -8,11 +8,11 @@
 // TSC (clock::TscHz: the VMM's CPUID leaf, else calibrated). Reports median
 // and p99 in nanoseconds; passes if every page read back what B wrote.
 // Also reports which userfaultfd faults node A's VMM saw during each phase
-// (its PV info device). Seen on the PVM development hosts: the guest's read
-// of a missing page reaches userfaultfd as a WRITE fault (the page then comes
-// exclusive and the later write needs no upgrade), although a bare PVM guest
-// (shared/reference p5_dsm_tcp) gets READ faults there: something in how
-// ssivm runs the guest makes KVM fault pages in for writing.
+// (its PV info device): the read phase should be read faults and the
+// upgrade phase write faults. If the read phase shows write faults, KVM's
+// async page faults are on (they fault pages in for writing; the VMM turns
+// them off under the DSM, see KvmVm::DisableAsyncPageFaults): the reads then
+// took the pages exclusive and the later writes needed no upgrade.
 #include "guest/arch/arch.h"
 #include "guest/drivers/pv_info.h"
 #include "guest/kernel/clock.h"
