@@ -320,13 +320,13 @@ TEST(TcpTransport, StopDeliversWhatWasQueued) {
   Mesh m = Build(configs, std::move(listeners));
   constexpr int kPages = 3000;
   for (int k = 0; k < kPages; ++k) m.transports[0]->Send(1, PageFlood::Page(k));
-  m.transports[0]->Send(1, Shutdown{7});
+  m.transports[0]->Send(1, Shutdown{7, 0});
   m.transports[0]->Stop();
   ASSERT_TRUE(m.recorders[1]->WaitMessages(kPages + 1));
   const auto* s = std::get_if<Shutdown>(&m.recorders[1]->got_.back().second);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->status, 7);
-  EXPECT_THROW(m.transports[0]->Send(1, Shutdown{0}), Error);
+  EXPECT_THROW(m.transports[0]->Send(1, Shutdown{0, 0}), Error);
 }
 
 // A peer that stops reading cannot hold up Stop() beyond the flush timeout,

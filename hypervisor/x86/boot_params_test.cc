@@ -140,7 +140,8 @@ class BootInfoTest : public ::testing::Test {
             .entry = 16 * kMiB,
             .kernel_base = 16 * kMiB,
             .kernel_end = 16 * kMiB + 0x12345,
-            .setup_header = std::nullopt};
+            .setup_header = std::nullopt,
+            .read_only = {}};
   }
   static BootConfig Config(std::string cmdline = "console=hvc0") {
     return {.kernel_name = "kernel.elf",
