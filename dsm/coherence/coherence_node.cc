@@ -158,6 +158,10 @@ void CoherenceNode::Process(PageNumber page, NodeId r, bool write) {
   Dir& d = dirs_[page];
   const NodeId h = self_;
   Client& home_copy = clients_[page];
+  if (!write && d.migratory > 0 && d.state == DirState::kExclusive && d.owner != r) {
+    --d.migratory;
+    write = true;
+  }
   switch (d.state) {
     case DirState::kUncached:
       // First touch: a zero page, no data moves.
@@ -180,10 +184,14 @@ void CoherenceNode::Process(PageNumber page, NodeId r, bool write) {
     case DirState::kShared:
       if (!write) {
         const bool had = Has(d.sharers, r);
+        // A third reader: the page is really read-shared.
+        if (!had && (d.sharers & ~Bit(h) & ~Bit(r)) != 0) d.migratory = 0;
         d.sharers |= Bit(r);
         GrantTo(r, page, Access::kRead, had ? DataKind::kNone : DataKind::kBytes);
         return;
       }
+      // Read from the last owner, now written here: the data migrates.
+      if (Has(d.sharers, r) && d.had_owner && d.prev_owner != r) d.migratory = kMigratoryGrants;
       d.txn = Txn{r, true, Has(d.sharers, r), 0};
       for (NodeId n = 0; n < kMaxNodes; ++n) {
         if (n == r || n == h || !Has(d.sharers, n)) continue;
@@ -214,6 +222,8 @@ void CoherenceNode::Process(PageNumber page, NodeId r, bool write) {
           GrantTo(r, page, Access::kRead, DataKind::kBytes);
           d.state = DirState::kShared;
           d.sharers = Bit(h) | Bit(r);
+          d.had_owner = true;
+          d.prev_owner = h;
         }
         return;
       }
@@ -302,6 +312,8 @@ void CoherenceNode::OnWriteBack(NodeId from, const WriteBack& wb) {
     home_copy.state = LocalState::kReadOnly;
     d.state = DirState::kShared;
     d.sharers = Bit(from) | Bit(self_) | Bit(r);
+    d.had_owner = true;
+    d.prev_owner = from;
     GrantTo(r, page, Access::kRead, r == self_ ? DataKind::kNone : DataKind::kBytes);
   } else if (r == self_) {
     install.access = Access::kWrite;

@@ -49,6 +49,7 @@ class CoherenceNode {
  public:
   using HomeOf = std::function<NodeId(PageNumber)>;
   static constexpr uint32_t kMaxNodes = 64;
+  static constexpr uint32_t kMigratoryGrants = 16;
 
   CoherenceNode(NodeId self, HomeOf home_of);
 
@@ -95,6 +96,14 @@ class CoherenceNode {
     uint64_t sharers = 0;  // bit n: node n holds a read-only copy
     NodeId owner = 0;
     bool busy = false;
+    // Migratory sharing: the page goes from one node's read-then-write to
+    // another's. Then a read is granted ownership at once (one transfer
+    // instead of a shared grant plus an upgrade), for the next
+    // kMigratoryGrants reads: the home cannot see whether a reader went on
+    // to write, so the pattern must show itself again to keep the mode.
+    uint32_t migratory = 0;  // reads left to grant exclusively
+    bool had_owner = false;  // prev_owner is valid
+    NodeId prev_owner = 0;   // the last exclusive owner before Shared
     Txn txn;
     std::deque<std::pair<NodeId, bool>> queue;  // (requester, write)
   };

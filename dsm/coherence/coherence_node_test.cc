@@ -144,6 +144,57 @@ TEST(Coherence, GivingUpOwnershipDropsBeforeSending) {
   EXPECT_EQ(c.node(1).local_state(0), LocalState::kInvalid);
 }
 
+// Delivers every message in flight, oldest channel first.
+void Settle(TestCluster& c) {
+  while (c.InFlight() > 0) {
+    const auto [from, to] = c.BusyChannels().front();
+    c.Deliver(from, to);
+  }
+}
+
+TEST(Coherence, MigratoryPagesAreGrantedExclusiveOnARead) {
+  TestCluster c(3, 1);  // every page homed at node 0
+  c.Fault(1, 0, true);
+  Settle(c);
+  // Node 2 reads what node 1 wrote, then writes it: the data migrates.
+  c.Fault(2, 0, false);
+  Settle(c);
+  EXPECT_EQ(c.node(0).dir_state(0), DS::kShared);
+  c.Fault(2, 0, true);
+  Settle(c);
+  // Now a read takes ownership at once: no shared copy, no later upgrade.
+  c.Fault(1, 0, false);
+  Settle(c);
+  EXPECT_EQ(c.node(1).local_state(0), LocalState::kReadWrite);
+  EXPECT_EQ(c.node(2).local_state(0), LocalState::kInvalid);
+  EXPECT_EQ(c.node(0).dir_state(0), DS::kExclusive);
+  // Only for a while: without a new read-then-write the mode runs out and
+  // reads share again.
+  NodeId reader = 2;
+  for (uint32_t i = 1; i < CoherenceNode::kMigratoryGrants; ++i, reader = 3 - reader) {
+    c.Fault(reader, 0, false);
+    Settle(c);
+    EXPECT_EQ(c.node(reader).local_state(0), LocalState::kReadWrite) << "read " << i;
+  }
+  c.Fault(reader, 0, false);
+  Settle(c);
+  EXPECT_EQ(c.node(0).dir_state(0), DS::kShared);
+  EXPECT_EQ(c.node(reader).local_state(0), LocalState::kReadOnly);
+}
+
+TEST(Coherence, ReadSharedPagesStayShared) {
+  TestCluster c(3, 1);
+  c.Fault(1, 0, true);
+  Settle(c);
+  c.Fault(2, 0, false);
+  Settle(c);
+  c.Fault(1, 0, false);  // a second reader: no migration
+  Settle(c);
+  EXPECT_EQ(c.node(0).dir_state(0), DS::kShared);
+  EXPECT_EQ(c.node(1).local_state(0), LocalState::kReadOnly);
+  EXPECT_EQ(c.node(2).local_state(0), LocalState::kReadOnly);
+}
+
 TEST(Coherence, ReplicatedPagesAreReadEverywhereAndInvalidatedOnWrite) {
   TestCluster c(3, 3);
   for (NodeId n = 0; n < 3; ++n) {
