@@ -308,7 +308,7 @@ void CoherenceNode::OnWriteBack(NodeId from, const WriteBack& wb) {
   if (!d.txn.write) {
     // The owner kept a read-only copy; we keep one too and serve the reader.
     install.access = Access::kRead;
-    out_->push_back(install);
+    out_->push_back(std::move(install));
     home_copy.state = LocalState::kReadOnly;
     d.state = DirState::kShared;
     d.sharers = Bit(from) | Bit(self_) | Bit(r);
@@ -317,7 +317,7 @@ void CoherenceNode::OnWriteBack(NodeId from, const WriteBack& wb) {
     GrantTo(r, page, Access::kRead, r == self_ ? DataKind::kNone : DataKind::kBytes);
   } else if (r == self_) {
     install.access = Access::kWrite;
-    out_->push_back(install);
+    out_->push_back(std::move(install));
     home_copy.state = LocalState::kReadWrite;
     d.owner = r;
     GrantTo(r, page, Access::kWrite, DataKind::kNone);
@@ -326,8 +326,7 @@ void CoherenceNode::OnWriteBack(NodeId from, const WriteBack& wb) {
     Action a{Action::Kind::kSend};
     a.page = page;
     a.to = r;
-    Grant g{page, Access::kWrite, DataKind::kBytes, wb.data};
-    a.message = g;
+    a.message = Grant{page, Access::kWrite, DataKind::kBytes, wb.data};
     out_->push_back(std::move(a));
     d.owner = r;
   }

@@ -172,8 +172,7 @@ void FaultEngine::OnMessage(NodeId from, Message message) {
     std::vector<Action> actions = node_.Receive(from, message);
     Execute(actions);
   } catch (const std::exception& e) {
-    failed_ = true;
-    on_fatal_(e.what());
+    Fatal(e.what());
   }
 }
 
@@ -192,10 +191,13 @@ void FaultEngine::Fatal(const std::string& reason) {
 // messages in the order the protocol emitted them.
 void FaultEngine::Execute(std::vector<Action>& actions) {
   for (Action& a : actions) {
+    if (a.kind == Action::Kind::kSend) {  // no local page involved
+      transport_.Send(a.to, a.message);
+      continue;
+    }
     const uint64_t addr = HostAddress(a.page);
     switch (a.kind) {
       case Action::Kind::kSend:
-        transport_.Send(a.to, a.message);
         break;
       case Action::Kind::kSendLocalPage: {
         PageData* data = const_cast<PageData*>(DataOf(a.message));
@@ -235,16 +237,6 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
         break;
     }
   }
-}
-
-LocalState FaultEngine::local_state(PageNumber page) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return node_.local_state(page);
-}
-
-CoherenceNode::DirState FaultEngine::dir_state(PageNumber page) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return node_.dir_state(page);
 }
 
 void FaultEngine::Resolved(PageNumber page) {

@@ -98,9 +98,6 @@ class FaultEngine final : public TransportHandler {
   DsmStats stats() const;
   // The n pages that faulted most here, most first (page, faults).
   std::vector<std::pair<PageNumber, uint64_t>> HottestPages(size_t n) const;
-  // The protocol's view of one page here (for tests and diagnostics).
-  LocalState local_state(PageNumber page) const;
-  CoherenceNode::DirState dir_state(PageNumber page) const;
 
  private:
   void FaultLoop();

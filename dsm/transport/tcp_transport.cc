@@ -23,16 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-sockaddr_in ToSockaddr(const std::string& host, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
-    throw Error(fmt::format("'{}' is not an IPv4 address", host));
-  }
-  return a;
-}
-
 void WriteAll(int fd, const uint8_t* p, size_t n, const std::string& peer) {
   while (n > 0) {
     const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
@@ -95,11 +85,6 @@ std::string WriteBatch(int fd, const std::deque<std::vector<uint8_t>>& batch, si
   return "";
 }
 
-void SetNoDelay(int fd) {
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 Hello MyHello(const TcpConfig& c) {
   return Hello{c.cluster_id, kProtocolVersion, c.self, c.epoch};
 }
@@ -139,6 +124,21 @@ Hello Handshake(int fd, const TcpConfig& config, const std::string& peer,
 }
 
 }  // namespace
+
+sockaddr_in ToSockaddr(const std::string& host, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    throw Error(fmt::format("'{}' is not an IPv4 address", host));
+  }
+  return a;
+}
+
+void SetNoDelay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
 
 std::string NodeAddress::Describe() const {
   return fmt::format("node {} ({}:{})", id, host, port);

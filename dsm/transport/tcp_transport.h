@@ -7,7 +7,10 @@
 #ifndef SSIVM_DSM_TRANSPORT_TCP_TRANSPORT_H_
 #define SSIVM_DSM_TRANSPORT_TCP_TRANSPORT_H_
 
+#include <netinet/in.h>
+
 #include <atomic>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,6 +48,11 @@ struct TcpConfig {
 };
 
 // A listening socket, created before the mesh so that tests can use port 0.
+// An IPv4 socket address; Error if `host` is not an IPv4 address.
+sockaddr_in ToSockaddr(const std::string& host, uint16_t port);
+// Small protocol messages go out at once (no Nagle delay).
+void SetNoDelay(int fd);
+
 class TcpListener {
  public:
   static TcpListener Listen(const std::string& host, uint16_t port);

@@ -21,6 +21,26 @@ isr_stub_\vector:
         jmp     isr_common
         .endm
 
+        // The registers of the frame (frame.h), in reverse order of the pushes
+        // in isr_common.
+        .macro  POP_REGS
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rbp
+        pop     %rdi
+        pop     %rsi
+        pop     %rdx
+        pop     %rcx
+        pop     %rbx
+        pop     %rax
+        .endm
+
         .altmacro
         .set    vec, 0
         .rept   256
@@ -50,21 +70,7 @@ isr_common:
         call    arch_interrupt
         cmpb    $0, arch_pvm_fast_return(%rip)
         jne     isr_return_pvm
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rbp
-        pop     %rdi
-        pop     %rsi
-        pop     %rdx
-        pop     %rcx
-        pop     %rbx
-        pop     %rax
+        POP_REGS
         add     $16, %rsp               // vector, error code
         iretq
 
@@ -82,21 +88,7 @@ isr_return_pvm:
         mov     %rdx, -8(%rax)
         mov     152(%rsp), %rdx         // frame.rflags
         mov     %rdx, -16(%rax)
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rbp
-        pop     %rdi
-        pop     %rsi
-        pop     %rdx
-        pop     %rcx
-        pop     %rbx
-        pop     %rax
+        POP_REGS
         mov     40(%rsp), %rsp          // frame.rsp (vector, error, rip, cs, rflags, rsp)
         sub     $16, %rsp
         btl     $9, (%rsp)              // IF in the saved RFLAGS

@@ -27,21 +27,22 @@
 namespace ssivm {
 namespace {
 
-void WriteAll(int fd, std::span<const uint8_t> bytes) {
+// Writes everything; a socket without SIGPIPE. Output the reader no longer
+// takes is dropped: the guest goes on.
+void WriteAll(int fd, std::span<const uint8_t> bytes, bool socket) {
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK) {
-      const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return;  // the reader went away: output is dropped, the guest goes on
-      done += static_cast<size_t>(w);
-      continue;
-    }
+    const ssize_t n = socket ? ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL)
+                             : ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     done += static_cast<size_t>(n);
   }
+}
+
+bool IsSocket(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 // Hands bytes to the UART, waiting (not spinning) while its input queue is
@@ -73,7 +74,9 @@ class StdioConsole final : public Console {
  public:
   ~StdioConsole() override { Stop(); }
 
-  void Output(std::span<const uint8_t> bytes) override { WriteAll(STDOUT_FILENO, bytes); }
+  void Output(std::span<const uint8_t> bytes) override {
+    WriteAll(STDOUT_FILENO, bytes, stdout_is_socket_);
+  }
 
   void Start(Uart16550& uart, VmStop& stop) override {
     shutdown_ = MakeEventFd();
@@ -102,6 +105,8 @@ class StdioConsole final : public Console {
   }
 
  private:
+  const bool stdout_is_socket_ = IsSocket(STDOUT_FILENO);
+
   void Pump(Uart16550& uart, VmStop& stop) {
     EscapeFilter filter;
     const bool tty = saved_.has_value();
@@ -170,7 +175,7 @@ class SocketConsole final : public Console {
     std::lock_guard<std::mutex> lock(mu_);
     scrollback_.insert(scrollback_.end(), bytes.begin(), bytes.end());
     while (scrollback_.size() > kScrollback) scrollback_.pop_front();
-    if (client_.valid()) WriteAll(client_.get(), bytes);
+    if (client_.valid()) WriteAll(client_.get(), bytes, true);
   }
 
   void Start(Uart16550& uart, VmStop& stop) override {
@@ -193,11 +198,11 @@ class SocketConsole final : public Console {
     std::lock_guard<std::mutex> lock(mu_);
     if (client_.valid()) {
       static const char kBusy[] = "ssivm: another console client is attached\r\n";
-      WriteAll(fd.get(), {reinterpret_cast<const uint8_t*>(kBusy), sizeof(kBusy) - 1});
+      WriteAll(fd.get(), {reinterpret_cast<const uint8_t*>(kBusy), sizeof(kBusy) - 1}, true);
       return;
     }
     std::vector<uint8_t> replay(scrollback_.begin(), scrollback_.end());
-    WriteAll(fd.get(), replay);
+    WriteAll(fd.get(), replay, true);
     client_ = std::move(fd);
   }
 

@@ -254,14 +254,13 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
     vm.SetMemorySlot(slot++, r.gpa, r.size, r.host);
 
   VmStop stop;
+  // Fixed delivery, physical destination = the vCPU's APIC id (its index).
+  const auto interrupt_vcpu = [&irq](uint32_t vcpu, uint8_t vector) {
+    irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(vcpu) << 12), vector);
+  };
   // Joins the other nodes (blocks until all of them are there).
   std::unique_ptr<ClusterRuntime> cluster;
-  if (role) {
-    cluster =
-        std::make_unique<ClusterRuntime>(*role, mem, stop, [&irq](uint32_t vcpu, uint8_t vector) {
-          irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(vcpu) << 12), vector);
-        });
-  }
+  if (role) cluster = std::make_unique<ClusterRuntime>(*role, mem, stop, interrupt_vcpu);
   std::unique_ptr<Console> console = MakeConsole(cfg.console);
   Uart16550 uart([&console](std::span<const uint8_t> bytes) { console->Output(bytes); },
                  [&irq](bool level) { irq.SetIrqLine(abi::kCom1Irq, level); });
@@ -274,10 +273,9 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
                  std::chrono::duration<double, std::milli>(m.since_start).count(), m.vcpu,
                  m.name ? m.name : fmt::format("milestone-{}", m.milestone), m.monotonic_ns);
   });
-  PvIpi ipi(cfg.vcpus, [&irq, &cluster](uint32_t target, uint8_t vector) {
+  PvIpi ipi(cfg.vcpus, [&interrupt_vcpu, &cluster](uint32_t target, uint8_t vector) {
     if (cluster) return cluster->link().SendInterrupt(target, vector);
-    // Fixed delivery, physical destination = the target's APIC id (its index).
-    irq.SendMsi(abi::kLapicGpa | (static_cast<uint64_t>(target) << 12), vector);
+    interrupt_vcpu(target, vector);
   });
   CmosRtc rtc;
   AcpiPm acpi_pm([&stop](uint8_t sleep_type) {
@@ -298,12 +296,19 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   // Filled in once the vCPU loops exist; the guest can only ask after that.
   std::function<uint64_t()> vcpu_exits = [] { return uint64_t{0}; };
   PvInfo info([&](uint32_t key) -> std::optional<uint64_t> {
-    const dsm::DsmStats st = cluster ? cluster->stats() : dsm::DsmStats{};
     switch (key) {
       case abi::kInfoNodeId:
         return role ? role->self : 0;
       case abi::kInfoNodeCount:
         return role ? role->node_count : 1;
+      case abi::kInfoVcpuExits:
+        return vcpu_exits();
+      default:
+        break;
+    }
+    // A DSM counter: one snapshot (it takes the fault engine's lock).
+    const dsm::DsmStats st = cluster ? cluster->stats() : dsm::DsmStats{};
+    switch (key) {
       case abi::kInfoReadFaults:
         return st.read_faults;
       case abi::kInfoWriteFaults:
@@ -318,8 +323,6 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
         return st.invalidations;
       case abi::kInfoMessages:
         return st.messages_handled;
-      case abi::kInfoVcpuExits:
-        return vcpu_exits();
       default:
         return std::nullopt;
     }
@@ -401,14 +404,10 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       j["host_kind"] = HostKindName(kind);
       j["memory_mib"] = cfg.memory_mib;
       nlohmann::json v = nlohmann::json::array();
-      uint64_t exits = 0;
-      for (size_t i = 0; i < vcpus.size(); ++i) {
-        v.push_back(vcpus[i]->id());
-        exits += loops[i]->exits();
-      }
+      for (const auto& vcpu : vcpus) v.push_back(vcpu->id());
       j["vcpus"] = v;
       j["vcpus_total"] = cfg.vcpus;
-      j["exits"] = exits;
+      j["exits"] = vcpu_exits();
       j["uptime_s"] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (cluster) {
@@ -445,15 +444,11 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       hot += fmt::format(" {:#x}:{}", page << 12, n);
     if (!hot.empty()) spdlog::info("dsm: most faulted pages (address:faults):{}", hot);
   }
-  uint64_t exits = 0;
-  for (auto& loop : loops) {
-    loop->Join();
-    exits += loop->exits();
-  }
+  for (auto& loop : loops) loop->Join();
   uart.Shutdown();
   console->Stop();
   const StopReason reason = *stop.reason();
-  return {reason.status, reason.message, reason.error, exits};
+  return {reason.status, reason.message, reason.error, vcpu_exits()};
 }
 
 }  // namespace ssivm

@@ -109,11 +109,6 @@ const xmlNode* SsivmCluster(const xmlNode* dom) {
 
 }  // namespace
 
-bool DomainHasPlacement(std::string_view xml, const std::string& file) {
-  XmlDocPtr doc = ParseXml(xml, file);
-  return SsivmCluster(xmlDocGetRootElement(doc.get())) != nullptr;
-}
-
 ClusterManifest ManifestFromDomainXml(std::string_view xml, const std::string& file,
                                       const DomainImportOptions& opt) {
   XmlDocPtr doc = ParseXml(xml, file);
@@ -244,12 +239,7 @@ ClusterManifest ManifestFromDomainXml(std::string_view xml, const std::string& f
     m.nodes.push_back({where[i].id, where[i].name, where[i].host, where[i].address, cells[i].vcpus,
                        cells[i].kib / 1024});
   }
-  std::vector<Problem> problems = Validate(m);
-  if (!problems.empty()) {
-    std::string text = FormatProblems(file + " (as a cluster manifest)", problems);
-    text.pop_back();
-    throw Error(text);
-  }
+  ThrowIfInvalid(m, file + " (as a cluster manifest)");
   return m;
 }
 

@@ -42,9 +42,6 @@ struct DomainImportOptions {
   bool local = false;
 };
 
-// True if the XML says where its cells run (<ssivm:cluster> metadata).
-bool DomainHasPlacement(std::string_view normalized_xml, const std::string& file_name);
-
 // Normalized domain XML -> manifest (validated). Throws ssivm::Error naming
 // the file, the element and the problem.
 ClusterManifest ManifestFromDomainXml(std::string_view normalized_xml, const std::string& file_name,

@@ -6,18 +6,6 @@
 #include "provision/manifest/address.h"
 
 namespace ssivm::provision {
-namespace {
-
-void CheckValid(const ClusterManifest& m, const std::string& what) {
-  std::vector<Problem> problems = Validate(m);
-  if (!problems.empty()) {
-    std::string text = FormatProblems(what, problems);
-    text.pop_back();
-    throw Error(text);
-  }
-}
-
-}  // namespace
 
 ClusterManifest NewManifest(const std::vector<std::string>& hosts, const NewManifestOptions& opt) {
   if (hosts.empty()) throw Error("no hosts given");
@@ -49,7 +37,7 @@ ClusterManifest NewManifest(const std::vector<std::string>& hosts, const NewMani
     n.memory_mib = opt.memory_per_node_mib;
     m.nodes.push_back(std::move(n));
   }
-  CheckValid(m, "generated manifest");
+  ThrowIfInvalid(m, "generated manifest");
   return m;
 }
 
@@ -88,7 +76,7 @@ void AddNode(ClusterManifest* m, const std::string& host, const AddNodeOptions& 
   if (all_online) next.guest.vcpus_online = next.guest.vcpus_total;
   next.epoch += 1;
   next.nodes.push_back(std::move(n));
-  CheckValid(next, "manifest after adding " + host);
+  ThrowIfInvalid(next, "manifest after adding " + host);
   *m = std::move(next);
 }
 
@@ -120,7 +108,7 @@ std::string RemoveNode(ClusterManifest* m, const std::string& name) {
   std::string heir_name = heir->name;
   next.nodes.erase(next.nodes.begin() + static_cast<long>(gone));
   next.epoch += 1;
-  CheckValid(next, "manifest after removing " + name);
+  ThrowIfInvalid(next, "manifest after removing " + name);
   *m = std::move(next);
   return heir_name;
 }

@@ -70,6 +70,9 @@ std::vector<Problem> Validate(const ClusterManifest& manifest);
 
 // "FILE:LINE: KEY: MESSAGE" lines, one per problem.
 std::string FormatProblems(std::string_view file_name, const std::vector<Problem>& problems);
+// Throws Error listing every problem of `m` ("WHAT: key: problem" lines)
+// unless it is valid.
+void ThrowIfInvalid(const ClusterManifest& m, std::string_view what);
 
 // Parses and validates TOML text. Throws ssivm::Error listing every problem,
 // each naming file_name, the key and the problem.

@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "common/error.h"
 #include "provision/manifest/address.h"
 #include "provision/manifest/manifest.h"
 
@@ -184,6 +185,14 @@ const Node* ClusterManifest::FindNodeByName(std::string_view name) const {
     if (n.name == name) return &n;
   }
   return nullptr;
+}
+
+void ThrowIfInvalid(const ClusterManifest& m, std::string_view what) {
+  const std::vector<Problem> problems = Validate(m);
+  if (problems.empty()) return;
+  std::string text = FormatProblems(what, problems);
+  text.pop_back();  // the last newline
+  throw Error(text);
 }
 
 }  // namespace ssivm::provision

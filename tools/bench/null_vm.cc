@@ -1,5 +1,5 @@
 // The floor for boot-time ratios: the least a KVM VMM can do before a guest's
-// first instruction runs on this host (exec, VM, 2 MiB of RAM, one vCPU in
+// first instruction runs on this host (exec, VM, 32 MiB of RAM, one vCPU in
 // long mode, one OUT). Prints the CLOCK_MONOTONIC time of that first exit.
 #include <time.h>
 

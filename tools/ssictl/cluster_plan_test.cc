@@ -64,8 +64,12 @@ TEST(Plan, CommandLinesQuoteWhatTheyMust) {
             "2>&1 & echo $! > /d/node0.pid; }");
   EXPECT_EQ(QueryCommand("ssivm", HostFiles{"/d"}, 1, "status"),
             "ssivm --query status --control /d/node1.sock");
-  EXPECT_THAT(KillCommand(HostFiles{"/d"}, 1), HasSubstr("cat /d/node1.pid"));
-  EXPECT_THAT(AliveCommand(HostFiles{"/d"}, 1), HasSubstr("cat /d/node1.pid"));
+  // Kill only a process that still is an ssivm (the pid may have been reused).
+  EXPECT_EQ(KillCommand(HostFiles{"/d"}, 1),
+            "p=$(cat /d/node1.pid 2>/dev/null) && [ -n \"$p\" ] && grep -q ssivm "
+            "/proc/$p/cmdline 2>/dev/null && kill -KILL $p && echo killed $p");
+  EXPECT_EQ(AliveCommand(HostFiles{"/d"}, 1),
+            "p=$(cat /d/node1.pid 2>/dev/null) && [ -n \"$p\" ] && kill -0 $p");
 }
 
 std::vector<NodeState> States(std::vector<std::optional<uint64_t>> epochs) {

@@ -1,11 +1,8 @@
 #include "tools/ssictl/cluster_up.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +17,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
 #include "tools/ssictl/locate.h"
@@ -38,20 +36,19 @@ void ForwardToChildren(int sig) {
 }  // namespace
 
 uint16_t FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(a);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     ThrowErrno("finding a free loopback port");
   }
-  ::close(fd);
   return ntohs(a.sin_port);
 }
 
-int UpCluster(const ClusterUpOptions& opt) {
+int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   if (opt.nodes < 1 || opt.nodes > 16) {
     throw Error(fmt::format("--nodes {} is out of range (1 to 16 on one machine)", opt.nodes));
   }
@@ -67,9 +64,8 @@ int UpCluster(const ClusterUpOptions& opt) {
   if (opt.net != "netns" && opt.net != "loopback") {
     throw Error(fmt::format("--net {}: use netns or loopback", opt.net));
   }
-  const std::string ssivm = opt.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : opt.ssivm;
-  const std::string kernel =
-      opt.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : opt.kernel;
+  const std::string ssivm = up.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : up.ssivm;
+  const std::string kernel = up.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : up.kernel;
   const std::string tag = fmt::format("{:05x}", ::getpid() & 0xfffff);
   const auto subnet = static_cast<uint8_t>(20 + ::getpid() % 200);
 
@@ -77,11 +73,11 @@ int UpCluster(const ClusterUpOptions& opt) {
   if (opt.net == "netns") hosts = std::make_unique<NetnsHosts>(opt.nodes, tag, subnet);
 
   provision::ClusterManifest m;
-  m.cluster_id = opt.name.empty() ? "local-" + tag : opt.name;
+  m.cluster_id = up.name.empty() ? "local-" + tag : up.name;
   m.epoch = 1;
   m.guest.kernel = std::filesystem::absolute(kernel).string();
-  m.guest.initrd = opt.initrd;
-  m.guest.cmdline = opt.cmdline;
+  m.guest.initrd = up.initrd;
+  m.guest.cmdline = up.cmdline;
   m.guest.vcpus_total = opt.nodes * opt.vcpus_per_node;
   m.guest.vcpus_online = m.guest.vcpus_total;
   for (uint32_t k = 0; k < opt.nodes; ++k) {
@@ -117,7 +113,7 @@ int UpCluster(const ClusterUpOptions& opt) {
       std::vector<std::string> argv = hosts ? hosts->Exec(k) : std::vector<std::string>{};
       argv.insert(argv.end(),
                   {ssivm, "--manifest", manifest, "--node", std::to_string(k), "--console",
-                   k == 0 ? opt.console : "none", "--control", ControlPath(m.cluster_id, k)});
+                   k == 0 ? up.console : "none", "--control", ControlPath(m.cluster_id, k)});
       pids.push_back(k == 0 ? Spawn(argv) : Spawn(argv, {kDevNull, kDevNull, kInherit}));
       g_children.push_back(pids.back());
     }

@@ -6,19 +6,17 @@
 #include <cstdint>
 #include <string>
 
+#include "tools/ssictl/up.h"
+
 namespace ssivm {
 
+// What `--nodes` adds to the options of `ssictl up` (UpOptions: kernel,
+// initrd, cmdline, console, ssivm binary, name).
 struct ClusterUpOptions {
   uint32_t nodes = 2;
   uint32_t vcpus_per_node = 1;
   uint64_t memory_per_node_mib = 128;
   std::string net = "netns";  // "netns" or "loopback"
-  std::string kernel;         // empty: the bundled guest
-  std::string initrd;
-  std::string cmdline;
-  std::string console = "stdio";
-  std::string ssivm;  // empty: located next to ssictl
-  std::string name;   // the cluster id; empty: local-<tag>
 };
 
 // A free TCP port on 127.0.0.1 (bound and released: another process could
@@ -27,7 +25,7 @@ uint16_t FreeLoopbackPort();
 
 // Writes the manifest, creates the hosts, starts every node, waits for the
 // guest to stop, removes everything; returns node 0's exit status.
-int UpCluster(const ClusterUpOptions& options);
+int UpCluster(const UpOptions& up, const ClusterUpOptions& options);
 
 }  // namespace ssivm
 

@@ -28,7 +28,7 @@ provision::ClusterManifest ImportDomain(const std::string& file, const std::stri
   provision::DomainImportOptions opt;
   opt.port = port;
   if (!nodes_file.empty()) opt.hosts = provision::LoadHostList(nodes_file);
-  opt.local = local && opt.hosts.empty() && !provision::DomainHasPlacement(normalized, file);
+  opt.local = local;  // applies to cells with neither metadata nor a host from the file
   provision::ClusterManifest m = provision::ManifestFromDomainXml(normalized, file, opt);
   for (const std::string& e : provision::IgnoredDomainElements(xml, file)) {
     std::fprintf(report, "%s: <%s> ignored: ssivm does not use it\n", file.c_str(), e.c_str());
@@ -66,9 +66,7 @@ int UpDomain(const std::string& file, const std::string& nodes_file, RemoteOptio
     // Every cell on this machine: free loopback ports instead of fixed ones.
     for (provision::Node& n : m.nodes) n.address = fmt::format("127.0.0.1:{}", FreeLoopbackPort());
   }
-  if (const auto problems = provision::Validate(m); !problems.empty()) {
-    throw Error(provision::FormatProblems(file + " (as a cluster manifest)", problems));
-  }
+  provision::ThrowIfInvalid(m, file + " (as a cluster manifest)");
   remote.manifest = (std::filesystem::path(RunDir()) / (m.cluster_id + ".domain.toml")).string();
   provision::Save(m, remote.manifest);
   std::fprintf(stderr, "ssictl: %s: %zu nodes%s; manifest %s (ssictl status/down --manifest %s)\n",

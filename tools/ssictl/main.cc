@@ -137,15 +137,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   try {
-    if (*up_cmd && *nodes_opt) {
-      cluster.kernel = up.kernel;
-      cluster.initrd = up.initrd;
-      cluster.cmdline = up.cmdline;
-      cluster.console = up.console;
-      cluster.ssivm = up.ssivm;
-      cluster.name = up.name;
-      return ssivm::UpCluster(cluster);
-    }
+    if (*up_cmd && *nodes_opt) return ssivm::UpCluster(up, cluster);
     if (*up_cmd || *status_cmd || *down_cmd)
       remote.access.ssh = ssivm::WithSshFromEnv(remote.access.ssh);
     remote.console = up.console;
