@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,6 +11,8 @@
 #include <CLI/CLI.hpp>
 
 #include "common/error.h"
+#include "hypervisor/emulated/agent.h"
+#include "hypervisor/emulated/runtime.h"
 #include "hypervisor/kvm/host_kind.h"
 #include "hypervisor/node/cluster_role.h"
 #include "hypervisor/node/control_client.h"
@@ -43,6 +46,22 @@ int Query(const std::string& cmd, const std::string& control) {
   }
 }
 
+// ssivm itself, run again in the emulated hardware-KVM machine: the same
+// options, --kvm host, its control and console sockets forwarded to here.
+int RunEmulated(int argc, char** argv, const ssivm::MachineConfig& cfg) {
+  namespace em = ssivm::emulated;
+  const em::MachineSize size =
+      em::SizeFor(cfg.vcpus, cfg.memory_mib, 1, std::thread::hardware_concurrency());
+  em::MachineOptions o;
+  o.cpus = size.cpus;
+  o.memory_mib = size.memory_mib;
+  if (!cfg.control_path.empty()) o.forward_sockets.push_back(cfg.control_path);
+  if (cfg.console.kind == ssivm::ConsoleSpec::Kind::kSocket) {
+    o.forward_sockets.push_back(cfg.console.socket_path);
+  }
+  return em::RunSelfInEmulatedMachine("ssivm", em::ArgsForInside(argc, argv), o);
+}
+
 void SetUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_logger_st("ssivm");
   logger->set_pattern("ssivm: %v");
@@ -53,11 +72,13 @@ void SetUpLogging(const std::string& level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssivm::emulated::RunAgentIfAsked(argc, argv);
   const auto process_start = std::chrono::steady_clock::now();
   ssivm::MachineConfig cfg;
   std::string console = "stdio";
   std::string host_kind = "auto";
   std::string log_level = "info";
+  std::string kvm = "auto";
 
   CLI::App app{"ssivm: the per-node VMM of the ssivm distributed hypervisor"};
   std::string manifest_path;
@@ -75,7 +96,13 @@ int main(int argc, char** argv) {
   app.add_option("--console", console, "Console: stdio, none or socket:PATH");
   app.add_option("--host-kind", host_kind, "KVM kind: auto, pvm or hardware")
       ->check(CLI::IsMember({"auto", "pvm", "hardware"}));
-  app.add_option("--kvm", cfg.kvm_path, "KVM device");
+  app.add_option("--kvm", kvm,
+                 "Where the VM runs: host (this host's KVM device), emulated (the emulated "
+                 "hardware-KVM machine: QEMU TCG, much slower), or auto (host if its device "
+                 "opens, else emulated; also $SSIVM_KVM)")
+      ->check(CLI::IsMember({"auto", "host", "emulated"}))
+      ->capture_default_str();
+  app.add_option("--kvm-device", cfg.kvm_path, "The host's KVM device")->capture_default_str();
   app.add_option("--control", cfg.control_path,
                  "Control socket for ssictl status/down (a Unix socket path)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -85,6 +112,10 @@ int main(int argc, char** argv) {
                                    "Ask the node listening on --control (status or stop), print "
                                    "its JSON answer and exit (3: no node runs there)")
                         ->check(CLI::IsMember({"status", "stop"}));
+  bool check_only = false;
+  app.add_flag("--check", check_only,
+               "Only check the guest (image, initrd, command line, sizes, host memory) and exit: "
+               "0 if it would boot, 125 naming the problem");
   app.set_version_flag("--version", ssivm::VersionLine());
   try {
     app.parse(argc, argv);
@@ -124,6 +155,25 @@ int main(int argc, char** argv) {
     }
     cfg.console = ssivm::ParseConsoleSpec(console);
     if (host_kind != "auto") cfg.host_kind = ssivm::ParseHostKind(host_kind);
+    // Bad images, sizes and command lines fail here, wherever the VM runs.
+    const ssivm::GuestCheck check = ssivm::ValidateGuest(cfg);
+    if (check_only) return 0;
+    const ssivm::emulated::KvmDecision where = ssivm::emulated::DecideKvm(
+        ssivm::emulated::ChoiceFrom(kvm), ssivm::emulated::ProbeHostKvm(cfg.kvm_path), cfg.kvm_path,
+        check.needs_hardware_kvm);
+    if (where.emulated) {
+      if (cfg.cluster) {
+        throw ssivm::Error(fmt::format(
+            "{}: a node process cannot run alone in the emulated hardware-KVM machine (its peers "
+            "could not reach it); 'ssictl up --manifest' runs every node of this machine in one",
+            where.reason));
+      }
+      spdlog::info(
+          "{}: running in the emulated hardware-KVM machine (QEMU TCG; much slower "
+          "than KVM)",
+          where.reason);
+      return RunEmulated(argc, argv, cfg);
+    }
     const ssivm::MachineResult r = ssivm::RunMachine(cfg, process_start);
     if (r.error) {
       spdlog::error("{}", r.message);

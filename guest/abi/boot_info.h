@@ -212,6 +212,14 @@ static_assert(offsetof(BootParams, hdr) == 0x1f1);
 static_assert(offsetof(BootParams, e820_table) == 0x2d0);
 static_assert(sizeof(BootParams) == 4096);
 
+// The initrd the loader placed (0, 0 if none): 64-bit from the split fields.
+inline uint64_t InitrdBase(const BootParams& bp) {
+  return bp.hdr.ramdisk_image | (static_cast<uint64_t>(bp.ext_ramdisk_image) << 32);
+}
+inline uint64_t InitrdSize(const BootParams& bp) {
+  return bp.hdr.ramdisk_size | (static_cast<uint64_t>(bp.ext_ramdisk_size) << 32);
+}
+
 struct __attribute__((packed)) SetupData {
   uint64_t next;
   uint32_t type;
@@ -227,11 +235,18 @@ inline constexpr uint32_t kMaxMemRanges = 64;
 
 enum class HostKind : uint32_t { kHardware = 1, kPvm = 2 };
 
+// SsivmInfo::features: what the VMM offers beyond the fixed ABI.
+enum Feature : uint32_t {
+  // HLT does not exit: idle through abi::kIdlePort (pv_devices.h) instead.
+  kFeatureIdlePort = 1u << 0,
+};
+
 enum MemRangeKind : uint32_t {
   kRangeShared = 1,   // coherent DSM RAM, homed at `home_node`
   kRangeKernel = 2,   // the kernel image (replicated, text read-only)
   kRangePrivate = 3,  // node-private region
   kRangeBoot = 4,     // boot region
+  kRangeInitrd = 5,   // the initrd the VMM loaded (replicated; never handed out)
 };
 
 struct MemRange {
@@ -257,7 +272,7 @@ struct SsivmInfo {
   uint64_t kernel_end;
   uint64_t ram_end;  // highest guest-physical RAM address + 1
   uint32_t range_count;
-  uint32_t pad;
+  uint32_t features;  // Feature bits; 0 from a VMM that offers none
   MemRange ranges[kMaxMemRanges];
   // The cluster node that runs each vCPU (at boot; migration changes it).
   uint8_t vcpu_node[kMaxVcpus];

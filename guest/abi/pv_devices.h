@@ -62,6 +62,15 @@ enum PvInfoKey : uint32_t {
   kInfoKeyCount
 };
 
+// Idle port: an OUT of any size and value halts the vCPU that made it until
+// its next interrupt, as an intercepted HLT would. Offered (SsivmInfo
+// kFeatureIdlePort) where HLT does not exit because the VMM keeps it in the
+// guest (multi-node: that is what turns KVM's async page faults off), so that
+// an idle vCPU's host thread sleeps instead of spinning in guest mode. Idle
+// with `sti; out %al, %dx` (DX = kIdlePort): the STI shadow covers the OUT,
+// and an interrupt that is already pending ends the halt at once.
+inline constexpr uint16_t kIdlePort = 0x514;
+
 enum Milestone : uint16_t {
   kMilestoneEntry = 1,      // first instruction of the kernel on this vCPU
   kMilestoneBootInfo = 2,   // boot info parsed (boot vCPU)

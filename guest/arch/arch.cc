@@ -42,13 +42,21 @@ Kind Detect(Probe* probe) {
   return ok && value == abi::kPvmSignature ? Kind::Pvm : Kind::Hardware;
 }
 
-void Select(Kind kind) {
-  g_backend = kind == Kind::Pvm ? &kPvmBackend : &kHardwareBackend;
+void Select(Kind kind, bool idle_port) {
+  if (kind == Kind::Pvm) {
+    g_backend = &kPvmBackend;
+  } else {
+    g_backend = idle_port ? &kHardwareIdlePortBackend : &kHardwareBackend;
+  }
   arch_pvm_fast_return = kind == Kind::Pvm ? 1 : 0;
 }
 
 Kind Current() {
   return g_backend->kind;
+}
+
+const char* HaltMethod() {
+  return g_backend->halt_method;
 }
 
 // Before Select() (early boot messages) interrupts are off and stay off.

@@ -26,10 +26,15 @@ struct Probe {
 // APs are released (it borrows the shared IDT). Does not select a back end.
 Kind Detect(Probe* probe);
 
-// Selects the back end; every call below needs it. The APs observe the
-// choice through the release barrier (smp.cc).
-void Select(Kind kind);
+// Selects the back end; every call below needs it. `idle_port`: the VMM
+// offers abi::kIdlePort because HLT does not exit (boot info
+// kFeatureIdlePort); the hardware back end then halts through that port (PVM
+// keeps its HALT hypercall, which sleeps anyway). The APs observe the choice
+// through the release barrier (smp.cc).
+void Select(Kind kind, bool idle_port);
 Kind Current();
+// How Halt() waits, for the boot log: "hlt", "idle-port" or "hypercall".
+const char* HaltMethod();
 
 struct CpuidRegs {
   uint32_t eax, ebx, ecx, edx;

@@ -1,5 +1,6 @@
 // Hardware-assisted KVM: the kernel runs at CPL0, so the native instructions
 // do the job (CPUID and MSR accesses exit to KVM by themselves).
+#include "guest/abi/pv_devices.h"
 #include "guest/arch/backend.h"
 
 namespace ssivm::guest::arch {
@@ -22,6 +23,20 @@ void HwHalt() {
 // STI's one-instruction shadow makes "sti; hlt" atomic: no wake-up is lost.
 void HwEnableAndHalt() {
   asm volatile("sti; hlt" ::: "memory");
+}
+
+// Where HLT runs in the guest (the VMM keeps it there for the DSM), the VMM
+// halts the vCPU on this OUT instead (KVM_SET_MP_STATE HALTED before it
+// re-enters KVM_RUN): KVM then sleeps the vCPU's thread until an interrupt
+// is pending, as for an intercepted HLT.
+void HwPortHalt() {
+  asm volatile("outb %%al, %%dx" : : "d"(abi::kIdlePort), "a"(0) : "memory");
+}
+// The STI shadow covers the OUT: no interrupt is taken between the two, and
+// one that is pending by the time KVM resumes the vCPU ends the halt at once
+// (KVM blocks only while it has no deliverable event). No wake-up is lost.
+void HwEnableAndPortHalt() {
+  asm volatile("sti; outb %%al, %%dx" : : "d"(abi::kIdlePort), "a"(0) : "memory");
 }
 uint64_t HwReadCr2() {
   uint64_t cr2;
@@ -53,11 +68,26 @@ void HwWrmsr(uint32_t msr, uint64_t value) {
 
 const Backend kHardwareBackend = {
     .kind = Kind::Hardware,
+    .halt_method = "hlt",
     .irq_disable = HwIrqDisable,
     .irq_enable = HwIrqEnable,
     .irqs_enabled = HwIrqsEnabled,
     .halt = HwHalt,
     .enable_and_halt = HwEnableAndHalt,
+    .read_cr2 = HwReadCr2,
+    .cpuid = HwCpuid,
+    .rdmsr = HwRdmsr,
+    .wrmsr = HwWrmsr,
+};
+
+const Backend kHardwareIdlePortBackend = {
+    .kind = Kind::Hardware,
+    .halt_method = "idle-port",
+    .irq_disable = HwIrqDisable,
+    .irq_enable = HwIrqEnable,
+    .irqs_enabled = HwIrqsEnabled,
+    .halt = HwPortHalt,
+    .enable_and_halt = HwEnableAndPortHalt,
     .read_cr2 = HwReadCr2,
     .cpuid = HwCpuid,
     .rdmsr = HwRdmsr,

@@ -85,6 +85,7 @@ void PvmWrmsr(uint32_t msr, uint64_t value) {
 
 const Backend kPvmBackend = {
     .kind = Kind::Pvm,
+    .halt_method = "hypercall",
     .irq_disable = PvmIrqDisable,
     .irq_enable = PvmIrqEnable,
     .irqs_enabled = PvmIrqsEnabled,

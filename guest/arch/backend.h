@@ -10,6 +10,7 @@ namespace ssivm::guest::arch {
 
 struct Backend {
   Kind kind;
+  const char* halt_method;  // arch::HaltMethod()
   void (*irq_disable)();
   void (*irq_enable)();
   bool (*irqs_enabled)();
@@ -22,7 +23,10 @@ struct Backend {
 };
 
 extern const Backend kPvmBackend;       // arch_pvm.cc
-extern const Backend kHardwareBackend;  // arch_hw.cc
+extern const Backend kHardwareBackend;  // arch_hw.cc: halts with HLT
+// arch_hw.cc: halts with an OUT to abi::kIdlePort, for VMMs where HLT runs
+// in the guest (the vCPU would spin there, its host thread never sleeping).
+extern const Backend kHardwareIdlePortBackend;
 
 }  // namespace ssivm::guest::arch
 

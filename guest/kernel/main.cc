@@ -99,7 +99,7 @@ void ComeOnline(uint32_t vcpu) {
 void DetectArch(const BootInfo& info) {
   arch::Probe probe;
   const arch::Kind kind = arch::Detect(&probe);
-  arch::Select(kind);
+  arch::Select(kind, (info.ssivm->features & abi::kFeatureIdlePort) != 0);
   InitCpu(0);  // GS (and with it the vIF cell) before anything else
   const auto expected = kind == arch::Kind::Pvm ? abi::HostKind::kPvm : abi::HostKind::kHardware;
   if (info.ssivm->host_kind != static_cast<uint32_t>(expected)) {
@@ -133,9 +133,9 @@ void MainThread(void*) {
   DetectArch(g_boot_info);
   ReportProgress(0, abi::kMilestoneArch);
   ReportProgress(0, abi::kMilestoneConsole);
-  console::Printf("ssivm guest kernel booting: %u vCPUs, %lu MiB RAM, host %s\n",
+  console::Printf("ssivm guest kernel booting: %u vCPUs, %lu MiB RAM, host %s, halt by %s\n",
                   g_boot_info.vcpu_count, g_boot_info.ram_bytes >> 20,
-                  arch::KindName(arch::Current()));
+                  arch::KindName(arch::Current()), arch::HaltMethod());
   g_options = ParseOptions(g_boot_info.cmdline, g_boot_info.cmdline_max);
   RunEarlyOptions(g_options);
   interrupts::InstallIdt();  // from here every exception gets a panic report (node 0)

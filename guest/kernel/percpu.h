@@ -2,7 +2,10 @@
 // at abi::kSlotPerCpu, reached through GS (arch::InitCpu points GS at the
 // slot): what only this vCPU reads, with single-instruction access. PerCpu
 // (run queue, current thread, statistics) is read and written by other CPUs,
-// possibly on other nodes, so it lives in the kernel's coherent .bss.
+// possibly on other nodes, so it lives in the kernel's coherent .bss, one
+// page each: the DSM keeps whole 4 KiB pages coherent, and CPUs sharing a
+// page would pass it between their nodes at every tick (an idle 2-node guest
+// moved one page ~100 times a second per node).
 #ifndef SSIVM_GUEST_KERNEL_PERCPU_H_
 #define SSIVM_GUEST_KERNEL_PERCPU_H_
 
@@ -24,7 +27,7 @@ struct SlotLocal {
   uint32_t id;
 };
 
-struct alignas(64) PerCpu {
+struct alignas(4096) PerCpu {
   Thread* current;
   uint32_t id;
   uint32_t node;

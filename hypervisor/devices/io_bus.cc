@@ -54,7 +54,7 @@ bool IoBus::Handles(uint16_t port) const {
   return Find(port) != nullptr;
 }
 
-bool IoBus::Dispatch(bool is_write, uint16_t port, uint8_t size, uint8_t* data) {
+bool IoBus::Dispatch(bool is_write, uint16_t port, uint8_t size, uint8_t* data, uint32_t vcpu) {
   if (size != 1 && size != 2 && size != 4) {
     throw Error(fmt::format("bad I/O size {} at port {:#x}", size, port));
   }
@@ -68,7 +68,7 @@ bool IoBus::Dispatch(bool is_write, uint16_t port, uint8_t size, uint8_t* data) 
   if (is_write) {
     uint32_t value = 0;
     for (int i = 0; i < size; ++i) value |= uint32_t{data[i]} << (8 * i);
-    r->dev->Write(offset, size, value);
+    r->dev->WriteFrom(vcpu, offset, size, value);
   } else {
     const uint32_t value = r->dev->Read(offset, size);
     for (int i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(value >> (8 * i));

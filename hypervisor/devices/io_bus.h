@@ -29,13 +29,15 @@ class IoBus {
   // or the range overlaps an earlier registration (naming both devices).
   void Register(uint16_t base, uint16_t count, std::string name, PioDevice* dev);
 
-  // Performs one access of `size` (1, 2 or 4) bytes at `port`; `data` points at
-  // `size` bytes in guest (little-endian) order. Reads fill data, writes
-  // consume it. A port no device owns reads as all-ones and ignores writes;
+  // Performs one access of `size` (1, 2 or 4) bytes at `port` by `vcpu` (a
+  // vCPU of this node, or kNoVcpu); `data` points at `size` bytes in guest
+  // (little-endian) order. Reads fill data, writes consume it (the device's
+  // WriteFrom). A port no device owns reads as all-ones and ignores writes;
   // such accesses are counted and the call returns false (true if a device
   // took the access). Throws Error("bad I/O size N at port 0x...") for any
   // other size; exceptions from the device propagate.
-  bool Dispatch(bool is_write, uint16_t port, uint8_t size, uint8_t* data);
+  bool Dispatch(bool is_write, uint16_t port, uint8_t size, uint8_t* data,
+                uint32_t vcpu = kNoVcpu);
 
   // True if a device owns `port`.
   bool Handles(uint16_t port) const;

@@ -6,6 +6,10 @@
 
 namespace ssivm {
 
+// The vCPU an access comes from, where none does: I/O forwarded by another
+// node, or a test.
+inline constexpr uint32_t kNoVcpu = ~uint32_t{0};
+
 // A device reached through IN/OUT instructions. The IoBus calls it with
 // `offset` = port - base of the range the device was registered at, and
 // `size` = 1, 2 or 4 bytes. An access starting inside the range is handed to
@@ -20,6 +24,10 @@ class PioDevice {
 
   virtual uint32_t Read(uint16_t offset, uint8_t size) = 0;
   virtual void Write(uint16_t offset, uint8_t size, uint32_t value) = 0;
+  // The same write, knowing which vCPU of this node made it (or kNoVcpu).
+  // Only a device that acts on the writing vCPU itself (the idle port)
+  // overrides this; for every other device the writer does not matter.
+  virtual void WriteFrom(uint32_t vcpu, uint16_t offset, uint8_t size, uint32_t value);
 };
 
 }  // namespace ssivm

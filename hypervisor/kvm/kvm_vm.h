@@ -28,8 +28,9 @@ class KvmVm {
   // skips them when HLT does not exit and the guest has no PV async page
   // faults (kvm_can_do_async_pf), so this turns HLT exits off
   // (KVM_X86_DISABLE_EXITS_HLT; the PV async page fault CPUID bits must be
-  // hidden too). On hardware KVM an idle vCPU then halts in guest mode (its
-  // thread counts as running); a PVM guest halts by hypercall and still
+  // hidden too). On hardware KVM a HLT then halts in guest mode (the vCPU's
+  // thread counts as running), so the ssivm guest idles through the idle
+  // port instead (abi::kIdlePort); a PVM guest halts by hypercall and still
   // sleeps. Returns false where KVM refuses (kvm.mitigate_smt_rsb=Y).
   bool DisableAsyncPageFaults();
   // In-kernel i8254 PIT (after CreateIrqchip); throws if KVM lacks PIT2.

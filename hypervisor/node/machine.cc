@@ -24,11 +24,13 @@
 #include "hypervisor/devices/boot_progress.h"
 #include "hypervisor/devices/cmos_rtc.h"
 #include "hypervisor/devices/debug_exit.h"
+#include "hypervisor/devices/idle_port.h"
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/devices/pv_info.h"
 #include "hypervisor/devices/pv_ipi.h"
 #include "hypervisor/devices/uart16550.h"
 #include "hypervisor/kvm/kvm_interrupts.h"
+#include "hypervisor/kvm/kvm_stats.h"
 #include "hypervisor/kvm/kvm_system.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/kvm/kvm_vm.h"
@@ -179,8 +181,8 @@ std::vector<std::pair<uint64_t, uint64_t>> ReplicatedAtStart(const GuestMemory& 
   std::vector<std::pair<uint64_t, uint64_t>> out;
   for (const RamRange& r : kernel.read_only) out.emplace_back(r.gpa, r.size);
   const auto bp = mem.ReadObject<abi::BootParams>(boot_params_gpa);
-  const uint64_t start = bp.hdr.ramdisk_image | (static_cast<uint64_t>(bp.ext_ramdisk_image) << 32);
-  const uint64_t size = bp.hdr.ramdisk_size | (static_cast<uint64_t>(bp.ext_ramdisk_size) << 32);
+  const uint64_t start = abi::InitrdBase(bp);
+  const uint64_t size = abi::InitrdSize(bp);
   if (size > 0) {
     const uint64_t first = start & ~(abi::kPageSize - 1);
     const uint64_t end = (start + size + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
@@ -189,27 +191,28 @@ std::vector<std::pair<uint64_t, uint64_t>> ReplicatedAtStart(const GuestMemory& 
   return out;
 }
 
-}  // namespace
+// Everything that needs no KVM, done before KVM is touched: the guest RAM
+// with the kernel, initrd, boot info and the node-private structures in it.
+// A bad image, command line or size fails here.
+struct PreparedGuest {
+  GuestLayout layout;
+  GuestRam ram;
+  LoadedKernel kernel;
+  uint64_t boot_params = 0;
+  uint64_t cr3 = 0;
+  uint16_t gdt_limit = 0;
+};
 
-MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::time_point start) {
-  const HostKind kind = cfg.host_kind ? *cfg.host_kind : DetectHostKind();
-  const GuestLayout layout = GuestLayout::Compute(cfg.memory_mib, cfg.vcpus);
-  spdlog::info("host KVM kind: {}; guest: {} vCPUs, {} MiB", HostKindName(kind), cfg.vcpus,
-               cfg.memory_mib);
-
-  KvmSystem sys = KvmSystem::Open(cfg.kvm_path);
-  RequireCapabilities(sys, cfg.vcpus);
-  CheckHostMemory(cfg.memory_mib);
+PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
   const ClusterRole* role = cfg.cluster ? &*cfg.cluster : nullptr;
-
-  // Load everything into guest RAM before any vCPU exists: a bad image fails
-  // here, before the guest runs.
+  PreparedGuest g{GuestLayout::Compute(cfg.memory_mib, cfg.vcpus), {}, {}, 0, 0, 0};
+  CheckHostMemory(cfg.memory_mib);
   const std::vector<uint8_t> kernel_image = ReadFileBytes(cfg.kernel_path, kMaxKernelBytes);
   std::vector<uint8_t> initrd;
-  if (!cfg.initrd_path.empty()) initrd = ReadFileBytes(cfg.initrd_path, layout.memory_bytes);
-  GuestRam ram = AllocateRam(layout, kind == HostKind::kHardware && role == nullptr);
-  const GuestMemory& mem = ram.memory;
-  const LoadedKernel kernel = LoadKernel(kernel_image, cfg.kernel_path, mem, layout);
+  if (!cfg.initrd_path.empty()) initrd = ReadFileBytes(cfg.initrd_path, g.layout.memory_bytes);
+  g.ram = AllocateRam(g.layout, kind == HostKind::kHardware && role == nullptr);
+  const GuestMemory& mem = g.ram.memory;
+  g.kernel = LoadKernel(kernel_image, cfg.kernel_path, mem, g.layout);
   BootConfig boot;
   boot.kernel_name = cfg.kernel_path;
   boot.cmdline = cfg.cmdline;
@@ -217,33 +220,60 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   boot.initrd_name = cfg.initrd_path;
   boot.host_kind = kind;
   boot.acpi_rsdp_gpa = WriteAcpiTables(mem, cfg.vcpus);
-  const uint64_t boot_params = WriteBootInfo(mem, layout, kernel, boot,
-                                             kernel.setup_header ? &*kernel.setup_header : nullptr);
+  g.boot_params = WriteBootInfo(mem, g.layout, g.kernel, boot,
+                                g.kernel.setup_header ? &*g.kernel.setup_header : nullptr);
   if (role) ApplyClusterToBootInfo(mem, *role, HomesOf(*role, mem));
 
   PageTableOptions pt{};
   pt.tables_gpa = abi::kPageTablesGpa;
   pt.tables_max = abi::kPageTablesMaxSize;
-  pt.map_end = layout.identity_map_end();
+  pt.map_end = g.layout.identity_map_end();
   pt.uncached_base = abi::kMmioHoleBase;
   pt.uncached_end = abi::kMmioHoleEnd;
   pt.user_accessible = kind == HostKind::kPvm;
-  const uint64_t cr3 = BuildIdentityPageTables(mem, pt);
-  const uint16_t gdt_limit = BuildGdt(mem, abi::kGdtGpa, cfg.vcpus);
+  g.cr3 = BuildIdentityPageTables(mem, pt);
+  g.gdt_limit = BuildGdt(mem, abi::kGdtGpa, cfg.vcpus);
   mem.Fill(abi::kIdtGpa, abi::kIdtSize, 0);
   for (uint32_t v = 0; v < cfg.vcpus; ++v) BuildTss(mem, v);
+  return g;
+}
 
+}  // namespace
+
+GuestCheck ValidateGuest(const MachineConfig& cfg) {
+  const PreparedGuest g = PrepareGuest(cfg, cfg.host_kind ? *cfg.host_kind : HostKind::kHardware);
+  return {g.kernel.format == LoadedKernel::Format::kBzImage};
+}
+
+MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::time_point start) {
+  const HostKind kind = cfg.host_kind ? *cfg.host_kind : DetectHostKind();
+  spdlog::info("host KVM kind: {}; guest: {} vCPUs, {} MiB", HostKindName(kind), cfg.vcpus,
+               cfg.memory_mib);
+  const ClusterRole* role = cfg.cluster ? &*cfg.cluster : nullptr;
+  // The guest is ready in RAM before KVM is opened: a bad image fails
+  // first, and before any vCPU exists.
+  PreparedGuest guest = PrepareGuest(cfg, kind);
+  const GuestMemory& mem = guest.ram.memory;
+  const LoadedKernel& kernel = guest.kernel;
+  const uint64_t boot_params = guest.boot_params;
+
+  KvmSystem sys = KvmSystem::Open(cfg.kvm_path);
+  RequireCapabilities(sys, cfg.vcpus);
   KvmVm vm(sys);
   vm.CreateIrqchip();
   // Under the DSM a guest read of a missing page must reach userfaultfd as a
   // read, so that pages can be shared read-only: KVM's async page faults
   // would fault every page in for writing.
   const bool dsm_pages_ram = role != nullptr;
-  if (dsm_pages_ram && !vm.DisableAsyncPageFaults()) {
+  const bool hlt_in_guest = dsm_pages_ram && vm.DisableAsyncPageFaults();
+  if (dsm_pages_ram && !hlt_in_guest) {
     spdlog::warn(
         "KVM does not let HLT run in the guest (kvm.mitigate_smt_rsb?): its async page faults "
         "stay on, so the DSM sees guest reads as writes and cannot share pages read-only");
   }
+  // A HLT no longer exits, so an idle vCPU would spin in guest mode: the
+  // ssivm guest halts through the idle port instead (a Linux guest cannot).
+  if (hlt_in_guest) SetBootFeatures(mem, abi::kFeatureIdlePort);
   if (kind == HostKind::kHardware) {
     vm.CreatePit();
     vm.SetRealModeAreas(kRealModeTssGpa, kIdentityMapPageGpa);
@@ -276,6 +306,16 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   PvIpi ipi(cfg.vcpus, [&interrupt_vcpu, &cluster](uint32_t target, uint8_t vector) {
     if (cluster) return cluster->link().SendInterrupt(target, vector);
     interrupt_vcpu(target, vector);
+  });
+  // This node's vCPUs by index, filled once they exist (before any runs).
+  std::vector<KvmVcpu*> local_vcpus(cfg.vcpus, nullptr);
+  // Runs on the writing vCPU's own thread, between two KVM_RUNs: the next
+  // KVM_RUN completes the OUT and then sleeps in KVM until an interrupt is
+  // pending (or returns at once if one already is), as after a HLT exit.
+  IdlePort idle([&local_vcpus](uint32_t vcpu) {
+    if (vcpu < local_vcpus.size() && local_vcpus[vcpu] != nullptr) {
+      local_vcpus[vcpu]->SetMpState(KVM_MP_STATE_HALTED);
+    }
   });
   CmosRtc rtc;
   AcpiPm acpi_pm([&stop](uint8_t sleep_type) {
@@ -339,6 +379,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
     if (cluster) cluster->ServeDevices(bus);
   }
   bus.Register(abi::kPvIpiPort, 4, "pv-ipi", &ipi);
+  bus.Register(abi::kIdlePort, 1, "idle", &idle);  // on every node: it halts a local vCPU
   bus.Register(abi::kPvInfoPort, abi::kPvInfoPortCount, "pv-info", &info);
   bus.Register(kCmosPort, kCmosPortCount, "cmos-rtc", &rtc);
   bus.Register(kAcpiPmPort, AcpiPm::kPortCount, "acpi-pm", &acpi_pm);
@@ -355,7 +396,7 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
     // for a bzImage the APs stay in KVM's wait-for-SIPI state.
     const bool starts_at_entry = v == 0 || kernel.format == LoadedKernel::Format::kElf;
     if (starts_at_entry) {
-      const BootCpuState st{v, kernel.entry, cr3, gdt_limit, boot_params};
+      const BootCpuState st{v, kernel.entry, guest.cr3, guest.gdt_limit, boot_params};
       vcpu->SetSregs(LongModeSregs(vcpu->GetSregs(), st));
       vcpu->SetRegs(LongModeRegs(st));
       if (v != 0) vcpu->SetMpState(KVM_MP_STATE_RUNNABLE);
@@ -372,8 +413,12 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       vcpu->SetMsrs(
           {{abi::kMsrPvmVif, (abi::VcpuSlotGpa(v) + abi::kSlotVifCell) | abi::kPvmVifRestore}});
     }
+    local_vcpus[v] = vcpu.get();
     vcpus.push_back(std::move(vcpu));
   }
+  // KVM's accounting per vCPU, for `status` (none before Linux 5.14).
+  std::vector<std::optional<KvmStats>> vcpu_stats;
+  for (const auto& vcpu : vcpus) vcpu_stats.push_back(KvmStats::Open(vcpu->fd()));
 
   const sigset_t stop_signals = BlockStopSignals();
   InstallVcpuKickSignal();
@@ -406,6 +451,13 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       nlohmann::json v = nlohmann::json::array();
       for (const auto& vcpu : vcpus) v.push_back(vcpu->id());
       j["vcpus"] = v;
+      // How long each vCPU slept halted (KVM's halt_wait_ns): an idle vCPU
+      // whose thread spins in guest mode instead adds nothing.
+      nlohmann::json halted = nlohmann::json::array();
+      for (const auto& st : vcpu_stats) {
+        if (const auto ns = st ? st->Read("halt_wait_ns") : std::nullopt) halted.push_back(*ns);
+      }
+      if (halted.size() == vcpu_stats.size()) j["vcpu_halted_ns"] = halted;
       j["vcpus_total"] = cfg.vcpus;
       j["exits"] = vcpu_exits();
       j["uptime_s"] =

@@ -36,6 +36,14 @@ struct MachineResult {
   uint64_t exits;  // vCPU exits handled in user space, all vCPUs
 };
 
+// Checks everything about the guest that needs no KVM (sizes, host memory,
+// kernel and initrd images, command line, boot info): throws Error naming
+// the problem. RunMachine does the same first, before it opens KVM.
+struct GuestCheck {
+  bool needs_hardware_kvm = false;  // a Linux bzImage: PVM cannot run it
+};
+GuestCheck ValidateGuest(const MachineConfig& config);
+
 // Builds the VM (throws Error naming the problem: bad image, missing KVM
 // capability, not enough memory, ...), runs it until the guest powers off,
 // crashes, or SIGINT/SIGTERM arrives, and tears everything down.

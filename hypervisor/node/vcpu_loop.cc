@@ -118,7 +118,7 @@ void VcpuLoop::HandleIo() {
   // String I/O (rep outsb/insb) arrives as `count` consecutive items.
   for (uint32_t i = 0; i < run->io.count; ++i) {
     if (!bus_.Dispatch(is_write, run->io.port, run->io.size,
-                       data + static_cast<size_t>(i) * run->io.size) &&
+                       data + static_cast<size_t>(i) * run->io.size, vcpu_.id()) &&
         bus_.FirstUnhandled(run->io.port)) {
       spdlog::debug("vCPU {}: {} of unhandled I/O port {:#x}", vcpu_.id(),
                     is_write ? "write" : "read", run->io.port);

@@ -65,7 +65,8 @@ uint64_t PlaceInitrd(const GuestLayout& layout, uint64_t size, uint64_t lowest,
 }
 
 std::vector<abi::MemRange> BuildMemRanges(const GuestLayout& layout, uint64_t kernel_base,
-                                          uint64_t kernel_end) {
+                                          uint64_t kernel_end, uint64_t initrd_base,
+                                          uint64_t initrd_size) {
   const RamRange* kernel_ram = FindRam(layout, kernel_base);
   if (kernel_base < abi::kKernelBase || kernel_ram == nullptr || kernel_end <= kernel_base ||
       kernel_end > kernel_ram->end()) {
@@ -89,6 +90,20 @@ std::vector<abi::MemRange> BuildMemRanges(const GuestLayout& layout, uint64_t ke
        .kind = abi::kRangeKernel,
        .home_node = 0},
   };
+  if (initrd_size > 0) {
+    // Its head may share the kernel's last 2 MiB, which is not shared RAM anyway.
+    const uint64_t first = std::max(AlignDown(initrd_base, abi::kPageSize), kernel_top);
+    const uint64_t end = AlignDown(initrd_base + initrd_size + abi::kPageSize - 1, abi::kPageSize);
+    const RamRange* ram = FindRam(layout, initrd_base);
+    if (initrd_base < kernel_end || ram == nullptr || end > ram->end()) {
+      throw Error(fmt::format("initrd [{:#x}, {:#x}) is not inside one RAM range above the kernel",
+                              initrd_base, initrd_base + initrd_size));
+    }
+    if (end > first) {
+      ranges.push_back(
+          {.base = first, .size = end - first, .kind = abi::kRangeInitrd, .home_node = 0});
+    }
+  }
   // The rest of RAM, in address order: each RAM range minus the pieces above
   // (sorted by base, non-overlapping).
   std::vector<abi::MemRange> taken = ranges;

@@ -23,11 +23,13 @@ uint64_t PlaceInitrd(const GuestLayout& layout, uint64_t size, uint64_t lowest,
 
 // The SsivmInfo ranges: boot region, node-private region, the kernel
 // [kernel_base, kernel_end rounded up to 2 MiB, clipped to its RAM range),
-// then every other piece of RAM as shared, homed at node 0. Together they
-// cover all RAM exactly once. Throws Error if the kernel is not in RAM at or
-// above abi::kKernelBase.
+// the initrd's pages (if initrd_size > 0; the guest's page allocator must not
+// hand them out), then every other piece of RAM as shared, homed at node 0.
+// Together they cover all RAM exactly once. Throws Error if the kernel is not
+// in RAM at or above abi::kKernelBase, or the initrd not in RAM above it.
 std::vector<abi::MemRange> BuildMemRanges(const GuestLayout& layout, uint64_t kernel_base,
-                                          uint64_t kernel_end);
+                                          uint64_t kernel_end, uint64_t initrd_base = 0,
+                                          uint64_t initrd_size = 0);
 
 }  // namespace ssivm
 

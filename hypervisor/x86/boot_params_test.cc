@@ -123,6 +123,26 @@ TEST(MemRangesTest, KernelAboveKernelBase) {
   EXPECT_EQ(ranges.size(), 6u);  // boot, private, kernel, [16, 32) MiB, [40 MiB, 3 GiB), high
 }
 
+// The guest's page allocator takes shared ranges: the initrd is never one.
+TEST(MemRangesTest, InitrdIsItsOwnRange) {
+  const GuestLayout layout = GuestLayout::Compute(128, 2);
+  const auto ranges = BuildMemRanges(layout, 16 * kMiB, 17 * kMiB, 116 * kMiB, 12 * kMiB - 100);
+  ExpectRangesTileRam(layout, ranges);
+  const auto initrd = std::find_if(ranges.begin(), ranges.end(), [](const abi::MemRange& r) {
+    return r.kind == abi::kRangeInitrd;
+  });
+  ASSERT_NE(initrd, ranges.end());
+  EXPECT_EQ(initrd->base, 116 * kMiB);
+  EXPECT_EQ(initrd->size, 12 * kMiB);
+  for (const abi::MemRange& r : ranges) {
+    if (r.kind == abi::kRangeShared) EXPECT_LE(r.base + r.size, 116 * kMiB);
+  }
+  // Right behind the kernel: its head lies in the kernel's 2 MiB, the rest is its own.
+  const auto low = BuildMemRanges(layout, 16 * kMiB, 17 * kMiB, 17 * kMiB, 4 * kMiB);
+  ExpectRangesTileRam(layout, low);
+  EXPECT_THROW(BuildMemRanges(layout, 16 * kMiB, 17 * kMiB, 127 * kMiB, 4 * kMiB), Error);
+}
+
 TEST(MemRangesTest, RejectsKernelOutsideRam) {
   const GuestLayout layout = GuestLayout::Compute(64, 1);
   EXPECT_THROW(BuildMemRanges(layout, 8 * kMiB, 20 * kMiB), Error);
@@ -221,8 +241,19 @@ TEST_F(BootInfoTest, SsivmInfo) {
   EXPECT_EQ(info.kernel_base, 16 * kMiB);
   EXPECT_EQ(info.kernel_end, 16 * kMiB + 0x12345);
   EXPECT_EQ(info.ram_end, 64 * kMiB);
+  EXPECT_EQ(info.features, 0u);
   ASSERT_LE(info.range_count, abi::kMaxMemRanges);
   ExpectRangesTileRam(layout_, {info.ranges, info.ranges + info.range_count});
+}
+
+TEST_F(BootInfoTest, FeaturesAreSetInTheWrittenInfo) {
+  WriteBootInfo(ram_.mem(), layout_, ElfKernel(), Config(), nullptr);
+  const abi::SsivmInfo before = Info();
+  SetBootFeatures(ram_.mem(), abi::kFeatureIdlePort);
+  abi::SsivmInfo after = Info();
+  EXPECT_EQ(after.features, static_cast<uint32_t>(abi::kFeatureIdlePort));
+  after.features = before.features;  // and nothing else changed
+  EXPECT_EQ(std::memcmp(&after, &before, sizeof(after)), 0);
 }
 
 TEST_F(BootInfoTest, AcpiRsdpAddressIsPassedOn) {

@@ -55,6 +55,11 @@ uint64_t WriteBootInfo(const GuestMemory& mem, const GuestLayout& layout,
                        const LoadedKernel& kernel, const BootConfig& config,
                        const abi::SetupHeader* linux_hdr);
 
+// Sets SsivmInfo::features (abi::Feature bits; WriteBootInfo leaves none) in
+// the boot info WriteBootInfo wrote: an offer that depends on what KVM
+// allows is known only once the VM exists, after the guest is in RAM.
+void SetBootFeatures(const GuestMemory& mem, uint32_t features);
+
 }  // namespace ssivm
 
 #endif  // SSIVM_HYPERVISOR_X86_KERNEL_LOADER_H_

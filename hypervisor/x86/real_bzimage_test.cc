@@ -1,5 +1,5 @@
 // Loads a real distribution kernel: ./ssi test (or
-// bazel test --test_env=SSIVM_TEST_VMLINUZ=$(tools/fetch_test_kernel.sh DIR))
+// bazel test --test_env=SSIVM_TEST_VMLINUZ=PATH; ./ssi test sets it (hwkvm fetch))
 // names a Debian vmlinuz in SSIVM_TEST_VMLINUZ.
 #include <gtest/gtest.h>
 

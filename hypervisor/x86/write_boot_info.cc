@@ -1,6 +1,7 @@
 // WriteBootInfo (kernel_loader.h): boot_params, command line, initrd and the
 // ssivm setup_data table.
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -73,9 +74,9 @@ void WriteInitrd(const GuestMemory& mem, const GuestLayout& layout, const Loaded
 }
 
 void WriteSsivmInfo(const GuestMemory& mem, const GuestLayout& layout, const LoadedKernel& kernel,
-                    const BootConfig& config) {
-  const std::vector<abi::MemRange> ranges =
-      BuildMemRanges(layout, kernel.kernel_base, kernel.kernel_end);
+                    const BootConfig& config, const abi::BootParams& bp) {
+  const std::vector<abi::MemRange> ranges = BuildMemRanges(
+      layout, kernel.kernel_base, kernel.kernel_end, abi::InitrdBase(bp), abi::InitrdSize(bp));
   if (ranges.size() > abi::kMaxMemRanges) {
     throw Error(fmt::format("guest memory map has {} ranges, the ssivm table holds {}",
                             ranges.size(), abi::kMaxMemRanges));
@@ -137,12 +138,17 @@ uint64_t WriteBootInfo(const GuestMemory& mem, const GuestLayout& layout,
 
   if (!config.initrd.empty()) WriteInitrd(mem, layout, kernel, config, initrd_end, &bp);
 
-  WriteSsivmInfo(mem, layout, kernel, config);
+  WriteSsivmInfo(mem, layout, kernel, config, bp);
   bp.acpi_rsdp_addr = config.acpi_rsdp_gpa;
   bp.hdr.setup_data = abi::kSetupDataGpa;
 
   mem.WriteObject(abi::kBootParamsGpa, bp);
   return abi::kBootParamsGpa;
+}
+
+void SetBootFeatures(const GuestMemory& mem, uint32_t features) {
+  mem.WriteObject(abi::kSetupDataGpa + sizeof(abi::SetupData) + offsetof(abi::SsivmInfo, features),
+                  features);
 }
 
 }  // namespace ssivm

@@ -1,12 +1,8 @@
 // Bad input to ssictl and ssivm gets a clear error and the documented exit
-// status, and no vCPU runs when the image is bad.
+// status, before any VM (or the emulated machine) starts: these need no KVM.
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,75 +10,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/integration/cli_support.h"
 #include "tests/support/subprocess.h"
 
 namespace ssivm {
 namespace {
 
+using namespace cli_test;  // NOLINT(google-build-using-namespace): the test vocabulary
 using testing::Describe;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::ProcessResult;
 using testing::RunProcess;
 
-const char kSsictl[] = "tools/ssictl/ssictl";
-
-// A run directory of our own (short: it holds Unix sockets), so that status
-// and down see only this test's VMs.
-class RunDirEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dir_ = "/tmp/ssivm-test-" + std::to_string(std::random_device{}() % 1000000);
-    ::setenv("SSIVM_RUN_DIR", dir_.c_str(), 1);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
- private:
-  std::string dir_;
-};
 const auto* const kRunDir = ::testing::AddGlobalTestEnvironment(new RunDirEnvironment);
-const char kSsivm[] = "hypervisor/ssivm";
-const char kKernel[] = "guest/kernel";
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir ? dir : "/tmp") + "/" + name;
-}
-
-// Unix socket paths must be short (108 bytes): not under TEST_TMPDIR.
-std::string SocketPath(const std::string& name) {
-  static const std::string token = std::to_string(std::random_device{}() % 1000000);
-  const std::string path = "/tmp/ssivm-test-" + token + "-" + name;
-  ::unlink(path.c_str());  // never connect to a stale socket of an earlier run
-  return path;
-}
-
-std::string WriteFile(const std::string& name, const std::string& bytes) {
-  const std::string path = TempPath(name);
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-ProcessResult Ssictl(std::vector<std::string> args, const std::string& input = "") {
-  args.insert(args.begin(), kSsictl);
-  return RunProcess(args, input);
-}
-
-TEST(SsictlUp, BootsTheBundledGuestWithDefaults) {
-  const ProcessResult r = Ssictl({"up"});
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  EXPECT_THAT(r.out, HasSubstr("all 2 cpus online")) << Describe(r);
-}
-
-TEST(SsictlUp, PassesGuestStatusThrough) {
-  const ProcessResult r = Ssictl({"up", "--vcpus", "1", "--cmdline", "ssi.exit=5"});
-  EXPECT_EQ(r.exit_code, 5) << Describe(r);
-}
 
 TEST(SsictlUp, RejectsZeroVcpus) {
   const ProcessResult r = Ssictl({"up", "--vcpus", "0"});
@@ -149,54 +90,6 @@ TEST(SsictlConsole, ExplainsAMissingSocket) {
   EXPECT_THAT(r.err, HasSubstr("cannot attach to console socket")) << Describe(r);
 }
 
-// The console on a Unix socket, attached to with `ssictl console`: output
-// produced before the client came is replayed, and typed input reaches the
-// guest.
-TEST(SsictlConsole, AttachesToASocketConsole) {
-  const std::string sock = SocketPath("console.sock");
-  ProcessResult vm;
-  std::thread up([&] {
-    vm = Ssictl({"up", "--vcpus", "2", "--console", "socket:" + sock, "--cmdline", "ssi.echo=1"});
-  });
-  // Wait (sleeping, bounded) for the VM to create its socket.
-  for (int i = 0; i < 600 && ::access(sock.c_str(), F_OK) != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  const ProcessResult client = Ssictl({"console", sock}, "typed into the socket\r");
-  up.join();
-  EXPECT_EQ(client.exit_code, 0) << Describe(client);
-  EXPECT_THAT(client.out, HasSubstr("ssivm guest kernel booting: 2 vCPUs")) << Describe(client);
-  EXPECT_THAT(client.out, HasSubstr("echo: typed into the socket")) << Describe(client);
-  EXPECT_EQ(vm.exit_code, 0) << Describe(vm);
-  EXPECT_NE(::access(sock.c_str(), F_OK), 0) << "the VM left its socket behind";
-}
-
-TEST(SsictlStatus, ShowsARunningVmAndDownStopsIt) {
-  const std::string name = "status-test-" + std::to_string(::getpid());
-  ProcessResult vm;
-  std::thread up([&] {
-    // The guest waits for a console line that never comes: only `down` ends it.
-    vm = Ssictl({"up", "--vcpus", "2", "--name", name, "--cmdline", "ssi.echo=1"});
-  });
-  ProcessResult status;
-  for (int i = 0; i < 600; ++i) {
-    status = Ssictl({"status", name, "--json"});
-    if (status.exit_code == 0 && status.out.find("\"vcpus\"") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(status.exit_code, 0) << Describe(status);
-  EXPECT_THAT(status.out, HasSubstr("\"name\": \"" + name + "\"")) << Describe(status);
-  EXPECT_THAT(status.out, HasSubstr("\"vcpus_total\": 2")) << Describe(status);
-  const ProcessResult down = Ssictl({"down", name});
-  EXPECT_EQ(down.exit_code, 0) << Describe(down);
-  up.join();
-  EXPECT_EQ(vm.exit_code, 0) << Describe(vm);
-  EXPECT_THAT(vm.err, HasSubstr("stopped by ssictl down")) << Describe(vm);
-  const ProcessResult gone = Ssictl({"status", name});
-  EXPECT_EQ(gone.exit_code, 125) << Describe(gone);
-  EXPECT_THAT(gone.err, HasSubstr("no running VM named")) << Describe(gone);
-}
-
 TEST(SsictlDown, ExplainsThatNothingRuns) {
   const ProcessResult r = Ssictl({"down", "no-such-vm"});
   EXPECT_EQ(r.exit_code, 125) << Describe(r);
@@ -252,10 +145,49 @@ TEST(Ssivm, RejectsMissingKernelOption) {
 }
 
 TEST(Ssivm, ExplainsAMissingKvmDevice) {
-  const ProcessResult r =
-      RunProcess({kSsivm, "--kernel", kKernel, "--kvm", "/nonexistent/kvm", "--memory", "64"});
+  const ProcessResult r = RunProcess({kSsivm, "--kernel", kKernel, "--kvm", "host", "--kvm-device",
+                                      "/nonexistent/kvm", "--memory", "64"});
   EXPECT_EQ(r.exit_code, 125) << Describe(r);
-  EXPECT_THAT(r.err, HasSubstr("KVM is not available")) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--kvm host, but /nonexistent/kvm: No such file or directory"))
+      << Describe(r);
+}
+
+TEST(Ssivm, RejectsAnUnknownKvmChoice) {
+  const ProcessResult r = RunProcess({kSsivm, "--kernel", kKernel, "--kvm", "qemu"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--kvm")) << Describe(r);
+}
+
+TEST(Ssivm, ChecksAGuestWithoutRunningIt) {
+  const ProcessResult good = RunProcess({kSsivm, "--kernel", kKernel, "--memory", "64", "--check"});
+  EXPECT_EQ(good.exit_code, 0) << Describe(good);
+  EXPECT_THAT(good.err, Not(HasSubstr("emulated"))) << Describe(good);
+  const ProcessResult bad =
+      RunProcess({kSsivm, "--kernel", WriteFile("bad.img", "no kernel"), "--check"});
+  EXPECT_EQ(bad.exit_code, 125) << Describe(bad);
+  EXPECT_THAT(bad.err, HasSubstr("not an ELF64 kernel nor a Linux bzImage")) << Describe(bad);
+}
+
+// Where no /dev/kvm is, a bad guest is still refused at once: before the
+// emulated machine starts.
+TEST(SsictlUp, RefusesABadKernelBeforeAnyMachineStarts) {
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{},
+        std::vector<std::string>{"--nodes", "2", "--net", "loopback"}}) {
+    std::vector<std::string> args = {"up", "--kvm", "emulated", "--kernel",
+                                     WriteFile("junk.img", "junk")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const ProcessResult r = Ssictl(args);
+    EXPECT_EQ(r.exit_code, 125) << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("not an ELF64 kernel nor a Linux bzImage")) << Describe(r);
+    EXPECT_THAT(r.err, Not(HasSubstr("starting the emulated"))) << Describe(r);
+  }
+}
+
+TEST(SsictlUp, RejectsAnUnknownKvmChoice) {
+  const ProcessResult r = Ssictl({"up", "--kvm", "qemu"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--kvm")) << Describe(r);
 }
 
 TEST(Ssivm, RejectsTooLongCommandLine) {

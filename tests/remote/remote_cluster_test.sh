@@ -5,13 +5,16 @@
 # reported and stopped; a host missing a prerequisite, or unreachable, is
 # named with its problem and nothing starts anywhere.
 set -u
+# Boots VMs: runs where KVM is (here, or inside the emulated hardware-KVM
+# machine, which has network namespaces and sshd too).
+[ "${SSIVM_KVM:-}" = host ] || exec tools/hwkvm/hwkvm test -- "$0" "$@"
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 ssictl=$(abs "$1")
 ssivm=$(abs "$2")
 deploy=$PWD/provision/oscar/ssivm/scripts/api-post-deploy
 if [ "$(id -u)" != 0 ]; then
-  echo "SKIP: needs root (network namespaces, sshd)"
-  exit 0
+  echo "FAIL: needs root (network namespaces, sshd); run the tests as root"
+  exit 1
 fi
 source "$3"
 sshd_hosts_up 3 || exit 1

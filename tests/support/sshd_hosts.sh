@@ -48,9 +48,12 @@ _sshd_hosts_add_ns() {
 }
 
 # ssh command line that logs into the hosts (no known_hosts, batch mode).
+# One connection per host is kept and shared (ControlMaster): a key exchange
+# costs 15-20 s inside the emulated hardware-KVM machine.
 ssh_cmd() {
   echo "ssh -i $SSHD_HOSTS_DIR/id -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no" \
-    "-o LogLevel=ERROR"
+    "-o LogLevel=ERROR -o ControlMaster=auto -o ControlPath=$SSHD_HOSTS_DIR/cm-%C" \
+    "-o ControlPersist=600"
 }
 
 # sshd_hosts_up N: N hosts, each with sshd answering on its address.
@@ -92,8 +95,10 @@ CONF
       -E "$SSHD_HOSTS_DIR/sshd.$k.log" &
     SSHD_HOSTS_PIDS+=($!)
   done
-  # Wait (sleeping, at most ~30 s each) until every sshd lets us in.
-  local deadline=$((SECONDS + 30))
+  # Wait (sleeping, at most ~120 s in all: slow in the emulated machine)
+  # until every sshd lets us in; this also opens the shared connections.
+  local deadline=$((SECONDS + 120))
+
   for ((k = 0; k < count; k++)); do
     while :; do
       $(ssh_cmd) -o BatchMode=yes -o ConnectTimeout=5 "${SSHD_HOSTS_IP[$k]}" true 2>/dev/null && break
@@ -113,8 +118,11 @@ sshd_hosts_add_bare() {
 }
 
 sshd_hosts_down() {
-  local ns pid link
+  local ns pid link ip
+  # The shared client connections (their master processes run here).
+  for ip in "${SSHD_HOSTS_IP[@]}"; do $(ssh_cmd) -O exit "$ip" >/dev/null 2>&1; done
   for pid in "${SSHD_HOSTS_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+
   # Whatever still runs in our namespaces (sessions, node processes) is ours.
   for ns in "${SSHD_HOSTS_NS[@]}"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done

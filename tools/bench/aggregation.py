@@ -9,11 +9,15 @@ the workloads' RESULT lines. Ratios are aggregated / one node (> 1: slower
 across nodes; for stream, a bandwidth, < 1 is slower).
 
   tools/bench/aggregation.py [--nodes 1,2,4] [--runs 3] [--net loopback|netns]
-                             [--workloads counter,memtest,stream,compute,pingpong]
+                             [--workloads counter,memtest:4,stream,compute,pingpong]
                              [--ssictl bazel-bin/tools/ssictl/ssictl] [--out FILE]
+                             [--kvm auto|host|emulated]
 
-Build first (`bazel build //tools/ssictl //hypervisor:ssivm //guest:kernel`).
-A benchmark, not a test: on a noisy 2-core host compare ratios, not times.
+Workloads take the guest's arguments (`memtest:4` = 4 MiB). Without a usable
+/dev/kvm everything runs inside the emulated hardware-KVM machine, with
+smaller default workloads; the JSON's "runtime" says where. Build first
+(`bazel build //tools/ssictl //tools/hwkvm`). A benchmark, not a test: on a
+noisy 2-core host compare ratios, not times.
 """
 import argparse
 import json
@@ -22,6 +26,8 @@ import re
 import statistics
 import subprocess
 import sys
+
+import bench_runtime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -63,20 +69,31 @@ def main():
     ap.add_argument("--nodes", default="1,2,4")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--net", default="loopback", choices=["loopback", "netns"])
-    ap.add_argument("--workloads", default="counter,memtest,stream,pingpong")
+    ap.add_argument("--workloads", help="default: counter,memtest,stream,pingpong; emulated: "
+                    "counter:4:20000:1000,memtest:2,stream:65536:1,pingpong:200")
     ap.add_argument("--memory-per-node", type=int, default=64)
     ap.add_argument("--ssictl", default=os.path.join(ROOT, "bazel-bin/tools/ssictl/ssictl"))
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out")
+    bench_runtime.add_argument(ap)
     args = ap.parse_args()
+    out_dir = [os.path.dirname(os.path.abspath(args.out))] if args.out else []
+    status = bench_runtime.run_inside_if_needed(args.kvm, memory_mib=3072, rw_dirs=out_dir)
+    if status is not None:
+        sys.exit(status)
+    if args.workloads is None:
+        args.workloads = ("counter:4:20000:1000,memtest:2,stream:65536:1,pingpong:200"
+                          if bench_runtime.emulated() else "counter,memtest,stream,pingpong")
     if not os.access(args.ssictl, os.X_OK):
         sys.exit(f"aggregation: {args.ssictl} is not there: build //tools/ssictl first")
-    workloads = [w for w in args.workloads.split(",") if w]
+    specs = [w for w in args.workloads.split(",") if w]
+    workloads = [w.split(":")[0] for w in specs]
     for w in workloads:
         if w not in METRICS:
             sys.exit(f"aggregation: unknown workload '{w}' (known: {', '.join(METRICS)})")
-    cmdline = "ssi.run=" + ",".join(workloads)
-    report = {"net": args.net, "runs": args.runs, "workloads": workloads, "shapes": []}
+    cmdline = "ssi.run=" + ",".join(specs)
+    report = {"benchmark": "aggregation", "runtime": bench_runtime.runtime_json(),
+              "net": args.net, "runs": args.runs, "workloads": specs, "shapes": []}
     for n in [int(x) for x in args.nodes.split(",")]:
         variants = {
             "one_node": [args.ssictl, "up", "--vcpus", str(n), "--memory",

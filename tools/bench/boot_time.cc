@@ -17,6 +17,9 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "hypervisor/emulated/agent.h"
+#include "tools/bench/bench_runtime.h"
 #include <nlohmann/json.hpp>
 
 #include "tools/ssictl/locate.h"
@@ -89,14 +92,21 @@ double Ms(int64_t ns) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssivm::emulated::RunAgentIfAsked(argc, argv);
   int runs = 7;
   int vcpus = 2;
   int memory = 256;
+  std::string kvm = "auto";
   CLI::App app{"ssivm boot-time benchmark (JSON on stdout)"};
   app.add_option("--runs", runs, "Runs of each side")->check(CLI::Range(1, 1000));
   app.add_option("--vcpus", vcpus, "Guest vCPUs")->check(CLI::Range(1, 64));
   app.add_option("--memory", memory, "Guest MiB")->check(CLI::Range(32, 65536));
+  app.add_option("--kvm", kvm,
+                 "host, emulated (all of it inside the emulated hardware-KVM machine) or auto")
+      ->check(CLI::IsMember({"auto", "host", "emulated"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (auto status = ssivm::bench::RunInEmulatedMachineIfNeeded(kvm, argc, argv)) return *status;
 
   const std::string ssivm = ssivm::Locate("hypervisor/ssivm", "SSIVM_BIN");
   const std::string kernel = ssivm::Locate("guest/kernel", "SSIVM_KERNEL");
@@ -133,6 +143,7 @@ int main(int argc, char** argv) {
   const double floor_med = Median(floor_first);
   nlohmann::json j = {
       {"benchmark", "boot_time"},
+      {"runtime", ssivm::bench::RuntimeJson()},
       {"runs", runs},
       {"failed_runs", failures},
       {"vcpus", vcpus},

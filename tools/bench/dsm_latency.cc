@@ -48,6 +48,8 @@
 #include "dsm/fault/userfaultfd.h"
 #include "dsm/transport/loopback_mesh.h"
 #include "dsm/transport/tcp_transport.h"
+#include "hypervisor/emulated/agent.h"
+#include "tools/bench/bench_runtime.h"
 #include "tools/bench/guest_result.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
@@ -472,6 +474,7 @@ json NetSection(const std::string& net, int pages, int guest_pages, const json& 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssivm::emulated::RunAgentIfAsked(argc, argv);
   int pages = 2000;
   int guest_pages = 500;
   bool no_guest = false;
@@ -485,6 +488,12 @@ int main(int argc, char** argv) {
   app.add_option("--guest-pages", guest_pages, "Pages the guest's dsmlat workload touches")
       ->check(CLI::Range(10, 20000));
   app.add_flag("--no-guest", no_guest, "Skip the measurement from guest vCPUs");
+  std::string kvm = "auto";
+  app.add_option("--kvm", kvm,
+                 "host, emulated (all of it, floors too, inside the emulated hardware-KVM "
+                 "machine) or auto")
+      ->check(CLI::IsMember({"auto", "host", "emulated"}))
+      ->capture_default_str();
   // Internal: this program re-executed as one side inside a namespace.
   app.add_option("--role", role.role)
       ->check(CLI::IsMember({"floor-server", "floor-client", "dsm-node0", "dsm-node1"}))
@@ -495,6 +504,9 @@ int main(int argc, char** argv) {
   if (!role.role.empty()) {
     role.pages = pages;
     return RunRole(role);
+  }
+  if (!no_guest) {
+    if (auto status = ssivm::bench::RunInEmulatedMachineIfNeeded(kvm, argc, argv)) return *status;
   }
 
   struct sigaction sa {};
@@ -511,6 +523,7 @@ int main(int argc, char** argv) {
     }
     const json j = {
         {"benchmark", "dsm_latency"},
+        {"runtime", ssivm::bench::RuntimeJson()},
         {"pages", pages},
         {"guest_pages", no_guest ? 0 : guest_pages},
         {"note",

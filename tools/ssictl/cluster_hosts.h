@@ -80,10 +80,12 @@ class ClusterHosts {
   // Kills what is left of a node (through its pid file); true if it did.
   bool Kill(uint32_t node) const;
 
- private:
+  // The guest image on this machine (the manifest's, or the bundled kernel).
   std::string LocalKernel() const;
   std::string LocalInitrd() const;
+  const std::string& LocalSsivm() const { return local_ssivm_; }
 
+ private:
   provision::ClusterManifest manifest_;
   std::string local_ssivm_;
   std::vector<Site> sites_;

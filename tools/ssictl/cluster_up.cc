@@ -20,6 +20,7 @@
 #include "common/unique_fd.h"
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
+#include "tools/ssictl/emulated_up.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
 #include "tools/ssictl/run_state.h"
@@ -68,12 +69,36 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   const std::string kernel = up.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : up.kernel;
   const std::string tag = fmt::format("{:05x}", ::getpid() & 0xfffff);
   const auto subnet = static_cast<uint8_t>(20 + ::getpid() % 200);
+  const std::string name = up.name.empty() ? "local-" + tag : up.name;
+  {
+    EmulatedUp em;
+    em.kvm = up.kvm;
+    em.vcpus = opt.nodes * opt.vcpus_per_node;
+    em.guest_mib = opt.nodes * opt.memory_per_node_mib;
+    em.nodes = opt.nodes;
+    em.needs_hardware = IsLinuxKernel(kernel);
+    for (uint32_t k = 0; k < opt.nodes; ++k) em.control.push_back(ControlPath(name, k));
+    em.console_socket = ConsoleSocket(up.console);
+    em.name = name;
+    em.name_given = !up.name.empty();
+    em.check = {ssivm,
+                "--kernel",
+                kernel,
+                "--vcpus",
+                std::to_string(em.vcpus),
+                "--memory",
+                std::to_string(em.guest_mib),
+                "--cmdline",
+                up.cmdline};
+    if (!up.initrd.empty()) em.check.insert(em.check.end(), {"--initrd", up.initrd});
+    if (auto status = UpEmulatedIfNeeded(em)) return *status;
+  }
 
   std::unique_ptr<NetnsHosts> hosts;
   if (opt.net == "netns") hosts = std::make_unique<NetnsHosts>(opt.nodes, tag, subnet);
 
   provision::ClusterManifest m;
-  m.cluster_id = up.name.empty() ? "local-" + tag : up.name;
+  m.cluster_id = name;
   m.epoch = 1;
   m.guest.kernel = std::filesystem::absolute(kernel).string();
   m.guest.initrd = up.initrd;

@@ -5,9 +5,11 @@
 #include <CLI/CLI.hpp>
 
 #include "common/error.h"
+#include "hypervisor/emulated/agent.h"
 #include "tools/ssictl/cluster_up.h"
 #include "tools/ssictl/console_client.h"
 #include "tools/ssictl/domain_cmd.h"
+#include "tools/ssictl/emulated_up.h"
 #include "tools/ssictl/manifest_cmd.h"
 #include "tools/ssictl/packages_cmd.h"
 #include "tools/ssictl/remote_cluster.h"
@@ -56,6 +58,8 @@ void RequireCluster(CLI::App* cmd, std::initializer_list<const CLI::Option*> tar
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssivm::emulated::RunAgentIfAsked(argc, argv);
+  ssivm::RememberInvocation(argc, argv);
   CLI::App app{"ssictl: boot and manage an ssivm aggregated VM"};
   app.require_subcommand(1);
 
@@ -71,6 +75,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "pvm", "hardware"}))
       ->capture_default_str();
   up_cmd->add_option("--ssivm", up.ssivm, "Path of the ssivm node binary");
+  up_cmd
+      ->add_option("--kvm", up.kvm,
+                   "Where the nodes on this machine run: host (its /dev/kvm), emulated (the "
+                   "emulated hardware-KVM machine: QEMU TCG, much slower; the console, status and "
+                   "down work as usual), or auto (host if /dev/kvm opens, else emulated; also "
+                   "$SSIVM_KVM)")
+      ->check(CLI::IsMember({"auto", "host", "emulated"}))
+      ->capture_default_str();
   up_cmd->add_option("--name", up.name, "Name of the VM (for ssictl status/down)");
   ssivm::ClusterUpOptions cluster;
   auto* nodes_opt = up_cmd->add_option("--nodes", cluster.nodes,
@@ -141,6 +153,7 @@ int main(int argc, char** argv) {
     if (*up_cmd || *status_cmd || *down_cmd)
       remote.access.ssh = ssivm::WithSshFromEnv(remote.access.ssh);
     remote.console = up.console;
+    remote.kvm = up.kvm;
     remote.access.ssivm = up.ssivm;
     remote.json = status_json;
     if (*up_cmd && *up_manifest) return ssivm::UpManifest(remote);

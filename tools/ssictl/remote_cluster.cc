@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "common/error.h"
 #include "tools/ssictl/cluster_hosts.h"
 #include "tools/ssictl/cluster_plan.h"
+#include "tools/ssictl/emulated_up.h"
 #include "tools/ssictl/run_state.h"
 
 namespace ssivm {
@@ -90,6 +93,44 @@ std::vector<NodeState> States(const ClusterHosts& c, const std::vector<NodeAnswe
     states.push_back(s);
   }
   return states;
+}
+
+// Where the nodes run when they all run on this machine (another host has
+// KVM of its own: a node there runs on it).
+std::optional<EmulatedUp> EmulatedUpOf(const ClusterHosts& c, const RemoteOptions& opt) {
+  const provision::ClusterManifest& m = c.manifest();
+  const bool all_local =
+      std::all_of(c.sites().begin(), c.sites().end(), [](const Site& s) { return s.host.local(); });
+  if (!all_local) {
+    if (opt.kvm == "emulated") {
+      throw Error(
+          fmt::format("--kvm emulated runs the nodes of a manifest only when all of them "
+                      "are on this machine; {} names other hosts",
+                      opt.manifest));
+    }
+    return std::nullopt;  // each host's own KVM (the prerequisite checks ask for it)
+  }
+  EmulatedUp em;
+  em.kvm = opt.kvm;
+  em.vcpus = m.guest.vcpus_total;
+  em.guest_mib = m.TotalMemoryMib();
+  em.nodes = static_cast<uint32_t>(m.nodes.size());
+  em.needs_hardware = IsLinuxKernel(c.LocalKernel());
+  for (const provision::Node& n : m.nodes) em.control.push_back(c.SiteOf(n.id).files.control(n.id));
+  em.console_socket = ConsoleSocket(opt.console);
+  em.detach = opt.detach;
+  em.log = RunDir() + "/" + m.cluster_id + ".emulated.log";
+  em.check = {c.LocalSsivm(),
+              "--kernel",
+              c.LocalKernel(),
+              "--vcpus",
+              std::to_string(em.vcpus),
+              "--memory",
+              std::to_string(em.guest_mib),
+              "--cmdline",
+              m.guest.cmdline};
+  if (!c.LocalInitrd().empty()) em.check.insert(em.check.end(), {"--initrd", c.LocalInitrd()});
+  return em;
 }
 
 // Starts every node detached and waits until all answer.
@@ -246,6 +287,9 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
 int UpManifest(const RemoteOptions& opt) {
   ClusterHosts c(opt.manifest, opt.access);
   const provision::ClusterManifest& m = c.manifest();
+  if (const std::optional<EmulatedUp> em = EmulatedUpOf(c, opt)) {
+    if (auto status = UpEmulatedIfNeeded(*em)) return *status;
+  }
   if (const std::vector<std::string> problems = c.CheckHosts(); !problems.empty()) {
     PrintProblems(fmt::format("cannot start cluster {}: {} problem(s); nothing was started",
                               m.cluster_id, problems.size()),

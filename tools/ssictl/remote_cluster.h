@@ -15,6 +15,7 @@ struct RemoteOptions {
   std::string console = "stdio";  // node 0's console
   bool detach = false;            // up: return once every node runs
   bool json = false;              // status: print JSON
+  std::string kvm = "auto";       // up, every node on this machine: where they run
 };
 
 // Checks every host (all problems, then refuses), pushes the manifest and

@@ -12,6 +12,7 @@
 #include "common/command.h"
 #include "common/error.h"
 #include "guest/abi/boot_info.h"
+#include "tools/ssictl/emulated_up.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/run_state.h"
 
@@ -69,6 +70,17 @@ std::vector<std::string> SsivmArgv(const UpOptions& opt) {
 int Up(const UpOptions& opt) {
   std::vector<std::string> args = SsivmArgv(opt);
   const std::string name = opt.name.empty() ? fmt::format("vm-{}", ::getpid()) : opt.name;
+  EmulatedUp em;
+  em.kvm = opt.kvm;
+  em.vcpus = opt.vcpus;
+  em.guest_mib = opt.memory_mib;
+  em.needs_hardware = IsLinuxKernel(args[2]);
+  em.control = {ControlPath(name, 0)};
+  em.console_socket = ConsoleSocket(opt.console);
+  em.name = name;
+  em.name_given = !opt.name.empty();
+  em.check = args;
+  if (auto status = UpEmulatedIfNeeded(em)) return *status;
   const RunState state{name, ::getpid(), {ControlPath(name, 0)}};
   args.insert(args.end(), {"--control", state.control[0]});
   RunStateFile state_file(state);

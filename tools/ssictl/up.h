@@ -16,8 +16,9 @@ struct UpOptions {
   std::string cmdline;
   std::string console = "stdio";
   std::string host_kind = "auto";
-  std::string ssivm;  // empty: located next to ssictl
-  std::string name;   // for ssictl status/down; empty: vm-<pid>
+  std::string ssivm;         // empty: located next to ssictl
+  std::string name;          // for ssictl status/down; empty: vm-<pid>
+  std::string kvm = "auto";  // auto, host or emulated (tools/ssictl/emulated_up.h)
 };
 
 // Checks the options (Error naming the bad one) and returns the ssivm argv.

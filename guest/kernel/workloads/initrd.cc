@@ -26,8 +26,8 @@ void Body(uint32_t i, void* p) {
 
 bool Initrd(const Args&) {
   const abi::BootParams& bp = *Boot().params;
-  const uint64_t start = bp.hdr.ramdisk_image | (static_cast<uint64_t>(bp.ext_ramdisk_image) << 32);
-  const uint64_t size = bp.hdr.ramdisk_size | (static_cast<uint64_t>(bp.ext_ramdisk_size) << 32);
+  const uint64_t start = abi::InitrdBase(bp);
+  const uint64_t size = abi::InitrdSize(bp);
   if (size == 0) return Result("initrd", false, "no initrd was loaded");
   static Ctx c;  // large: not on a thread stack
   c.data = reinterpret_cast<const uint8_t*>(start);

@@ -1,0 +1,82 @@
+#include "hypervisor/emulated/l1_setup.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/command.h"
+#include "common/error.h"
+#include "hypervisor/emulated/qemu_command.h"
+
+namespace ssivm::emulated {
+namespace {
+
+std::string Mount(const char* source, const char* target, const char* type, const char* data) {
+  ::mkdir(target, 0755);
+  if (::mount(source, target, type, 0, data) != 0) {
+    return fmt::format("mount {} on {}: {}; ", type, target, ErrnoText(errno));
+  }
+  return "";
+}
+
+std::string LoopbackUp() {
+  const UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (!s.valid() || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) return "lo: no flags; ";
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) return "cannot bring lo up; ";
+  return "";
+}
+
+void WriteFile(const char* path, const char* text) {
+  std::ofstream f(path);
+  f << text;
+}
+
+}  // namespace
+
+std::string SetUpL1() {
+  std::string problems;
+  problems += Mount("devpts", "/dev/pts", "devpts", "ptmxmode=0666,mode=0620,gid=5");
+  problems += Mount("shm", "/dev/shm", "tmpfs", "mode=1777");
+  problems += LoopbackUp();
+  ::sethostname("hwkvm", 5);
+  // Guest RAM backed by huge pages means fewer nested page walks.
+  WriteFile("/sys/kernel/mm/transparent_hugepage/enabled", "always");
+  const CommandResult r = RunCommand({"/run/hwkvm/modprobe", "kvm_amd"});
+  if (r.exit_code != 0) problems += fmt::format("modprobe kvm_amd: {}; ", r.output);
+  if (::access("/dev/kvm", R_OK | W_OK) != 0) {
+    problems += fmt::format("/dev/kvm: {}", ErrnoText(errno));
+  }
+  return problems;
+}
+
+UniqueFd OpenChannelPort() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/class/virtio-ports", ec)) {
+    std::ifstream f(e.path() / "name");
+    std::string name;
+    std::getline(f, name);
+    if (name != kChannelPortName) continue;
+    const std::string dev = "/dev/" + e.path().filename().string();
+    UniqueFd fd(::open(dev.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) ThrowErrno(fmt::format("open {}", dev));
+    return fd;
+  }
+  throw Error(
+      fmt::format("no virtio-serial port named {} in /sys/class/virtio-ports", kChannelPortName));
+}
+
+}  // namespace ssivm::emulated
