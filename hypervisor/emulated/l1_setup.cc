@@ -45,7 +45,24 @@ void WriteFile(const char* path, const char* text) {
   f << text;
 }
 
+std::string ReadFile(const char* path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
 }  // namespace
+
+std::string KvmAmdNptOption(std::string_view cmdline) {
+  std::string_view param(kNestedPagingParam);
+  for (size_t at = cmdline.find(param); at != std::string_view::npos;
+       at = cmdline.find(param, at + 1)) {
+    if (at != 0 && cmdline[at - 1] != ' ') continue;
+    return cmdline.substr(at + param.size(), 1) == "0" ? "npt=0" : "npt=1";
+  }
+  return "npt=1";
+}
 
 std::string SetUpL1() {
   std::string problems;
@@ -55,7 +72,9 @@ std::string SetUpL1() {
   ::sethostname("hwkvm", 5);
   // Guest RAM backed by huge pages means fewer nested page walks.
   WriteFile("/sys/kernel/mm/transparent_hugepage/enabled", "always");
-  const CommandResult r = RunCommand({"/run/hwkvm/modprobe", "kvm_amd"});
+  const CommandResult r =
+      RunCommand({"/run/hwkvm/modprobe", "kvm_amd", KvmAmdNptOption(ReadFile("/proc/cmdline"))});
+
   if (r.exit_code != 0) problems += fmt::format("modprobe kvm_amd: {}; ", r.output);
   if (::access("/dev/kvm", R_OK | W_OK) != 0) {
     problems += fmt::format("/dev/kvm: {}", ErrnoText(errno));

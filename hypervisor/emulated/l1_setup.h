@@ -4,12 +4,20 @@
 #define SSIVM_HYPERVISOR_EMULATED_L1_SETUP_H_
 
 #include <string>
+#include <string_view>
 
 #include "common/unique_fd.h"
 
 namespace ssivm::emulated {
 
-// Mounts devpts and /dev/shm, brings up lo, names the host, loads kvm_amd.
+// kvm_amd's npt option ("npt=0" or "npt=1") from L1's kernel command line
+// (kNestedPagingParam); nested paging ("npt=1") unless it says 0.
+
+std::string KvmAmdNptOption(std::string_view cmdline);
+
+// Mounts devpts and /dev/shm, brings up lo, names the host, loads kvm_amd
+// (npt as /proc/cmdline says).
+
 // Returns what went wrong (empty: /dev/kvm is ready).
 std::string SetUpL1();
 

@@ -33,7 +33,10 @@ struct QemuSpec {
 
 // The virtio-serial port name the agent looks for in /sys/class/virtio-ports.
 inline constexpr char kChannelPortName[] = "org.ssivm.hwkvm.0";
+// The L1 kernel parameter that tells the agent kvm_amd's npt (0 or 1).
+inline constexpr char kNestedPagingParam[] = "hwkvm.npt=";
 // The 9p tag of the host's root directory.
+
 inline constexpr char kRootShareTag[] = "hostroot";
 
 std::vector<std::string> QemuArgv(const QemuSpec& spec);

@@ -242,7 +242,8 @@ class Supervisor {
     spec.memory_mib = o_.memory_mib;
     spec.kernel = pkgs.vmlinuz;
     spec.initrd = tmp.path() + "/initrd.cpio";
-    spec.append = kL1Append;
+    spec.append = fmt::format("{} {}{}", kL1Append, kNestedPagingParam, o_.nested_paging ? 1 : 0);
+
     spec.serial_socket = tmp.path() + "/serial.sock";
     spec.channel_socket = tmp.path() + "/channel.sock";
     spec.shares.push_back({kRootShareTag, "/", true});

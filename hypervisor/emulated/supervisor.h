@@ -34,7 +34,13 @@ struct MachineOptions {
   // Unix socket paths the supervisor listens on here; each connection is
   // relayed to the socket at the same path inside the machine.
   std::vector<std::string> forward_sockets;
+  // kvm_amd's nested paging (npt) inside. Shadow paging (false) hangs the
+  // whole machine under QEMU 7.2 within minutes of DSM traffic (see
+  // docs/emulated-machine.md, "Known emulator fault").
+  bool nested_paging = true;
+
   std::chrono::seconds boot_timeout{300};  // until the machine is ready
+
   std::chrono::seconds timeout{0};         // the whole run; 0: none
   std::string log_path;                    // the machine's whole console goes here if set
   ProgressFn progress;                     // progress lines (nullptr: silent)

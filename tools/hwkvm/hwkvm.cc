@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
   run->add_option("--cache", o.cache_dir,
                   "Package cache (default $SSIVM_HWKVM_CACHE or ~/.cache/ssivm/hwkvm)");
   run->add_flag("--offline", o.offline, "Never download packages");
+  bool shadow_paging = false;
+  run->add_flag("--shadow-paging", shadow_paging,
+                "Load kvm_amd with npt=0 inside (an experiment: under QEMU 7.2 it hangs the "
+                "machine; docs/emulated-machine.md)");
+
   run->add_flag("--quiet,-q", quiet, "No progress lines");
   run->add_option("command", command, "The command and its arguments (after --)")->required();
 
@@ -116,7 +121,9 @@ int main(int argc, char** argv) {
     o.timeout = std::chrono::seconds(timeout_s);
     o.boot_timeout = std::chrono::seconds(boot_timeout_s);
     if (quiet) o.progress = [](const std::string&) {};
+    o.nested_paging = !shadow_paging;
     return ssivm::emulated::RunCommandInEmulatedMachine("hwkvm", command, o);
+
   } catch (const ssivm::Error& e) {
     std::fprintf(stderr, "hwkvm: %s\n", e.what());
     return kExitFailed;

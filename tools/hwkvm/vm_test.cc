@@ -106,7 +106,10 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
   o.cpus = static_cast<uint32_t>(
       EnvNumber(env, "SSIVM_HWKVM_CPUS", std::max(1u, std::thread::hardware_concurrency())));
   o.memory_mib = EnvNumber(env, "SSIVM_HWKVM_MEMORY_MIB", 4096);
+  o.nested_paging = EnvNumber(env, "SSIVM_HWKVM_NPT", 1) != 0;
+
   o.rw_dirs = layout.rw_dirs;
+
   o.timeout = layout.timeout;
   o.log_path = layout.log_path;
   // Tests never download: ./ssi test prepares the cache (hwkvm fetch).
