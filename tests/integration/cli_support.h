@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/subprocess.h"
@@ -63,11 +64,20 @@ inline std::string ReadFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-inline testing::ProcessResult Ssictl(std::vector<std::string> args,
-                                     const std::string& input = "") {
+inline testing::ProcessResult Ssictl(std::vector<std::string> args, const std::string& input = "") {
   args.insert(args.begin(), kSsictl);
   return testing::RunProcess(args, input);
 }
+
+// The vocabulary of these tests (they say `using namespace cli_test`).
+using ::ssivm::testing::Describe;
+using ::ssivm::testing::ProcessResult;
+using ::ssivm::testing::RunProcess;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Every program that includes this runs with its own run directory.
+inline const auto* const kRunDir = ::testing::AddGlobalTestEnvironment(new RunDirEnvironment);
 
 }  // namespace ssivm::cli_test
 

@@ -17,13 +17,6 @@ namespace ssivm {
 namespace {
 
 using namespace cli_test;  // NOLINT(google-build-using-namespace): the test vocabulary
-using testing::Describe;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using testing::ProcessResult;
-using testing::RunProcess;
-
-const auto* const kRunDir = ::testing::AddGlobalTestEnvironment(new RunDirEnvironment);
 
 TEST(SsictlUp, RejectsZeroVcpus) {
   const ProcessResult r = Ssictl({"up", "--vcpus", "0"});
