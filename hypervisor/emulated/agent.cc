@@ -76,6 +76,12 @@ class Agent {
 
   [[noreturn]] void Run() {
     const std::string problems = SetUpL1();
+    if (problems.empty()) {
+      if (const std::string e = RecordEmulatorFaults(); !e.empty()) {
+        std::fprintf(stderr, "hwkvm-l1: the emulator fault goes unrecognized: %s\n", e.c_str());
+      }
+    }
+
     channel_ = OpenChannelPort();
     SendJson(MsgType::kReady, 0, nlohmann::json{{"kvm", problems.empty()}, {"detail", problems}});
     Loop();
@@ -117,7 +123,11 @@ class Agent {
                                (s.out.empty() ? 0 : POLLOUT)),
             static_cast<int>(id));
       }
-      const int timeout = exit_status_ && !exit_sent_ ? 100 : -1;
+      if (Clock::now() >= next_alive_) {
+        Send(MsgType::kAlive, 0, std::span<const uint8_t>{});
+        next_alive_ = Clock::now() + std::chrono::milliseconds(kAliveIntervalMs);
+      }
+      const int timeout = exit_status_ && !exit_sent_ ? 100 : kAliveIntervalMs;
       if (::poll(fds.data(), fds.size(), timeout) < 0) {
         if (errno == EINTR) continue;
         ThrowErrno("poll");
@@ -379,6 +389,8 @@ class Agent {
   bool stdin_eof_ = false;
   std::optional<int> exit_status_;
   Clock::time_point drain_deadline_;
+  Clock::time_point next_alive_;
+
   bool exit_sent_ = false;
   bool no_children_ = false;
   std::map<uint32_t, Stream> streams_;

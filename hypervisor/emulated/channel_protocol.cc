@@ -27,6 +27,7 @@ bool KnownType(uint16_t t) {
     case MsgType::kStderr:
     case MsgType::kExit:
     case MsgType::kOpenFailed:
+    case MsgType::kAlive:
     case MsgType::kExec:
     case MsgType::kStdin:
     case MsgType::kStdinEof:
@@ -54,6 +55,9 @@ const char* MsgTypeName(MsgType t) {
       return "exit";
     case MsgType::kOpenFailed:
       return "open-failed";
+    case MsgType::kAlive:
+      return "alive";
+
     case MsgType::kExec:
       return "exec";
     case MsgType::kStdin:

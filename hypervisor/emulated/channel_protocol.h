@@ -28,6 +28,8 @@ enum class MsgType : uint16_t {
   kStderr = 3,      // bytes of its stderr
   kExit = 4,        // JSON {status: int}: the command ended
   kOpenFailed = 5,  // JSON {error: str}: stream's socket could not be reached
+  kAlive = 6,       // empty, every kAliveInterval: the machine still runs
+
   // supervisor -> agent
   kExec = 16,      // JSON ExecRequest
   kStdin = 17,     // bytes for the command's stdin
@@ -40,7 +42,12 @@ enum class MsgType : uint16_t {
   kClose = 33,  // the stream ended
 };
 
+// How often the agent says it is alive; the supervisor gives up on a machine
+// that said nothing for MachineOptions::stall_timeout (a hung kernel).
+inline constexpr int kAliveIntervalMs = 5000;
+
 inline constexpr size_t kFrameHeaderSize = 12;
+
 inline constexpr uint32_t kMaxPayload = 1u << 20;
 
 struct Frame {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -45,6 +46,12 @@ void WriteFile(const char* path, const char* text) {
   f << text;
 }
 
+bool WriteFileChecked(const std::string& path, const std::string& text) {
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  return fd.valid() &&
+         ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+}
+
 std::string ReadFile(const char* path) {
   std::ifstream f(path);
   std::stringstream s;
@@ -80,6 +87,52 @@ std::string SetUpL1() {
     problems += fmt::format("/dev/kvm: {}", ErrnoText(errno));
   }
   return problems;
+}
+
+namespace {
+constexpr char kTracing[] = "/sys/kernel/tracing";
+constexpr uint64_t kTaintDie = 1u << 7;  // the kernel oopsed
+}  // namespace
+
+std::string RecordEmulatorFaults() {
+  const std::string mounted = Mount("tracefs", kTracing, "tracefs", nullptr);
+  if (!mounted.empty()) return mounted;
+  std::istringstream modules(ReadFile("/proc/modules"));
+  std::string line;
+  while (std::getline(modules, line)) {
+    // "kvm_amd 163840 0 - Live 0xffffffffc0456000"
+    std::istringstream f(line);
+    std::string name, size, refs, deps, state, address;
+    if (!(f >> name >> size >> refs >> deps >> state >> address) || name != "kvm_amd") continue;
+    const uint64_t start = std::strtoull(address.c_str(), nullptr, 16);
+    const uint64_t end = start + std::strtoull(size.c_str(), nullptr, 10);
+    if (start == 0) return "kvm_amd's address is hidden (kptr_restrict)";
+    const std::string events = std::string(kTracing) + "/events/kvm/kvm_exit/";
+    const std::string filter = fmt::format("guest_rip >= {:#x} && guest_rip < {:#x}", start, end);
+    if (!WriteFileChecked(events + "filter", filter) || !WriteFileChecked(events + "enable", "1")) {
+      return fmt::format("cannot trace kvm:kvm_exit ({}): {}", filter, ErrnoText(errno));
+    }
+    return "";
+  }
+  return "kvm_amd is not in /proc/modules";
+}
+
+std::string EmulatorFaultEvidence() {
+  std::string evidence;
+  std::istringstream trace(ReadFile((std::string(kTracing) + "/trace").c_str()));
+  std::string line;
+  while (std::getline(trace, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    evidence = "a guest vCPU ran in kvm_amd's code: " + line;
+    break;
+  }
+  const std::string tainted = ReadFile("/proc/sys/kernel/tainted");
+  if ((std::strtoull(tainted.c_str(), nullptr, 10) & kTaintDie) != 0) {
+    if (!evidence.empty()) evidence += "; ";
+    evidence += "the machine's kernel oopsed (/proc/sys/kernel/tainted " + tainted + ")";
+    while (!evidence.empty() && evidence.back() == '\n') evidence.pop_back();
+  }
+  return evidence;
 }
 
 UniqueFd OpenChannelPort() {

@@ -21,6 +21,18 @@ std::string KvmAmdNptOption(std::string_view cmdline);
 // Returns what went wrong (empty: /dev/kvm is ready).
 std::string SetUpL1();
 
+// Records, in the machine's trace buffer, every exit of a KVM guest (L2)
+// whose instruction pointer lies in kvm_amd's own code: the sign of QEMU
+// 7.2's nested-SVM fault (docs/emulated-machine.md, "Known emulator
+// fault"), where a guest vCPU runs with the machine's own state. No guest
+// of ours or Linux runs there. Returns what went wrong (empty: recording).
+std::string RecordEmulatorFaults();
+
+// Evidence that the emulator fault hit this machine (what
+// RecordEmulatorFaults recorded, or a kernel oops), or empty. What ran in
+// the machine since then cannot be trusted.
+std::string EmulatorFaultEvidence();
+
 // The agent's end of the channel (the virtio-serial port named
 // kChannelPortName), non-blocking. Throws Error if it is not there.
 UniqueFd OpenChannelPort();

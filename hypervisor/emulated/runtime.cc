@@ -142,6 +142,12 @@ int RunSelfInEmulatedMachine(const std::string& who, const std::vector<std::stri
 
 int RunCommandInEmulatedMachine(const std::string& who, const std::vector<std::string>& argv,
                                 MachineOptions options) {
+  return RunCommandInEmulatedMachineFor(who, argv, std::move(options)).status;
+}
+
+MachineRun RunCommandInEmulatedMachineFor(const std::string& who,
+                                          const std::vector<std::string>& argv,
+                                          MachineOptions options) {
   ExecRequest exec;
   exec.argv = argv;
   exec.env = EnvironmentWith({{kKvmEnv, "host"}, {kInsideEnv, "1"}});
@@ -162,7 +168,7 @@ int RunCommandInEmulatedMachine(const std::string& who, const std::vector<std::s
   }
   const MachineRun r = RunInEmulatedMachine(options, exec);
   if (r.machine_failed) std::fprintf(stderr, "%s: %s\n", who.c_str(), r.message.c_str());
-  return r.status;
+  return r;
 }
 
 }  // namespace ssivm::emulated

@@ -68,6 +68,12 @@ MachineSize SizeFor(uint32_t vcpus, uint64_t guest_mib, uint32_t node_processes,
 int RunCommandInEmulatedMachine(const std::string& who, const std::vector<std::string>& argv,
                                 MachineOptions options);
 
+// The same, with the whole outcome (whether the machine or the command
+// failed).
+MachineRun RunCommandInEmulatedMachineFor(const std::string& who,
+                                          const std::vector<std::string>& argv,
+                                          MachineOptions options);
+
 // The same for this program with `args` (argv without argv[0]).
 int RunSelfInEmulatedMachine(const std::string& who, const std::vector<std::string>& args,
                              MachineOptions options);
@@ -79,7 +85,8 @@ std::vector<std::string> ArgsForInside(int argc, const char* const* argv);
 
 // "NAME=value" for every variable of this process, with `set` added or
 // replacing the variable of the same name.
-std::vector<std::string> EnvironmentWith(const std::vector<std::pair<std::string, std::string>>& set);
+std::vector<std::string> EnvironmentWith(
+    const std::vector<std::pair<std::string, std::string>>& set);
 
 }  // namespace ssivm::emulated
 

@@ -26,6 +26,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "common/unique_fd.h"
 #include "hypervisor/emulated/fd_buffer.h"
 #include "hypervisor/emulated/l1_initramfs.h"
@@ -43,31 +44,8 @@ constexpr size_t kLogTail = 40;    // console lines shown when the machine fails
 constexpr size_t kLogKeep = 2000;  // console lines kept in memory
 constexpr auto kPowerOffWait = std::chrono::seconds(30);
 constexpr auto kStopGrace = std::chrono::seconds(20);  // after a forwarded stop signal
+constexpr auto kDyingDrain = std::chrono::seconds(2);  // console read after a failure
 constexpr char kL1Append[] = "console=ttyS0 quiet panic=-1 nokaslr";
-
-// A private directory for the run's sockets and initramfs, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string base = "/tmp";
-    if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t == '/' && std::strlen(t) < 60) {
-      base = t;
-    }
-    std::string tmpl = base + "/hwkvm-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) ThrowErrno(fmt::format("mkdtemp {}", tmpl));
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 sockaddr_un UnixAddress(const std::string& path) {
   sockaddr_un a{};
@@ -230,7 +208,7 @@ class Supervisor {
     if (!FindInPath("qemu-system-x86_64")) {
       throw Error("qemu-system-x86_64 is missing: install Debian's qemu-system-x86 package");
     }
-    TempDir tmp;
+    TempDir tmp("hwkvm");
     L1Boot boot;
     boot.agent = o_.agent.empty() ? SelfExe() : o_.agent;
     boot.agent_args = {"--hwkvm-agent"};
@@ -327,6 +305,7 @@ class Supervisor {
   }
 
   MachineRun Failed(const std::string& why) {
+    DrainDyingMachine();
     std::string tail;
     const size_t from = log_.size() > kLogTail ? log_.size() - kLogTail : 0;
     for (size_t i = from; i < log_.size(); ++i) tail += "\n  " + log_[i];
@@ -354,6 +333,25 @@ class Supervisor {
         UniqueFd fd(::accept4(listen.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (fd.valid()) return fd;
       }
+    }
+  }
+
+  // A machine that fails often prints why (a kernel panic, QEMU's own
+  // error) just after: read its console and QEMU's output for a moment.
+  void DrainDyingMachine() {
+    std::vector<uint8_t> buf;
+    const Clock::time_point until = Clock::now() + kDyingDrain;
+    while (Clock::now() < until && (serial_.valid() || qemu_.output.valid())) {
+      std::vector<pollfd> fds;
+      if (serial_.valid()) fds.push_back({serial_.get(), POLLIN, 0});
+      if (qemu_.output.valid()) fds.push_back({qemu_.output.get(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
+      if (serial_.valid()) {
+        const long n = ReadSome(serial_.get(), buf);
+        if (n == 0) serial_.Reset();
+        if (n > 0) SplitLines(serial_text_, buf, "");
+      }
+      DrainQemuOutput();
     }
   }
 
@@ -413,6 +411,13 @@ class Supervisor {
         LogLine(fmt::format("hwkvm: timeout after {} s; stopping the command", o_.timeout.count()));
         timed_out_ = true;
         SendSignal(SIGTERM);
+      }
+      if (ready_ && o_.stall_timeout.count() > 0 && now > last_heard_ + o_.stall_timeout &&
+          !qemu_exited_) {
+        return Failed(fmt::format(
+            "the machine said nothing for {} s (its agent sends a sign of life every {} s): its "
+            "kernel hangs",
+            o_.stall_timeout.count(), kAliveIntervalMs / 1000));
       }
       if (stop_sent_at_ && now > *stop_sent_at_ + kStopGrace) {
         return Failed(timed_out_ ? fmt::format("the command ran longer than {} s and did not stop",
@@ -474,6 +479,7 @@ class Supervisor {
             if (n == 0) return Failed("the machine closed its channel before the command ended");
 
             if (n > 0) {
+              last_heard_ = now;
               decoder_.Feed(buf);
               while (auto f = decoder_.Next()) {
                 if (auto r = Handle(*f)) return *r;
@@ -539,6 +545,8 @@ class Supervisor {
       case MsgType::kStderr:
         stderr_buf_.Append(f.payload);
         stderr_buf_.Flush(STDERR_FILENO);
+        return std::nullopt;
+      case MsgType::kAlive:
         return std::nullopt;
       case MsgType::kExit:
         exit_status_ = static_cast<int>(JsonInt(f.Json(), "status", 0, 255));
@@ -657,6 +665,8 @@ class Supervisor {
   bool timed_out_ = false;
   bool qemu_exited_ = false;
   std::optional<Clock::time_point> stop_sent_at_;
+  Clock::time_point last_heard_;  // the agent's last frame
+
   std::optional<int> exit_status_;
 };
 

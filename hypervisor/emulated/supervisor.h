@@ -41,10 +41,14 @@ struct MachineOptions {
 
   std::chrono::seconds boot_timeout{300};  // until the machine is ready
 
-  std::chrono::seconds timeout{0};         // the whole run; 0: none
-  std::string log_path;                    // the machine's whole console goes here if set
-  ProgressFn progress;                     // progress lines (nullptr: silent)
-  std::string agent;                       // default: this program (/proc/self/exe)
+  std::chrono::seconds timeout{0};  // the whole run; 0: none
+  // The machine failed if its agent, once ready, says nothing this long
+  // (a hung kernel; it sends a sign of life every few seconds). 0: never.
+  std::chrono::seconds stall_timeout{240};
+
+  std::string log_path;  // the machine's whole console goes here if set
+  ProgressFn progress;   // progress lines (nullptr: silent)
+  std::string agent;     // default: this program (/proc/self/exe)
   // Called once with the command's exit status. With exec.linger the
   // machine then runs on until its last process ends (the command started
   // daemons: detached node processes), forwarding sockets all the while.

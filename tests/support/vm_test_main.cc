@@ -1,16 +1,118 @@
 // main() of the tests that boot VMs: where the host has no usable /dev/kvm,
-// the whole test program runs again inside the emulated hardware-KVM
-// machine (tools/hwkvm/vm_test.h), and its status is this program's.
+// the test program runs again inside the emulated hardware-KVM machine
+// (tools/hwkvm/vm_test.h), and its status is this program's. Inside, it
+// reports each case to the host (tools/hwkvm/test_progress.h) and stops at
+// the first sign of the emulator fault, so that the cases left run in a new
+// machine.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "hypervisor/emulated/agent.h"
+#include "hypervisor/emulated/l1_setup.h"
+#include "tools/hwkvm/test_progress.h"
 #include "tools/hwkvm/vm_test.h"
+
+namespace {
+
+using ssivm::hwkvm::CaseEnd;
+using ssivm::hwkvm::CaseId;
+using ssivm::hwkvm::CaseOutcome;
+
+constexpr size_t kMaxFailureText = 8192;
+
+CaseId IdOf(const ::testing::TestInfo& t) {
+  return {t.test_suite_name(), t.name()};
+}
+
+class ProgressReporter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit ProgressReporter(ssivm::UniqueFd fd) : fd_(std::move(fd)) {}
+
+  void OnTestIterationStart(const ::testing::UnitTest& u, int /*iteration*/) override {
+    for (int i = 0; i < u.total_test_suite_count(); ++i) {
+      const ::testing::TestSuite* s = u.GetTestSuite(i);
+      for (int j = 0; j < s->total_test_count(); ++j) {
+        if (s->GetTestInfo(j)->should_run())
+          Write(ssivm::hwkvm::PlanLine(IdOf(*s->GetTestInfo(j))));
+      }
+    }
+  }
+
+  void OnTestStart(const ::testing::TestInfo& t) override {
+    failures_.clear();
+    Write(ssivm::hwkvm::StartLine(IdOf(t)));
+  }
+
+  void OnTestPartResult(const ::testing::TestPartResult& r) override {
+    if (!r.failed() || failures_.size() > kMaxFailureText) return;
+    failures_ += fmt::format("{}:{}: {}\n", r.file_name() != nullptr ? r.file_name() : "?",
+                             r.line_number(), r.summary());
+  }
+
+  void OnTestEnd(const ::testing::TestInfo& t) override {
+    CaseEnd e;
+    e.id = IdOf(t);
+    e.seconds = static_cast<double>(t.result()->elapsed_time()) / 1000.0;
+    e.outcome = t.result()->Skipped()  ? CaseOutcome::kSkipped
+                : t.result()->Passed() ? CaseOutcome::kPassed
+                                       : CaseOutcome::kFailed;
+    e.message = failures_;
+    const std::string evidence = ssivm::emulated::EmulatorFaultEvidence();
+    if (!evidence.empty() && e.outcome == CaseOutcome::kFailed) {
+      e.outcome = CaseOutcome::kEmulatorFault;
+      e.message = evidence + "\n" + failures_;
+    }
+    Write(ssivm::hwkvm::EndLine(e));
+    if (!evidence.empty()) {
+      std::fprintf(stderr,
+                   "\nthe emulator fault hit this machine during %s.%s (%s): the cases left run "
+                   "in a new machine\n",
+                   e.id.suite.c_str(), e.id.name.c_str(), evidence.c_str());
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(ssivm::hwkvm::kEmulatorFaultStatus);
+    }
+  }
+
+ private:
+  void Write(const std::string& line) {
+    // One write per line, appended: the host reads whatever a dying
+    // machine managed to write.
+    if (::write(fd_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      std::fprintf(stderr, "cannot report test progress: %s\n", std::strerror(errno));
+    }
+  }
+
+  ssivm::UniqueFd fd_;
+  std::string failures_;
+};
+
+// Inside the emulated machine, with the host asking for progress.
+void ReportProgressIfAsked() {
+  const char* path = std::getenv(ssivm::hwkvm::kProgressEnv);
+  const char* inside = std::getenv("SSIVM_HWKVM_INSIDE");
+  if (path == nullptr || inside == nullptr || std::string(inside) != "1") return;
+  ssivm::UniqueFd fd(::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd.valid()) ssivm::ThrowErrno(fmt::format("open {}", path));
+  ::testing::UnitTest::GetInstance()->listeners().Append(
+      std::make_unique<ProgressReporter>(std::move(fd)).release());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
@@ -18,10 +120,11 @@ int main(int argc, char** argv) {
     std::vector<std::string> self = {std::filesystem::read_symlink("/proc/self/exe").string()};
     self.insert(self.end(), argv + 1, argv + argc);
     if (auto status = ssivm::hwkvm::RunInEmulatedMachineIfNeeded(self)) return *status;
+    ::testing::InitGoogleMock(&argc, argv);
+    ReportProgressIfAsked();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cannot run this test where KVM is: %s\n", e.what());
     return 1;
   }
-  ::testing::InitGoogleMock(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -6,12 +6,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/temp_dir.h"
+
 #include "hypervisor/emulated/runtime.h"
 
 extern char** environ;
@@ -108,16 +112,114 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
   o.memory_mib = EnvNumber(env, "SSIVM_HWKVM_MEMORY_MIB", 4096);
   o.nested_paging = EnvNumber(env, "SSIVM_HWKVM_NPT", 1) != 0;
 
-  o.rw_dirs = layout.rw_dirs;
-
-  o.timeout = layout.timeout;
+  // Where the test program tells which cases it runs and how they end.
+  std::optional<TempDir> own_dir;
+  std::string progress_dir = env.count("TEST_TMPDIR") != 0 ? env.at("TEST_TMPDIR") : "";
+  if (progress_dir.empty()) {
+    own_dir.emplace("hwkvm-test");
+    progress_dir = own_dir->path();
+  }
+  std::vector<std::string> rw = layout.rw_dirs;
+  rw.push_back(progress_dir);
+  o.rw_dirs = OutermostDirs(rw);
   o.log_path = layout.log_path;
   // Tests never download: ./ssi test prepares the cache (hwkvm fetch).
   o.offline = true;
   const std::string name = fs::path(argv[0]).filename().string();
   std::fprintf(stderr, "%s: %s: running the test in the emulated hardware-KVM machine\n",
                name.c_str(), d.reason.c_str());
-  return emulated::RunCommandInEmulatedMachine(name, argv, o);
+
+  const auto deadline = std::chrono::steady_clock::now() + layout.timeout;
+  CaseLedger ledger(kMachinesPerCase);
+  int status = 0;
+  int machines = 0;
+  for (;;) {
+    const CaseLedger::Next next = ledger.NextRun();
+    if (next.done) break;
+    std::vector<std::string> args = argv;
+    if (machines > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (layout.timeout.count() > 0 && left < kLeastMachineTime) {
+        ledger.Abandon(
+            fmt::format("no time was left for another emulated machine ({} s)", left.count()));
+        break;
+      }
+      if (!next.rerun_all) {
+        args = WithOnlyCases(argv, next.cases);
+        // The cases are this shard's already.
+        for (const char* v : {"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS", "TESTBRIDGE_TEST_ONLY"}) {
+          ::unsetenv(v);
+        }
+      }
+      const std::string what = next.rerun_all
+                                   ? std::string("running the test again")
+                                   : fmt::format("running {} case(s), from {},", next.cases.size(),
+                                                 next.cases.front().FullName());
+      std::fprintf(stderr, "%s: %s in a new emulated machine (the emulator fault hit the last)\n",
+                   name.c_str(), what.c_str());
+    }
+    ++machines;
+    const std::string progress =
+        fmt::format("{}/hwkvm-test-progress-{}.jsonl", progress_dir, machines);
+    fs::remove(progress);
+    ::setenv(kProgressEnv, progress.c_str(), 1);
+    if (layout.timeout.count() > 0) {
+      o.timeout = std::chrono::duration_cast<std::chrono::seconds>(
+          deadline - std::chrono::steady_clock::now());
+    }
+    const emulated::MachineRun r = emulated::RunCommandInEmulatedMachineFor(name, args, o);
+    status = r.status;
+    std::ifstream f(progress);
+    std::stringstream text;
+    text << f.rdbuf();
+    ledger.Record(ParseProgress(text.str()), r.machine_failed ? r.message : "", r.status);
+  }
+  if (!ledger.planned()) return status;  // not a test program that says what it runs
+
+  const std::vector<CaseResult> results = ledger.Results();
+  if (env.count("XML_OUTPUT_FILE") != 0) {
+    std::ofstream(env.at("XML_OUTPUT_FILE")) << JunitXml(name, results);
+  }
+  int passed = 0, skipped = 0;
+  for (const CaseResult& c : results) {
+    passed += c.outcome == CaseOutcome::kPassed ? 1 : 0;
+    skipped += c.outcome == CaseOutcome::kSkipped ? 1 : 0;
+    if (c.outcome == CaseOutcome::kFailed) {
+      std::fprintf(stderr, "%s: FAILED %s: %s\n", name.c_str(), c.id.FullName().c_str(),
+                   c.message.c_str());
+    }
+  }
+  std::fprintf(stderr,
+               "%s: %zu cases in %d emulated machine(s): %d passed, %d failed, %d skipped\n",
+               name.c_str(), results.size(), machines, passed, ledger.failed(), skipped);
+  for (const std::string& c : ledger.Retried()) {
+    std::fprintf(stderr, "%s: %s ran again after the emulator fault hit its machine\n",
+                 name.c_str(), c.c_str());
+  }
+  if (ledger.failed() > 0) return 1;
+  // Every case passed; the program's own end decides (e.g. a failing
+  // global tear-down), unless it was cut short by the emulator fault.
+  return status == kEmulatorFaultStatus || status == 125 ? 0 : status;
+}
+
+std::vector<std::string> WithOnlyCases(const std::vector<std::string>& argv,
+                                       const std::vector<CaseId>& cases) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (i > 0 && argv[i].rfind("--gtest_filter=", 0) == 0) continue;
+    if (i > 0 && argv[i] == "--gtest_filter") {
+      ++i;  // and its value
+      continue;
+    }
+    out.push_back(argv[i]);
+  }
+  std::string filter = "--gtest_filter=";
+  for (size_t i = 0; i < cases.size(); ++i) {
+    filter += (i ? ":" : "") + cases[i].FullName();
+  }
+  out.push_back(filter);
+  return out;
 }
 
 }  // namespace ssivm::hwkvm

@@ -32,5 +32,13 @@ TEST(VmTest, ShortTimeoutsKeepHalf) {
   EXPECT_EQ(LayoutFromEnv({}).timeout.count(), 0);
 }
 
+TEST(VmTest, ARerunNamesExactlyItsCases) {
+  EXPECT_THAT(WithOnlyCases({"/t/multinode_test", "--gtest_filter=Cluster.*", "--gtest_filter",
+                             "X.*", "--gtest_color=no"},
+                            {{"Cluster", "Boots"}, {"Shapes/Cluster", "Runs/3nodes"}}),
+              ElementsAre("/t/multinode_test", "--gtest_color=no",
+                          "--gtest_filter=Cluster.Boots:Shapes/Cluster.Runs/3nodes"));
+}
+
 }  // namespace
 }  // namespace ssivm::hwkvm
