@@ -12,7 +12,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -92,11 +95,13 @@ std::string SetUpL1() {
 namespace {
 constexpr char kTracing[] = "/sys/kernel/tracing";
 constexpr uint64_t kTaintDie = 1u << 7;  // the kernel oopsed
+constexpr uint32_t kSvmExitShutdown = 0x7f;
 }  // namespace
 
-std::string RecordEmulatorFaults() {
-  const std::string mounted = Mount("tracefs", kTracing, "tracefs", nullptr);
-  if (!mounted.empty()) return mounted;
+namespace {
+
+// kvm_amd's code in the machine: [start, end), or nullopt.
+std::optional<std::pair<uint64_t, uint64_t>> KvmAmdRange() {
   std::istringstream modules(ReadFile("/proc/modules"));
   std::string line;
   while (std::getline(modules, line)) {
@@ -105,34 +110,71 @@ std::string RecordEmulatorFaults() {
     std::string name, size, refs, deps, state, address;
     if (!(f >> name >> size >> refs >> deps >> state >> address) || name != "kvm_amd") continue;
     const uint64_t start = std::strtoull(address.c_str(), nullptr, 16);
-    const uint64_t end = start + std::strtoull(size.c_str(), nullptr, 10);
-    if (start == 0) return "kvm_amd's address is hidden (kptr_restrict)";
-    const std::string events = std::string(kTracing) + "/events/kvm/kvm_exit/";
-    const std::string filter = fmt::format("guest_rip >= {:#x} && guest_rip < {:#x}", start, end);
-    if (!WriteFileChecked(events + "filter", filter) || !WriteFileChecked(events + "enable", "1")) {
-      return fmt::format("cannot trace kvm:kvm_exit ({}): {}", filter, ErrnoText(errno));
-    }
-    return "";
+    if (start == 0) return std::nullopt;  // hidden (kptr_restrict)
+    return std::make_pair(start, start + std::strtoull(size.c_str(), nullptr, 10));
   }
-  return "kvm_amd is not in /proc/modules";
+  return std::nullopt;
+}
+
+// The lines of the machine's trace buffer (what RecordEmulatorFaults asked for).
+std::vector<std::string> TraceLines() {
+  std::vector<std::string> out;
+  std::istringstream trace(ReadFile((std::string(kTracing) + "/trace").c_str()));
+  std::string line;
+  while (std::getline(trace, line)) {
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RecordEmulatorFaults() {
+  std::string mounted = Mount("tracefs", kTracing, "tracefs", nullptr);
+  if (!mounted.empty()) return mounted;
+  const auto range = KvmAmdRange();
+  if (!range) return "kvm_amd's code is not in /proc/modules";
+  // Also every guest triple fault (SVM_EXIT_SHUTDOWN), where it happened:
+  // KVM resets the vCPU before the VMM sees it.
+  const std::string filter =
+      fmt::format("(guest_rip >= {:#x} && guest_rip < {:#x}) || exit_reason == {:#x}", range->first,
+                  range->second, kSvmExitShutdown);
+  const std::string events = std::string(kTracing) + "/events/kvm/kvm_exit/";
+  if (!WriteFileChecked(events + "filter", filter) || !WriteFileChecked(events + "enable", "1")) {
+    return fmt::format("cannot trace kvm:kvm_exit ({}): {}", filter, ErrnoText(errno));
+  }
+  return "";
 }
 
 std::string EmulatorFaultEvidence() {
   std::string evidence;
-  std::istringstream trace(ReadFile((std::string(kTracing) + "/trace").c_str()));
-  std::string line;
-  while (std::getline(trace, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    evidence = "a guest vCPU ran in kvm_amd's code: " + line;
-    break;
+  const auto range = KvmAmdRange();
+  for (const std::string& line : TraceLines()) {
+    const size_t at = line.find(" rip 0x");
+    if (!range || at == std::string::npos) continue;
+    const uint64_t rip = std::strtoull(line.c_str() + at + 5, nullptr, 16);
+    if (rip >= range->first && rip < range->second) {
+      evidence = "a guest vCPU ran in kvm_amd's code: " + line;
+      break;
+    }
   }
-  const std::string tainted = ReadFile("/proc/sys/kernel/tainted");
+  std::string tainted = ReadFile("/proc/sys/kernel/tainted");
+  while (!tainted.empty() && tainted.back() == '\n') tainted.pop_back();
   if ((std::strtoull(tainted.c_str(), nullptr, 10) & kTaintDie) != 0) {
     if (!evidence.empty()) evidence += "; ";
     evidence += "the machine's kernel oopsed (/proc/sys/kernel/tainted " + tainted + ")";
-    while (!evidence.empty() && evidence.back() == '\n') evidence.pop_back();
   }
   return evidence;
+}
+
+std::string GuestShutdownTrace() {
+  std::string out;
+  for (const std::string& line : TraceLines()) {
+    if (line.find("kvm_exit") != std::string::npos && line.find("shutdown") != std::string::npos) {
+      out += line + "\n";
+    }
+  }
+  return out;
 }
 
 UniqueFd OpenChannelPort() {

@@ -33,6 +33,10 @@ std::string RecordEmulatorFaults();
 // the machine since then cannot be trusted.
 std::string EmulatorFaultEvidence();
 
+// The trace's lines for guest triple faults (SVM shutdown exits, with the
+// guest's rip at the fault), for a failing test's report; or empty.
+std::string GuestShutdownTrace();
+
 // The agent's end of the channel (the virtio-serial port named
 // kChannelPortName), non-blocking. Throws Error if it is not there.
 UniqueFd OpenChannelPort();

@@ -71,7 +71,16 @@ class ProgressReporter : public ::testing::EmptyTestEventListener {
                 : t.result()->Passed() ? CaseOutcome::kPassed
                                        : CaseOutcome::kFailed;
     e.message = failures_;
+    if (e.outcome == CaseOutcome::kFailed) {
+      // Where a guest triple-faulted, which its VMM cannot see.
+      if (const std::string s = ssivm::emulated::GuestShutdownTrace(); !s.empty()) {
+        std::fprintf(stderr, "guest triple faults in the machine's trace (kvm:kvm_exit):\n%s",
+                     s.c_str());
+        e.message += "guest triple faults (kvm:kvm_exit in the machine):\n" + s;
+      }
+    }
     const std::string evidence = ssivm::emulated::EmulatorFaultEvidence();
+
     if (!evidence.empty() && e.outcome == CaseOutcome::kFailed) {
       e.outcome = CaseOutcome::kEmulatorFault;
       e.message = evidence + "\n" + failures_;
