@@ -96,6 +96,18 @@ namespace {
 constexpr char kTracing[] = "/sys/kernel/tracing";
 constexpr uint64_t kTaintDie = 1u << 7;  // the kernel oopsed
 constexpr uint32_t kSvmExitShutdown = 0x7f;
+// An SVM exit's interrupt info (EXITINTINFO): valid, type, vector.
+constexpr uint64_t kIntrValid = 1ull << 31;
+constexpr uint64_t kIntrTypeMask = 7ull << 8;
+constexpr uint64_t kIntrException = 3ull << 8;
+constexpr uint64_t kPageFaultVector = 14;
+constexpr uint64_t kPfPresent = 1;     // page-fault error code: P
+constexpr uint64_t kPfFetch = 1 << 4;  // I/D
+// Every test guest has RAM here, all of it mapped by the identity tables the
+// VMM builds (node-private, never changed): ssivm's kernel, Linux's
+// decompressor. A DSM miss is a nested page fault (L1's KVM), never a guest's.
+constexpr uint64_t kIdentityMappedLow = 1ull << 20;
+constexpr uint64_t kIdentityMappedHigh = 128ull << 20;
 }  // namespace
 
 namespace {
@@ -146,18 +158,44 @@ std::string RecordEmulatorFaults() {
   return "";
 }
 
-std::string EmulatorFaultEvidence() {
-  std::string evidence;
-  const auto range = KvmAmdRange();
-  for (const std::string& line : TraceLines()) {
-    const size_t at = line.find(" rip 0x");
-    if (!range || at == std::string::npos) continue;
-    const uint64_t rip = std::strtoull(line.c_str() + at + 5, nullptr, 16);
-    if (rip >= range->first && rip < range->second) {
-      evidence = "a guest vCPU ran in kvm_amd's code: " + line;
-      break;
+namespace {
+
+// The hex number after `key` in a kvm_exit trace line, or nullopt.
+std::optional<uint64_t> TraceField(const std::string& line, const std::string& key) {
+  const size_t at = line.find(" " + key + " 0x");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtoull(line.c_str() + at + key.size() + 2, nullptr, 16);
+}
+
+}  // namespace
+
+std::string EmulatorFaultInTrace(const std::vector<std::string>& lines,
+                                 std::optional<std::pair<uint64_t, uint64_t>> kvm_amd) {
+  for (const std::string& line : lines) {
+    if (line.find("kvm_exit:") == std::string::npos) continue;
+    const auto rip = TraceField(line, "rip");
+    if (!rip) continue;
+    if (kvm_amd && *rip >= kvm_amd->first && *rip < kvm_amd->second) {
+      return "a guest vCPU ran in kvm_amd's code: " + line;
+    }
+    const auto intr = TraceField(line, "intr_info");
+    const auto error = TraceField(line, "error_code");
+    if (line.find(" reason shutdown ") == std::string::npos || !intr || !error) continue;
+    const bool page_fault = (*intr & kIntrValid) != 0 &&
+                            (*intr & kIntrTypeMask) == kIntrException &&
+                            (*intr & 0xff) == kPageFaultVector;
+    const bool absent_code = (*error & kPfPresent) == 0 && (*error & kPfFetch) != 0;
+    if (page_fault && absent_code && *rip >= kIdentityMappedLow && *rip < kIdentityMappedHigh) {
+      return "a guest vCPU triple-faulted delivering a page fault for code that its page tables "
+             "map (not-present instruction fetch in low RAM): " +
+             line;
     }
   }
+  return "";
+}
+
+std::string EmulatorFaultEvidence() {
+  std::string evidence = EmulatorFaultInTrace(TraceLines(), KvmAmdRange());
   std::string tainted = ReadFile("/proc/sys/kernel/tainted");
   while (!tainted.empty() && tainted.back() == '\n') tainted.pop_back();
   if ((std::strtoull(tainted.c_str(), nullptr, 10) & kTaintDie) != 0) {

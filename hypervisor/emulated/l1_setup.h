@@ -3,8 +3,11 @@
 #ifndef SSIVM_HYPERVISOR_EMULATED_L1_SETUP_H_
 #define SSIVM_HYPERVISOR_EMULATED_L1_SETUP_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/unique_fd.h"
 
@@ -32,6 +35,15 @@ std::string RecordEmulatorFaults();
 // RecordEmulatorFaults recorded, or a kernel oops), or empty. What ran in
 // the machine since then cannot be trusted.
 std::string EmulatorFaultEvidence();
+
+// The evidence in kvm:kvm_exit trace lines (pure): a guest rip inside
+// kvm_amd's code [first, second); or a guest triple fault while the CPU
+// delivered a not-present page fault on an instruction fetch in low RAM,
+// which every test guest's page tables map (the VMM's identity tables,
+// never changed; Linux's own map its kernel too): the emulator read the
+// wrong memory. Empty if none.
+std::string EmulatorFaultInTrace(const std::vector<std::string>& lines,
+                                 std::optional<std::pair<uint64_t, uint64_t>> kvm_amd);
 
 // The trace's lines for guest triple faults (SVM shutdown exits, with the
 // guest's rip at the fault), for a failing test's report; or empty.
