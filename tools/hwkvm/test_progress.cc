@@ -163,7 +163,10 @@ void CaseLedger::Record(const RunProgress& run, const std::string& machine_failu
     plan_ = run.planned;
     planned_ = true;
   }
-  bool fault = !machine_failure.empty();
+  // The program stops itself at the first sign of the fault, whichever way
+  // its case ended.
+  bool fault = !machine_failure.empty() || status == kEmulatorFaultStatus;
+
   for (const CaseEnd& e : run.ended) {
     if (final_.count(e.id.FullName()) != 0) continue;
     ++attempts_[e.id.FullName()];

@@ -100,7 +100,17 @@ TEST(CaseLedger, ACaseTheFaultHitsInEveryMachineFails) {
   EXPECT_NE(l.Results()[0].message.find("each of its 2 machines"), std::string::npos);
 }
 
+TEST(CaseLedger, AProgramThatStopsAtTheFaultAfterAPassLeavesTheRestForANewMachine) {
+  CaseLedger l(3);
+  l.Record(ParseProgress(Plan() + Ended(kA, CaseOutcome::kPassed)), "", kEmulatorFaultStatus);
+  const auto next = l.NextRun();
+  ASSERT_EQ(next.cases.size(), 2u);
+  EXPECT_EQ(next.cases[0], kB);
+  EXPECT_EQ(l.failed(), 0);
+}
+
 TEST(CaseLedger, AProgramThatDiesDuringACaseFailsItAndWhatItLeft) {
+
   CaseLedger l(3);
   // Not the machine: the test program itself ended (a crash).
   l.Record(ParseProgress(Plan() + Ended(kA, CaseOutcome::kPassed) + StartLine(kB)), "", 134);
