@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/xml_escape.h"
 #include "provision/domain/domain.h"
 #include "provision/manifest/address.h"
 #include "provision/packages/xml.h"
@@ -68,32 +69,6 @@ struct Placement {
 bool IsSsivm(const xmlNode* n) {
   return n->ns != nullptr && n->ns->href != nullptr &&
          std::string_view(reinterpret_cast<const char*>(n->ns->href)) == kSsivmXmlns;
-}
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // The <metadata><ssivm:cluster> element, or nullptr.
@@ -283,15 +258,15 @@ std::vector<std::string> IgnoredDomainElements(std::string_view xml, const std::
 
 std::string DomainXmlFromManifest(const ClusterManifest& m) {
   std::string x = "<domain type='kvm'>\n";
-  x += "  <name>" + Escape(m.cluster_id) + "</name>\n";
+  x += "  <name>" + XmlEscape(m.cluster_id) + "</name>\n";
   x += "  <metadata>\n";
   x += "    <ssivm:cluster xmlns:ssivm='" + std::string(kSsivmXmlns) + "' epoch='" +
        std::to_string(m.epoch) + "'>\n";
   for (size_t i = 0; i < m.nodes.size(); ++i) {
     const Node& n = m.nodes[i];
     x += "      <ssivm:node cell='" + std::to_string(i) + "' id='" + std::to_string(n.id) +
-         "' name='" + Escape(n.name) + "' host='" + Escape(n.host) + "' address='" +
-         Escape(n.address) + "'/>\n";
+         "' name='" + XmlEscape(n.name) + "' host='" + XmlEscape(n.host) + "' address='" +
+         XmlEscape(n.address) + "'/>\n";
   }
   x += "    </ssivm:cluster>\n  </metadata>\n";
   x += "  <memory unit='MiB'>" + std::to_string(m.TotalMemoryMib()) + "</memory>\n";
@@ -303,9 +278,9 @@ std::string DomainXmlFromManifest(const ClusterManifest& m) {
   x += "  <vcpu current='" + std::to_string(m.guest.vcpus_online) + "'>" +
        std::to_string(m.guest.vcpus_total) + "</vcpu>\n";
   x += "  <os>\n    <type arch='x86_64'>hvm</type>\n";
-  if (!m.guest.kernel.empty()) x += "    <kernel>" + Escape(m.guest.kernel) + "</kernel>\n";
-  if (!m.guest.initrd.empty()) x += "    <initrd>" + Escape(m.guest.initrd) + "</initrd>\n";
-  if (!m.guest.cmdline.empty()) x += "    <cmdline>" + Escape(m.guest.cmdline) + "</cmdline>\n";
+  if (!m.guest.kernel.empty()) x += "    <kernel>" + XmlEscape(m.guest.kernel) + "</kernel>\n";
+  if (!m.guest.initrd.empty()) x += "    <initrd>" + XmlEscape(m.guest.initrd) + "</initrd>\n";
+  if (!m.guest.cmdline.empty()) x += "    <cmdline>" + XmlEscape(m.guest.cmdline) + "</cmdline>\n";
   x += "  </os>\n  <cpu>\n    <numa>\n";
   for (size_t i = 0; i < m.nodes.size(); ++i) {
     const Node& n = m.nodes[i];

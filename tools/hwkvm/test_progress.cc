@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/xml_escape.h"
 
 namespace ssivm::hwkvm {
 namespace {
@@ -29,34 +30,6 @@ CaseId IdFrom(const nlohmann::json& j, std::string_view line) {
     throw Error(fmt::format("test progress line without suite and name: {}", line));
   }
   return {j["suite"].get<std::string>(), j["name"].get<std::string>()};
-}
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        // XML 1.0 allows no other control characters.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 }  // namespace

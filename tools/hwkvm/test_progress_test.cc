@@ -110,7 +110,6 @@ TEST(CaseLedger, AProgramThatStopsAtTheFaultAfterAPassLeavesTheRestForANewMachin
 }
 
 TEST(CaseLedger, AProgramThatDiesDuringACaseFailsItAndWhatItLeft) {
-
   CaseLedger l(3);
   // Not the machine: the test program itself ended (a crash).
   l.Record(ParseProgress(Plan() + Ended(kA, CaseOutcome::kPassed) + StartLine(kB)), "", 134);
