@@ -123,7 +123,11 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
   rw.push_back(progress_dir);
   o.rw_dirs = OutermostDirs(rw);
   o.log_path = layout.log_path;
+  // A machine boots in ~10 s; one that is not up in 2 minutes hangs (a soft
+  // lockup of its first process was seen once) and a new one is cheaper.
+  o.boot_timeout = kTestBootTimeout;
   // Tests never download: ./ssi test prepares the cache (hwkvm fetch).
+
   o.offline = true;
   const std::string name = fs::path(argv[0]).filename().string();
   std::fprintf(stderr, "%s: %s: running the test in the emulated hardware-KVM machine\n",

@@ -26,6 +26,9 @@ namespace ssivm::hwkvm {
 inline constexpr int kMachinesPerCase = 3;
 // A new machine needs at least this much of the test's time.
 inline constexpr std::chrono::seconds kLeastMachineTime{120};
+// How long a test's machine may take to boot.
+inline constexpr std::chrono::seconds kTestBootTimeout{120};
+
 
 // What a Bazel test may write, how long it has, where the machine's
 // console log goes; from the test's environment variables. Pure logic.
