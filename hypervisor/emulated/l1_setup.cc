@@ -44,12 +44,8 @@ std::string LoopbackUp() {
   return "";
 }
 
-void WriteFile(const char* path, const char* text) {
-  std::ofstream f(path);
-  f << text;
-}
-
-bool WriteFileChecked(const std::string& path, const std::string& text) {
+// Whole, or false (errno says why).
+bool WriteFile(const std::string& path, const std::string& text) {
   const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
   return fd.valid() &&
          ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -108,9 +104,6 @@ constexpr uint64_t kPfFetch = 1 << 4;  // I/D
 // decompressor. A DSM miss is a nested page fault (L1's KVM), never a guest's.
 constexpr uint64_t kIdentityMappedLow = 1ull << 20;
 constexpr uint64_t kIdentityMappedHigh = 128ull << 20;
-}  // namespace
-
-namespace {
 
 // kvm_amd's code in the machine: [start, end), or nullopt.
 std::optional<std::pair<uint64_t, uint64_t>> KvmAmdRange() {
@@ -139,6 +132,19 @@ std::vector<std::string> TraceLines() {
   return out;
 }
 
+// The hex number after `key` in a kvm_exit trace line, or nullopt.
+std::optional<uint64_t> TraceField(const std::string& line, const std::string& key) {
+  const size_t at = line.find(" " + key + " 0x");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtoull(line.c_str() + at + key.size() + 2, nullptr, 16);
+}
+
+// A guest triple fault: kvm_exit with reason shutdown.
+bool IsShutdownExit(const std::string& line) {
+  return line.find("kvm_exit:") != std::string::npos &&
+         line.find(" reason shutdown ") != std::string::npos;
+}
+
 }  // namespace
 
 std::string RecordEmulatorFaults() {
@@ -152,22 +158,11 @@ std::string RecordEmulatorFaults() {
       fmt::format("(guest_rip >= {:#x} && guest_rip < {:#x}) || exit_reason == {:#x}", range->first,
                   range->second, kSvmExitShutdown);
   const std::string events = std::string(kTracing) + "/events/kvm/kvm_exit/";
-  if (!WriteFileChecked(events + "filter", filter) || !WriteFileChecked(events + "enable", "1")) {
+  if (!WriteFile(events + "filter", filter) || !WriteFile(events + "enable", "1")) {
     return fmt::format("cannot trace kvm:kvm_exit ({}): {}", filter, ErrnoText(errno));
   }
   return "";
 }
-
-namespace {
-
-// The hex number after `key` in a kvm_exit trace line, or nullopt.
-std::optional<uint64_t> TraceField(const std::string& line, const std::string& key) {
-  const size_t at = line.find(" " + key + " 0x");
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtoull(line.c_str() + at + key.size() + 2, nullptr, 16);
-}
-
-}  // namespace
 
 std::string EmulatorFaultInTrace(const std::vector<std::string>& lines,
                                  std::optional<std::pair<uint64_t, uint64_t>> kvm_amd) {
@@ -180,7 +175,7 @@ std::string EmulatorFaultInTrace(const std::vector<std::string>& lines,
     }
     const auto intr = TraceField(line, "intr_info");
     const auto error = TraceField(line, "error_code");
-    if (line.find(" reason shutdown ") == std::string::npos || !intr || !error) continue;
+    if (!IsShutdownExit(line) || !intr || !error) continue;
     const bool page_fault = (*intr & kIntrValid) != 0 &&
                             (*intr & kIntrTypeMask) == kIntrException &&
                             (*intr & 0xff) == kPageFaultVector;
@@ -208,9 +203,7 @@ std::string EmulatorFaultEvidence() {
 std::string GuestShutdownTrace() {
   std::string out;
   for (const std::string& line : TraceLines()) {
-    if (line.find("kvm_exit") != std::string::npos && line.find("shutdown") != std::string::npos) {
-      out += line + "\n";
-    }
+    if (IsShutdownExit(line)) out += line + "\n";
   }
   return out;
 }

@@ -80,11 +80,11 @@ class ProgressReporter : public ::testing::EmptyTestEventListener {
       }
     }
     const std::string evidence = ssivm::emulated::EmulatorFaultEvidence();
-
     if (!evidence.empty() && e.outcome == CaseOutcome::kFailed) {
       e.outcome = CaseOutcome::kEmulatorFault;
-      e.message = evidence + "\n" + failures_;
+      e.message = evidence + "\n" + e.message;
     }
+
     Write(ssivm::hwkvm::EndLine(e));
     if (!evidence.empty()) {
       std::fprintf(stderr,

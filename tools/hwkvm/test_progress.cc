@@ -127,14 +127,13 @@ void CaseLedger::Attempted(const CaseId& id, const std::string& why) {
 }
 
 void CaseLedger::Record(const RunProgress& run, const std::string& machine_failure, int status) {
-  if (!planned_) {
+  if (plan_.empty()) {
     if (run.planned.empty()) {
       ++unplanned_runs_;
       unplanned_machine_failed_ = !machine_failure.empty();
       return;
     }
     plan_ = run.planned;
-    planned_ = true;
   }
   // The program stops itself at the first sign of the fault, whichever way
   // its case ended.
@@ -176,7 +175,7 @@ void CaseLedger::Record(const RunProgress& run, const std::string& machine_failu
 
 CaseLedger::Next CaseLedger::NextRun() const {
   Next n;
-  if (!planned_) {
+  if (plan_.empty()) {
     n.rerun_all =
         unplanned_runs_ == 0 || (unplanned_machine_failed_ && unplanned_runs_ < max_attempts_);
     n.done = !n.rerun_all;

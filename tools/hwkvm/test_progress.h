@@ -88,7 +88,7 @@ class CaseLedger {
   // Gives up on whatever is left (no time for another machine).
   void Abandon(const std::string& why);
 
-  bool planned() const { return planned_; }
+  bool planned() const { return !plan_.empty(); }
   // In plan order; only the cases that have a final result.
   std::vector<CaseResult> Results() const;
   // Cases that needed more than one machine.
@@ -100,7 +100,6 @@ class CaseLedger {
   void Attempted(const CaseId& id, const std::string& why);
 
   int max_attempts_;
-  bool planned_ = false;
   int unplanned_runs_ = 0;
   bool unplanned_machine_failed_ = false;
   int idle_runs_ = 0;  // planned runs whose machine failed before a case started

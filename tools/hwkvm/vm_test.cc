@@ -135,7 +135,7 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
 
   const auto deadline = std::chrono::steady_clock::now() + layout.timeout;
   CaseLedger ledger(kMachinesPerCase);
-  int status = 0;
+  emulated::MachineRun last;  // the last machine's
   int machines = 0;
   for (;;) {
     const CaseLedger::Next next = ledger.NextRun();
@@ -172,14 +172,13 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
       o.timeout = std::chrono::duration_cast<std::chrono::seconds>(
           deadline - std::chrono::steady_clock::now());
     }
-    const emulated::MachineRun r = emulated::RunCommandInEmulatedMachineFor(name, args, o);
-    status = r.status;
+    last = emulated::RunCommandInEmulatedMachineFor(name, args, o);
     std::ifstream f(progress);
     std::stringstream text;
     text << f.rdbuf();
-    ledger.Record(ParseProgress(text.str()), r.machine_failed ? r.message : "", r.status);
+    ledger.Record(ParseProgress(text.str()), last.machine_failed ? last.message : "", last.status);
   }
-  if (!ledger.planned()) return status;  // not a test program that says what it runs
+  if (!ledger.planned()) return last.status;  // not a test program that says what it runs
 
   const std::vector<CaseResult> results = ledger.Results();
   if (env.count("XML_OUTPUT_FILE") != 0) {
@@ -204,7 +203,7 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
   if (ledger.failed() > 0) return 1;
   // Every case passed; the program's own end decides (e.g. a failing
   // global tear-down), unless it was cut short by the emulator fault.
-  return status == kEmulatorFaultStatus || status == 125 ? 0 : status;
+  return last.machine_failed || last.status == kEmulatorFaultStatus ? 0 : last.status;
 }
 
 std::vector<std::string> WithOnlyCases(const std::vector<std::string>& argv,
