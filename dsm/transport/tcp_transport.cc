@@ -288,10 +288,14 @@ void TcpTransport::Send(NodeId to, const Message& message) {
   std::vector<uint8_t> out;
   Encode(config_.self, message, out);
   std::lock_guard<std::mutex> lock(peer.out_mu);
-  if (!peer.send_error.empty()) {
+  if (peer.stopped) {
     throw Error(fmt::format("send {} to {}: {}", MessageName(message), peer.address.Describe(),
                             peer.send_error));
   }
+  // The connection broke: the peer closed or died. Its receive side reports
+  // the loss, after what the peer sent before it (a Shutdown, say), so a
+  // send racing with a peer's orderly stop does not read as losing it.
+  if (!peer.send_error.empty()) return;
   size_t written = 0;
   if (peer.queue.empty() && !peer.writing) {
     for (;;) {
@@ -300,8 +304,7 @@ void TcpTransport::Send(NodeId to, const Message& message) {
       if (w < 0 && errno == EINTR) continue;
       if (w < 0 && errno != EAGAIN) {
         peer.send_error = ErrnoText(errno);
-        throw Error(fmt::format("send {} to {}: {}", MessageName(message), peer.address.Describe(),
-                                peer.send_error));
+        return;  // as above
       }
       written = w < 0 ? 0 : static_cast<size_t>(w);
       break;
@@ -372,6 +375,7 @@ void TcpTransport::StopSenders() {
     if (peer->sender.joinable()) peer->sender.join();
     std::lock_guard<std::mutex> lock(peer->out_mu);
     if (peer->send_error.empty()) peer->send_error = "the transport is stopped";
+    peer->stopped = true;
   }
 }
 

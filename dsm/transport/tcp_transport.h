@@ -104,6 +104,8 @@ class TcpTransport final : public Transport {
     bool writing = false;    // the sender thread is writing frames it took
     bool stopping = false;   // Stop(): drain what is queued, then exit
     std::string send_error;  // set once: the connection is unusable
+    bool stopped = false;    // Stop() ran: Sends fail
+
     std::thread sender;
   };
 

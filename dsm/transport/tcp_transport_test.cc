@@ -225,7 +225,27 @@ TEST(TcpTransport, APeerThatDiesIsReportedByName) {
   }
 }
 
+// A peer that sends a Shutdown and stops: sends to it afterwards (an
+// acknowledgement racing with its stop) are dropped, not errors, and what
+// it sent arrives before its loss is reported.
+TEST(TcpTransport, SendsToAPeerThatStoppedAreDroppedAndItsShutdownComesFirst) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  Mesh m = Build(configs, std::move(listeners));
+  m.transports[1]->Send(0, Shutdown{5, 1});
+  m.transports[1]->Stop();
+  ASSERT_TRUE(m.recorders[0]->WaitLost());
+  for (int k = 0; k < 64; ++k) EXPECT_NO_THROW(m.transports[0]->Send(1, Shutdown{0, 0}));
+  ASSERT_TRUE(m.recorders[0]->WaitMessages(1));
+  const auto* s = std::get_if<Shutdown>(&m.recorders[0]->got_.front().second);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->status, 5);
+  m.transports[0]->Stop();
+  EXPECT_THROW(m.transports[0]->Send(1, Shutdown{0, 0}), Error);
+}
+
 // Every node answers a kick by sending `count` page-sized messages back from
+
 // inside its receive callback, holding its own lock (as the fault engine
 // does), and checks that what it receives arrives whole and in order.
 class PageFlood : public TransportHandler {

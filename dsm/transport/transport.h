@@ -31,7 +31,12 @@ class Transport {
   // callers send while holding their own locks, from the receive callback
   // too, so an implementation queues what it cannot hand to the network at
   // once (TCP: a per-peer out-queue; RDMA: posted sends). The message is
-  // copied before Send returns. Throws Error naming the peer if it is gone.
+  // copied before Send returns. Throws Error naming the peer once the
+  // transport is stopped, or if the peer stopped reading. A message to a
+  // peer whose connection broke is dropped: the receive side reports the
+  // loss, after what the peer sent before (a Shutdown that stops the VM
+  // normally must not lose a race with an acknowledgement sent to it).
+
   virtual void Send(NodeId to, const Message& message) = 0;
   // Stops receiving and closes every connection. Idempotent.
   virtual void Stop() = 0;
