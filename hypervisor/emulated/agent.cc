@@ -76,14 +76,17 @@ class Agent {
 
   [[noreturn]] void Run() {
     const std::string problems = SetUpL1();
+    std::string warning;
     if (problems.empty()) {
       if (const std::string e = RecordEmulatorFaults(); !e.empty()) {
-        std::fprintf(stderr, "hwkvm-l1: the emulator fault goes unrecognized: %s\n", e.c_str());
+        warning = "the emulator fault goes unrecognized: " + e;
+        std::fprintf(stderr, "hwkvm-l1: %s\n", warning.c_str());
       }
     }
 
     channel_ = OpenChannelPort();
-    SendJson(MsgType::kReady, 0, nlohmann::json{{"kvm", problems.empty()}, {"detail", problems}});
+    SendJson(MsgType::kReady, 0,
+             nlohmann::json{{"kvm", problems.empty()}, {"detail", problems}, {"warning", warning}});
     Loop();
     Finish();
   }

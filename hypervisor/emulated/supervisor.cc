@@ -529,6 +529,10 @@ class Supervisor {
           return Failed(fmt::format("no usable /dev/kvm inside: {}", detail));
         }
         ready_ = true;
+        if (j.contains("warning") && j["warning"].is_string() &&
+            !j["warning"].get<std::string>().empty()) {
+          Say("inside: " + j["warning"].get<std::string>());
+        }
         std::vector<std::string> shown = exec_.argv;
         shown[0] = fs::path(shown[0]).filename().string();
         Say(fmt::format("KVM ready inside after {:.1f} s; running {}",

@@ -44,7 +44,7 @@ struct MachineOptions {
   std::chrono::seconds timeout{0};  // the whole run; 0: none
   // The machine failed if its agent, once ready, says nothing this long
   // (a hung kernel; it sends a sign of life every few seconds). 0: never.
-  std::chrono::seconds stall_timeout{240};
+  std::chrono::seconds stall_timeout{120};
 
   std::string log_path;  // the machine's whole console goes here if set
   ProgressFn progress;   // progress lines (nullptr: silent)
