@@ -390,12 +390,14 @@ TEST(Cluster, AnIdleGuestsVcpusSleepHalted) {
   const auto end0 = VcpuHaltedNs(control0), end1 = VcpuHaltedNs(control1);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(end0 && end1);
-  // A vCPU halted in guest mode never sleeps in KVM. A halted one wakes for
-  // the 100 Hz tick and the idle guest's few DSM faults (in the emulated
-  // hardware-KVM machine it slept 92-94% of the time).
+  // A vCPU halted in guest mode never sleeps in KVM: 0 ns. A halted one
+  // wakes for the 100 Hz tick and the idle guest's few DSM faults; how long
+  // each wake takes depends on the host's speed (in the emulated machine it
+  // slept 92-94% of the time on a quiet host, 45% in one CI run), so the
+  // bound only tells sleeping from never sleeping.
   for (const double slept : {static_cast<double>(*end0 - *start0) / 1e9,
                              static_cast<double>(*end1 - *start1) / 1e9}) {
-    EXPECT_GT(slept, 0.5 * wall) << "a vCPU of an idle guest slept halted " << slept << " s of "
+    EXPECT_GT(slept, 0.1 * wall) << "a vCPU of an idle guest slept halted " << slept << " s of "
                                  << wall << " s";
   }
   std::filesystem::remove(control0);
