@@ -26,7 +26,13 @@ std::string ModuleName(std::string_view name_or_path) {
 }
 
 std::vector<std::string> ModuleLoadOrder(std::string_view modules_dep,
-                                         const std::vector<std::string>& wanted) {
+                                         const std::vector<std::string>& wanted,
+                                         std::string_view modules_builtin) {
+  std::set<std::string> builtin;
+  std::istringstream builtin_in{std::string(modules_builtin)};
+  for (std::string path; std::getline(builtin_in, path);) {
+    if (!path.empty()) builtin.insert(ModuleName(path));
+  }
   std::map<std::string, std::pair<std::string, std::vector<std::string>>>
       deps;  // name -> path, deps
   std::istringstream in{std::string(modules_dep)};
@@ -44,7 +50,9 @@ std::vector<std::string> ModuleLoadOrder(std::string_view modules_dep,
   std::set<std::string> done, visiting;
   std::function<void(const std::string&, const std::string&)> visit =
       [&](const std::string& name, const std::string& needed_by) {
-        if (done.count(name) != 0 || visiting.count(name) != 0) return;
+        if (done.count(name) != 0 || visiting.count(name) != 0 || builtin.count(name) != 0) {
+          return;
+        }
         const auto it = deps.find(name);
         if (it == deps.end()) {
           throw Error(fmt::format("kernel module {}{} is not in modules.dep", name, needed_by));

@@ -14,10 +14,12 @@ namespace ssivm::emulated {
 std::string ModuleName(std::string_view name_or_path);
 
 // The modules.dep paths of `wanted` and everything they depend on,
-// dependencies first, each once. Throws Error naming a module that
-// modules.dep does not list.
+// dependencies first, each once; a wanted module that modules.builtin lists
+// (built into the kernel, e.g. virtio_pci since Linux 6.x in Debian) needs
+// no loading. Throws Error naming a module that neither lists.
 std::vector<std::string> ModuleLoadOrder(std::string_view modules_dep,
-                                         const std::vector<std::string>& wanted);
+                                         const std::vector<std::string>& wanted,
+                                         std::string_view modules_builtin = "");
 
 }  // namespace ssivm::emulated
 

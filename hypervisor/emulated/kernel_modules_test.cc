@@ -48,6 +48,14 @@ TEST(KernelModules, AMissingModuleIsNamed) {
   EXPECT_THROW(ModuleLoadOrder(kDep, {"nosuch"}), Error);
 }
 
+TEST(KernelModules, ABuiltInModuleNeedsNoLoading) {
+  // Debian's 6.12 kernel builds virtio_pci in; 6.1 ships it as a module.
+  EXPECT_THAT(ModuleLoadOrder("kernel/a.ko: kernel/b.ko\n", {"virtio-pci", "a"},
+                              "kernel/drivers/virtio/virtio_pci.ko\nkernel/b.ko\n"),
+              ElementsAre("kernel/a.ko"));
+  EXPECT_THROW(ModuleLoadOrder("", {"virtio_pci"}, "kernel/other.ko\n"), Error);
+}
+
 TEST(KernelModules, ACycleDoesNotLoopForever) {
   EXPECT_THAT(ModuleLoadOrder("kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\n", {"a"}),
               ElementsAre("kernel/b.ko", "kernel/a.ko"));

@@ -1,5 +1,7 @@
 #include "hypervisor/emulated/l1_initramfs.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "common/command.h"
@@ -40,9 +42,14 @@ std::vector<uint8_t> BuildL1Initramfs(const L1Packages& p, const L1Boot& boot) {
   a.File("init", std::string(kL1InitScript), 0755);
 
   const std::vector<uint8_t> dep = ReadFileBytes(p.modules_dir + "/modules.dep", 16ull << 20);
+  std::vector<uint8_t> builtin;
+  if (std::filesystem::exists(p.modules_dir + "/modules.builtin")) {
+    builtin = ReadFileBytes(p.modules_dir + "/modules.builtin", 16ull << 20);
+  }
   std::string order;
   for (const std::string& rel :
-       ModuleLoadOrder(std::string(dep.begin(), dep.end()), EarlyModules())) {
+       ModuleLoadOrder(std::string(dep.begin(), dep.end()), EarlyModules(),
+                       std::string(builtin.begin(), builtin.end()))) {
     const std::string base = rel.substr(rel.rfind('/') + 1);
     a.File("lib/modules/" + base, ReadFileBytes(p.modules_dir + "/" + rel, kMaxModuleBytes));
     order += base + "\n";
