@@ -252,8 +252,10 @@ bool KvmMitigatesSmtRsb() {
 // later write to it as a write fault (the upgrade). KVM's async page faults
 // (on for any guest with an in-kernel LAPIC and interrupts enabled) fault
 // pages in for writing from a kernel worker: every read was a write fault
-// and the pages never shared. Counts only; the few other faults of the guest
-// (its stacks, the scheduler) may land in either phase.
+// and the pages never shared. Counts only; the guest's other faults (its
+// stacks, the scheduler's tick counters) land in either phase, the more the
+// slower the host (67 write faults in the read phase once in the emulated
+// machine), so the read phase's writes are bounded by its reads.
 TEST(Cluster, AGuestReadOfARemotePageIsAReadFault) {
   if (KvmMitigatesSmtRsb()) {
     GTEST_SKIP() << "kvm.mitigate_smt_rsb=Y: KVM keeps HLT exits, so its async page faults "
@@ -266,7 +268,7 @@ TEST(Cluster, AGuestReadOfARemotePageIsAReadFault) {
   ASSERT_TRUE(result.has_value()) << Describe(r);
   std::map<std::string, uint64_t>& v = *result;
   EXPECT_GE(v["read_phase_uffd_read_faults"], 200u) << Describe(r);
-  EXPECT_LT(v["read_phase_uffd_write_faults"], 50u) << Describe(r);
+  EXPECT_LT(v["read_phase_uffd_write_faults"], v["read_phase_uffd_read_faults"]) << Describe(r);
   EXPECT_GE(v["upgrade_phase_uffd_write_faults"], 200u) << Describe(r);
 }
 
