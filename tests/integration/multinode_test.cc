@@ -119,7 +119,7 @@ struct WorkloadRun {
 const char* const kAll = ForRuntime("counter,litmus,memtest,stream,pingpong",
                                     "counter,litmus:2:250,memtest:1,stream:32768:1,pingpong:100");
 // The most vCPUs a guest that runs the workloads over nodes has in the
-// 2-CPU emulated machine: with more, QEMU 7.2's nested-SVM fault hits most
+// 2-CPU emulated machine: with more, the emulated machine's nested-SVM fault hits most
 // machines before the workloads end (booting alone, shorter, gets through).
 constexpr uint32_t kMostEmulatedVcpus = 3;
 
@@ -127,7 +127,6 @@ const char* const kAllAndCompute =
 
     ForRuntime("counter,litmus,memtest,stream,pingpong,compute",
                "counter,litmus:2:250,memtest:1,stream:32768:1,pingpong:100,compute:48");
-
 
 class ClusterWorkloads : public ::testing::TestWithParam<WorkloadRun> {};
 
@@ -140,11 +139,11 @@ TEST_P(ClusterWorkloads, PassAcrossNodes) {
   // Measured 2026-12-05: 3 nodes x 2 vCPUs triple-faulted or killed the
   // machine in 10 of 11 fresh emulated machines (over loopback and veth, any
   // workload size), 4 nodes x 1 vCPU in 3 of 3 and 2 x 2 in 3 of 5, through
-  // QEMU 7.2's nested-SVM fault; 3 x 2 passes 8 of 8 on a host's KVM. Counted
+  // the emulated machine's nested-SVM fault; 3 x 2 passes 8 of 8 on a host's KVM. Counted
   // as a skip, never as a pass (docs/emulated-machine.md).
   if (testing::Emulated() && w.nodes * w.vcpus_per_node > kMostEmulatedVcpus) {
     GTEST_SKIP() << w.nodes * w.vcpus_per_node << " vCPUs: more than the emulated machine "
-                 << "survives (QEMU 7.2's nested-SVM fault; docs/emulated-machine.md)";
+                 << "survives (the emulated machine's nested-SVM fault; docs/emulated-machine.md)";
   }
 
   const ProcessResult r =
@@ -397,8 +396,8 @@ TEST(Cluster, AnIdleGuestsVcpusSleepHalted) {
   // each wake takes depends on the host's speed (in the emulated machine it
   // slept 92-94% of the time on a quiet host, 45% in one CI run), so the
   // bound only tells sleeping from never sleeping.
-  for (const double slept : {static_cast<double>(*end0 - *start0) / 1e9,
-                             static_cast<double>(*end1 - *start1) / 1e9}) {
+  for (const double slept :
+       {static_cast<double>(*end0 - *start0) / 1e9, static_cast<double>(*end1 - *start1) / 1e9}) {
     EXPECT_GT(slept, 0.1 * wall) << "a vCPU of an idle guest slept halted " << slept << " s of "
                                  << wall << " s";
   }

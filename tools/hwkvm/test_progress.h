@@ -1,7 +1,7 @@
 // A VM test program's cases across emulated machines. Inside the emulated
 // hardware-KVM machine the test program writes one JSON line per event
 // (which cases it will run, which one starts, how each ended) to a file the
-// host reads. When QEMU 7.2's nested-SVM fault hits (docs/emulated-machine.md,
+// host reads. When the emulated machine's nested-SVM fault hits (docs/emulated-machine.md,
 // "Known emulator fault": the machine dies or hangs, or a guest vCPU ran in
 // kvm_amd's code), the host runs the case it hit, and the cases after it, in
 // a new machine; every other result stands as it was. Pure logic.

@@ -3,7 +3,7 @@
 // otherwise the whole test program runs again inside an emulated
 // hardware-KVM machine, with the directories Bazel gave it shared
 // read-write, so its outputs land where Bazel looks. One machine boot per
-// test program, unless QEMU 7.2's nested-SVM fault hits a machine: then
+// test program, unless the emulated machine's nested-SVM fault hits a machine: then
 // the case it hit and those after it run in a new machine, at most
 // kMachinesPerCase times per case (test_progress.h), and this program
 // writes test.xml from what the cases reported. The same test sources
@@ -28,7 +28,6 @@ inline constexpr int kMachinesPerCase = 3;
 inline constexpr std::chrono::seconds kLeastMachineTime{120};
 // How long a test's machine may take to boot.
 inline constexpr std::chrono::seconds kTestBootTimeout{120};
-
 
 // What a Bazel test may write, how long it has, where the machine's
 // console log goes; from the test's environment variables. Pure logic.
