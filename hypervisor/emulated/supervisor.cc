@@ -523,15 +523,15 @@ class Supervisor {
     switch (f.type) {
       case MsgType::kReady: {
         const nlohmann::json j = f.Json();
-        const std::string detail =
-            j.contains("detail") && j["detail"].is_string() ? j["detail"].get<std::string>() : "";
+        const auto text = [&j](const char* key) {
+          return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+        };
         if (!j.contains("kvm") || !j["kvm"].is_boolean() || !j["kvm"].get<bool>()) {
-          return Failed(fmt::format("no usable /dev/kvm inside: {}", detail));
+          return Failed(fmt::format("no usable /dev/kvm inside: {}", text("detail")));
         }
         ready_ = true;
-        if (j.contains("warning") && j["warning"].is_string() &&
-            !j["warning"].get<std::string>().empty()) {
-          Say("inside: " + j["warning"].get<std::string>());
+        if (const std::string warning = text("warning"); !warning.empty()) {
+          Say("inside: " + warning);
         }
         std::vector<std::string> shown = exec_.argv;
         shown[0] = fs::path(shown[0]).filename().string();
