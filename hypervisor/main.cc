@@ -16,6 +16,7 @@
 #include "hypervisor/kvm/host_kind.h"
 #include "hypervisor/node/cluster_role.h"
 #include "hypervisor/node/control_client.h"
+#include "hypervisor/node/cpu_list.h"
 #include "hypervisor/node/machine.h"
 #include "hypervisor/node/vm_stop.h"
 #include "hypervisor/version.h"
@@ -103,6 +104,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "host", "emulated"}))
       ->capture_default_str();
   app.add_option("--kvm-device", cfg.kvm_path, "The host's KVM device")->capture_default_str();
+  std::string vcpu_cpus;
+  app.add_option("--vcpu-cpus", vcpu_cpus,
+                 "Host CPUs the vCPU threads run on, e.g. 1 or 0-3,6 (default: any; also "
+                 "$SSIVM_VCPU_CPUS, which the emulated machine sets to its last CPU)")
+      ->envname(ssivm::kVcpuCpusEnv);
   app.add_option("--control", cfg.control_path,
                  "Control socket for ssictl status/down (a Unix socket path)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -124,6 +130,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "ssivm: %s\nRun 'ssivm --help' for the options.\n", e.what());
     return ssivm::kExitUsage;
+  }
+  if (!vcpu_cpus.empty()) {
+    try {
+      cfg.vcpu_cpus = ssivm::ParseCpuList(vcpu_cpus);
+    } catch (const ssivm::Error& e) {
+      std::fprintf(stderr, "ssivm: --vcpu-cpus (or $%s): %s\n", ssivm::kVcpuCpusEnv, e.what());
+      return ssivm::kExitUsage;
+    }
   }
   if (*query_opt) {
     if (cfg.control_path.empty()) {

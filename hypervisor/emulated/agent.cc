@@ -267,7 +267,8 @@ class Agent {
     std::vector<char*> argv, envp;
     for (const std::string& a : r.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (const std::string& e : r.env) envp.push_back(const_cast<char*>(e.c_str()));
+    const std::vector<std::string> env = InsideEnvironment(r.env, ::sysconf(_SC_NPROCESSORS_ONLN));
+    for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) ThrowErrno("fork");

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "common/command.h"
 #include "common/error.h"
 #include "hypervisor/emulated/qemu_command.h"
+#include "hypervisor/node/cpu_list.h"
 
 namespace ssivm::emulated {
 namespace {
@@ -206,6 +208,15 @@ std::string GuestShutdownTrace() {
     if (IsShutdownExit(line)) out += line + "\n";
   }
   return out;
+}
+
+std::vector<std::string> InsideEnvironment(std::vector<std::string> env, long online_cpus) {
+  const std::string prefix = std::string(kVcpuCpusEnv) + "=";
+  for (const std::string& e : env) {
+    if (e.starts_with(prefix)) return env;
+  }
+  env.push_back(prefix + std::to_string(std::max(online_cpus, 1L) - 1));
+  return env;
 }
 
 UniqueFd OpenChannelPort() {

@@ -49,6 +49,14 @@ std::string EmulatorFaultInTrace(const std::vector<std::string>& lines,
 // guest's rip at the fault), for a failing test's report; or empty.
 std::string GuestShutdownTrace();
 
+// The environment of a command run inside: the host's `env` plus
+// SSIVM_VCPU_CPUS naming the machine's last CPU (of `online_cpus`), unless
+// the host set it. Every vCPU thread then runs on that one CPU: QEMU's SVM
+// emulation corrupts guest and machine state when guest vCPUs run on two
+// of its CPUs at once (docs/emulated-machine.md, "All guest vCPUs on one of the
+// machine's CPUs").
+std::vector<std::string> InsideEnvironment(std::vector<std::string> env, long online_cpus);
+
 // The agent's end of the channel (the virtio-serial port named
 // kChannelPortName), non-blocking. Throws Error if it is not there.
 UniqueFd OpenChannelPort();

@@ -5,6 +5,17 @@
 namespace ssivm::emulated {
 namespace {
 
+TEST(L1Setup, VcpuThreadsGetTheMachinesLastCpuUnlessTheHostChose) {
+  using Env = std::vector<std::string>;
+  EXPECT_EQ(InsideEnvironment({"PATH=/bin"}, 2), (Env{"PATH=/bin", "SSIVM_VCPU_CPUS=1"}));
+  EXPECT_EQ(InsideEnvironment({}, 4), (Env{"SSIVM_VCPU_CPUS=3"}));
+  EXPECT_EQ(InsideEnvironment({}, 1), (Env{"SSIVM_VCPU_CPUS=0"}));
+  EXPECT_EQ(InsideEnvironment({}, -1), (Env{"SSIVM_VCPU_CPUS=0"}));  // sysconf failed
+  EXPECT_EQ(InsideEnvironment({"SSIVM_VCPU_CPUS=0-1"}, 2), (Env{"SSIVM_VCPU_CPUS=0-1"}));
+  EXPECT_EQ(InsideEnvironment({"SSIVM_VCPU_CPUSX=5"}, 2),
+            (Env{"SSIVM_VCPU_CPUSX=5", "SSIVM_VCPU_CPUS=1"}));
+}
+
 TEST(L1Setup, NestedPagingIsOnUnlessTheCommandLineTurnsItOff) {
   EXPECT_EQ(KvmAmdNptOption("console=ttyS0 quiet"), "npt=1");
   EXPECT_EQ(KvmAmdNptOption("console=ttyS0 hwkvm.npt=1 nokaslr"), "npt=1");

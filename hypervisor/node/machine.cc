@@ -37,6 +37,7 @@
 #include "hypervisor/memory/guest_memory.h"
 #include "hypervisor/node/cluster_runtime.h"
 #include "hypervisor/node/control_server.h"
+#include "hypervisor/node/cpu_list.h"
 #include "hypervisor/node/vcpu_loop.h"
 #include "hypervisor/node/vm_stop.h"
 #include "hypervisor/x86/acpi.h"
@@ -424,7 +425,9 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
   InstallVcpuKickSignal();
   std::vector<std::unique_ptr<VcpuLoop>> loops;
   loops.reserve(vcpus.size());
-  for (auto& vcpu : vcpus) loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop));
+  for (auto& vcpu : vcpus) {
+    loops.push_back(std::make_unique<VcpuLoop>(*vcpu, bus, stop, cfg.vcpu_cpus));
+  }
   vcpu_exits = [&loops] {
     uint64_t n = 0;
     for (const auto& loop : loops) n += loop->exits();
@@ -438,6 +441,9 @@ MachineResult RunMachine(const MachineConfig& cfg, std::chrono::steady_clock::ti
       "vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs",
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
       MonotonicNs(), vcpus.size());
+  if (!cfg.vcpu_cpus.empty()) {
+    spdlog::info("vCPU threads run on host CPUs {}", FormatCpuList(cfg.vcpu_cpus));
+  }
   std::unique_ptr<ControlServer> control;
   if (!cfg.control_path.empty()) {
     ControlHandlers handlers;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hypervisor/kvm/host_kind.h"
 #include "hypervisor/node/cluster_role.h"
@@ -24,7 +25,8 @@ struct MachineConfig {
   ConsoleSpec console;
   std::optional<HostKind> host_kind;  // nullopt: detect
   std::string kvm_path = "/dev/kvm";
-  std::string control_path;  // control socket (ssictl status/down); empty: none
+  std::string control_path;    // control socket (ssictl status/down); empty: none
+  std::vector<int> vcpu_cpus;  // host CPUs the vCPU threads run on; empty: any
   // Set when this process is one node of a multi-node guest.
   std::optional<ClusterRole> cluster;
 };

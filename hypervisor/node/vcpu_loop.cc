@@ -1,12 +1,15 @@
 #include "hypervisor/node/vcpu_loop.h"
 
 #include <pthread.h>
+#include <sched.h>
+
 #include <csignal>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "hypervisor/node/cpu_list.h"
 
 namespace ssivm {
 namespace {
@@ -39,7 +42,23 @@ void VcpuLoop::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool VcpuLoop::PinToHostCpus() {
+  if (host_cpus_.empty()) return true;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (const int cpu : host_cpus_) CPU_SET(cpu, &set);
+  const int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (err == 0) return true;
+  stop_.Request({kExitVmmError,
+                 fmt::format("vCPU {}: cannot run on host CPUs {} (--vcpu-cpus): {}", vcpu_.id(),
+                             FormatCpuList(host_cpus_), ErrnoText(err)),
+                 true});
+  return false;
+}
+
 void VcpuLoop::Run() {
+  // Before the first KVM_RUN: the vCPU never enters the guest elsewhere.
+  if (!PinToHostCpus()) return;
   sigset_t unblock;
   sigemptyset(&unblock);
   sigaddset(&unblock, kKickSignal);

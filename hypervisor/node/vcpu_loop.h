@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
@@ -21,7 +23,9 @@ void InstallVcpuKickSignal();
 
 class VcpuLoop {
  public:
-  VcpuLoop(KvmVcpu& vcpu, IoBus& bus, VmStop& stop) : vcpu_(vcpu), bus_(bus), stop_(stop) {}
+  // `host_cpus`: the host CPUs the thread may run on (empty: any).
+  VcpuLoop(KvmVcpu& vcpu, IoBus& bus, VmStop& stop, std::vector<int> host_cpus)
+      : vcpu_(vcpu), bus_(bus), stop_(stop), host_cpus_(std::move(host_cpus)) {}
   // If the VMM unwinds while vCPUs run (an error elsewhere), stop them first.
   ~VcpuLoop() {
     if (thread_.joinable()) {
@@ -40,6 +44,8 @@ class VcpuLoop {
 
  private:
   void Run();
+  // Confines this thread to host_cpus_; false (the VM stops) if the host refuses.
+  bool PinToHostCpus();
   // Returns false when the VM must stop.
   bool HandleExit();
   void HandleIo();
@@ -49,6 +55,7 @@ class VcpuLoop {
   KvmVcpu& vcpu_;
   IoBus& bus_;
   VmStop& stop_;
+  const std::vector<int> host_cpus_;
   std::thread thread_;
   std::atomic<uint64_t> exits_{0};
 };

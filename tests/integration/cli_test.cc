@@ -151,6 +151,15 @@ TEST(Ssivm, RejectsAnUnknownKvmChoice) {
   EXPECT_THAT(r.err, HasSubstr("--kvm")) << Describe(r);
 }
 
+TEST(Ssivm, RejectsABadVcpuCpuList) {
+  const ProcessResult r =
+      RunProcess({kSsivm, "--kernel", kKernel, "--vcpu-cpus", "3-1", "--check"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--vcpu-cpus (or $SSIVM_VCPU_CPUS): CPU list '3-1': range '3-1' "
+                               "runs backwards"))
+      << Describe(r);
+}
+
 TEST(Ssivm, ChecksAGuestWithoutRunningIt) {
   const ProcessResult good = RunProcess({kSsivm, "--kernel", kKernel, "--memory", "64", "--check"});
   EXPECT_EQ(good.exit_code, 0) << Describe(good);

@@ -91,6 +91,11 @@ UsePAM no
 PrintMotd no
 LogLevel ERROR
 CONF
+    # The hosts' node processes keep this machine's vCPU CPUs (the emulated
+    # machine sets them: docs/emulated-machine.md), as a host's admin would.
+    if [ -n "${SSIVM_VCPU_CPUS:-}" ]; then
+      echo "SetEnv SSIVM_VCPU_CPUS=$SSIVM_VCPU_CPUS" >> "$SSHD_HOSTS_DIR/sshd_config.$k"
+    fi
     ip netns exec "${SSHD_HOSTS_NS[$k]}" /usr/sbin/sshd -D -f "$SSHD_HOSTS_DIR/sshd_config.$k" \
       -E "$SSHD_HOSTS_DIR/sshd.$k.log" &
     SSHD_HOSTS_PIDS+=($!)
