@@ -268,6 +268,7 @@ class Supervisor {
     } catch (const Error& e) {
       result = Failed(e.what());
     }
+    result.stop_signal = stop_signal_;
     StopQemu();
     raw.reset();
     for (const auto& [path, fd] : forward_) ::unlink(path.c_str());
@@ -599,6 +600,7 @@ class Supervisor {
       if (sig == SIGWINCH) {
         if (exec_.tty && started_) SendWindowSize();
       } else if (sig != SIGPIPE) {
+        stop_signal_ = sig;
         if (!started_)
           throw Error(fmt::format("stopped by signal {} while starting", strsignal(sig)));
         if (stop_sent_at_) {
@@ -669,6 +671,7 @@ class Supervisor {
   bool timed_out_ = false;
   bool qemu_exited_ = false;
   std::optional<Clock::time_point> stop_sent_at_;
+  int stop_signal_ = 0;           // the last stop signal this process got
   Clock::time_point last_heard_;  // the agent's last frame
 
   std::optional<int> exit_status_;

@@ -59,6 +59,7 @@ struct MachineRun {
   int status = 125;             // the command's exit status
   bool machine_failed = false;  // the machine, not the command, failed (status 125)
   std::string message;          // why, with the end of its console
+  int stop_signal = 0;          // the signal this process got that stopped the run; 0: none
 };
 
 // Runs `exec` in a new emulated machine. With exec.tty, this process's

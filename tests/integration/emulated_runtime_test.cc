@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,19 +151,13 @@ class Terminal {
   // Reads until `text` has appeared after offset `from` of what was seen
   // (true) or `seconds` pass.
   bool WaitFor(const std::string& text, int seconds, size_t from = 0) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (seen_.find(text, from) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{master_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::read(master_, buf, sizeof(buf));
-      if (n <= 0) return seen_.find(text, from) != std::string::npos;
-      seen_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
+    ReadUntil([&] { return seen_.find(text, from) != std::string::npos; }, seconds);
+    return seen_.find(text, from) != std::string::npos;
+  }
+  // Reads until the program closes the terminal (true: it ended) or
+  // `seconds` pass.
+  bool WaitForEnd(int seconds) {
+    return ReadUntil([] { return false; }, seconds);
   }
   void Type(const std::string& s) { (void)!::write(master_, s.data(), s.size()); }
   int Wait() {
@@ -175,6 +170,24 @@ class Terminal {
   pid_t pid() const { return pid_; }
 
  private:
+  // Reads until done() holds (false) or the terminal closes (true) or
+  // `seconds` pass (false).
+  bool ReadUntil(const std::function<bool()>& done, int seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (!done()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{master_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(master_, buf, sizeof(buf));
+      if (n <= 0) return true;
+      seen_.append(buf, static_cast<size_t>(n));
+    }
+    return false;
+  }
+
   int master_ = -1;
   pid_t pid_ = -1;
   std::string seen_;
@@ -206,6 +219,25 @@ TEST(Emulated, ASignalStopsTheGuestInside) {
   t.WaitFor("stopped by signal", 120);
   EXPECT_EQ(t.Wait(), 143) << t.seen();
   EXPECT_THAT(t.seen(), HasSubstr("stopped by signal Terminated")) << t.seen();
+}
+
+TEST(Emulated, AStoppedVmTestStartsNoOtherMachine) {
+  // A VM test's main() as Bazel runs it, told to stop (Bazel's timeout)
+  // while its machine boots: that machine fails to start, and no other
+  // machine may take the case up again.
+  const std::string dir = ::testing::TempDir() + "/stopped_vm_test";
+  std::filesystem::create_directories(dir);
+  Terminal t({"/usr/bin/env", "SSIVM_KVM=emulated", "TEST_TMPDIR=" + dir,
+              "XML_OUTPUT_FILE=" + dir + "/test.xml", "TEST_UNDECLARED_OUTPUTS_DIR=" + dir,
+              "tests/integration/waiting_vm_test_program"});
+  ASSERT_TRUE(t.WaitFor("the machine's kernel boots", 300)) << t.seen();
+  ::kill(t.pid(), SIGTERM);
+  // Before the stop was heeded, a new machine took the case up (and ran
+  // it for its 10 minutes).
+  ASSERT_TRUE(t.WaitForEnd(120)) << t.seen();
+  EXPECT_EQ(t.Wait(), 125) << t.seen();
+  EXPECT_THAT(t.seen(), HasSubstr("stopped by signal Terminated while starting")) << t.seen();
+  EXPECT_THAT(t.seen(), Not(HasSubstr("in a new emulated machine"))) << t.seen();
 }
 
 TEST(Emulated, AMachineThatCannotStartSaysWhy) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -177,6 +178,12 @@ std::optional<int> RunInEmulatedMachineIfNeeded(const std::vector<std::string>& 
     std::stringstream text;
     text << f.rdbuf();
     ledger.Record(ParseProgress(text.str()), last.machine_failed ? last.message : "", last.status);
+    if (last.stop_signal != 0) {
+      // Told to stop (Bazel's timeout, Ctrl-C): no new machine for what is left.
+      ledger.Abandon(fmt::format("the test was stopped by signal {} ({})", last.stop_signal,
+                                 ::strsignal(last.stop_signal)));
+      break;
+    }
   }
   if (!ledger.planned()) return last.status;  // not a test program that says what it runs
 
