@@ -115,15 +115,22 @@ struct GuestRam {
   GuestMemory memory;
 };
 
-// Huge pages only where userfaultfd does not page the RAM in 4 KiB units.
-GuestRam AllocateRam(const GuestLayout& layout, bool huge_pages) {
+// Huge pages on hardware KVM, where userfaultfd does not page the RAM in
+// 4 KiB units. Where it does (`dsm`: a cluster node), none even if the
+// host's THP is "always": a write before the fault engine starts (loading
+// the guest) would fault in a 2 MiB page, making pages resident here that
+// another node is home of.
+GuestRam AllocateRam(const GuestLayout& layout, bool hardware, bool dsm) {
   constexpr uint64_t kAlign = abi::kLargePageSize;
   GuestRam ram;
   ram.mapping = Mapping::Anonymous(layout.memory_bytes + kAlign, "guest RAM");
   const uintptr_t raw = reinterpret_cast<uintptr_t>(ram.mapping.data());
   uint8_t* base = ram.mapping.data() + ((kAlign - raw % kAlign) % kAlign);
-  if (huge_pages && ::madvise(base, layout.memory_bytes, MADV_HUGEPAGE) != 0) {
-    spdlog::debug("madvise(MADV_HUGEPAGE) on guest RAM: {}", ErrnoText(errno));
+  // Fails (EINVAL) only on a kernel without THP, where neither matters.
+  const bool huge = hardware && !dsm;
+  if ((huge || dsm) &&
+      ::madvise(base, layout.memory_bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0) {
+    spdlog::debug("madvise of guest RAM: {}", ErrnoText(errno));
   }
   std::vector<GuestMemory::Region> regions;
   uint64_t offset = 0;
@@ -211,7 +218,7 @@ PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
   const std::vector<uint8_t> kernel_image = ReadFileBytes(cfg.kernel_path, kMaxKernelBytes);
   std::vector<uint8_t> initrd;
   if (!cfg.initrd_path.empty()) initrd = ReadFileBytes(cfg.initrd_path, g.layout.memory_bytes);
-  g.ram = AllocateRam(g.layout, kind == HostKind::kHardware && role == nullptr);
+  g.ram = AllocateRam(g.layout, kind == HostKind::kHardware, role != nullptr);
   const GuestMemory& mem = g.ram.memory;
   g.kernel = LoadKernel(kernel_image, cfg.kernel_path, mem, g.layout);
   BootConfig boot;

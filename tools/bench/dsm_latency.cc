@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,7 +31,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <thread>
@@ -165,8 +168,15 @@ struct DsmNode {
   }
 };
 
-uint64_t RegionBytes(int pages) {
-  return uint64_t(3 * pages) * kPage;
+// A node's RAM for `pages` measured pages. The DSM pages it in 4 KiB units:
+// with transparent huge pages on (the emulated machine's kernel: always),
+// node 0's writes before its engine starts would fault in 2 MiB pages that
+// reach into node 1's RAM (the kernel merges adjacent anonymous mappings),
+// which node 1's engine then finds resident though node 0 is their home.
+Mapping NodeRam(int pages) {
+  Mapping m = Mapping::Anonymous(uint64_t(3 * pages) * kPage, "bench RAM");
+  if (::madvise(m.data(), m.size(), MADV_NOHUGEPAGE) != 0) ThrowErrno("madvise bench RAM");
+  return m;
 }
 
 // Node 0's part before its engine starts: it writes every page (so they are
@@ -213,27 +223,37 @@ json MeasureFromNode1(DsmNode& n, int pages) {
             {"pages_received", st.pages_received}}}};
 }
 
-std::atomic<bool> g_finishing{false};
-
-void DieUnlessFinishing(const std::string& why) {
-  if (g_finishing) return;  // peers closing at the end
-  std::fprintf(stderr, "dsm_latency: %s\n", why.c_str());
-  std::_Exit(1);
+// A DSM node's fatal handler: dies, unless the measurement is over and the
+// peers are closing. The flag stays set for as long as any node may report
+// (their engines hold the handler), also while they are destroyed.
+std::function<void(const std::string&)> DieUnlessFinishing(
+    const std::shared_ptr<std::atomic<bool>>& finishing) {
+  return [finishing](const std::string& why) {
+    if (*finishing) return;
+    std::fprintf(stderr, "dsm_latency: %s\n", why.c_str());
+    std::_Exit(1);
+  };
 }
 
 json HostThreadsLoopback(int pages) {
   auto transports = ConnectLoopbackMesh(2);
   DsmNode n[2];
   for (NodeId i = 0; i < 2; ++i) {
-    n[i].ram = Mapping::Anonymous(RegionBytes(pages), "bench RAM");
+    n[i].ram = NodeRam(pages);
     n[i].transport = std::move(transports[i]);
   }
   WriteHomePages(n[0], pages);
-  for (NodeId i = 0; i < 2; ++i) n[i].Start(i, DieUnlessFinishing);
-  json out = MeasureFromNode1(n[1], pages);
-  g_finishing = true;
+  const auto finishing = std::make_shared<std::atomic<bool>>(false);
+  json out;
+  try {
+    for (NodeId i = 0; i < 2; ++i) n[i].Start(i, DieUnlessFinishing(finishing));
+    out = MeasureFromNode1(n[1], pages);
+  } catch (...) {
+    *finishing = true;  // the nodes close as this unwinds: the error is the news
+    throw;
+  }
+  *finishing = true;
   for (auto& node : n) node.Stop();
-  g_finishing = false;
   return out;
 }
 
@@ -258,12 +278,13 @@ int RunDsmRole(const RoleArgs& a) {
   cfg.nodes = {{0, host0, kDsmPort}, {1, host1, kDsmPort}};
   cfg.connect_timeout = std::chrono::seconds(60);
   DsmNode n;
-  n.ram = Mapping::Anonymous(RegionBytes(a.pages), "bench RAM");
+  n.ram = NodeRam(a.pages);
   n.transport = TcpTransport::Connect(cfg, TcpListener::Listen(a.self_host, kDsmPort));
   if (self == 1) {
-    n.Start(1, DieUnlessFinishing);
+    const auto finishing = std::make_shared<std::atomic<bool>>(false);
+    n.Start(1, DieUnlessFinishing(finishing));
     const json out = MeasureFromNode1(n, a.pages);
-    g_finishing = true;
+    *finishing = true;
     n.Stop();
     std::printf("%s\n", out.dump().c_str());
     return 0;

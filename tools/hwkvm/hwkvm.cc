@@ -51,9 +51,12 @@ int main(int argc, char** argv) {
       "run", "Run COMMAND inside the machine; exit with its status (125: the machine failed)");
   run->add_option("--cpus", o.cpus, "CPUs of the machine")->capture_default_str();
   run->add_option("--memory", o.memory_mib, "RAM of the machine in MiB")->capture_default_str();
-  run->add_option("--rw", o.rw_dirs, "A host directory the command may write (repeatable)");
+  // One value per use: else `--rw DIR -- COMMAND -x` hands -x to hwkvm.
+  run->add_option("--rw", o.rw_dirs, "A host directory the command may write (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("--forward", o.forward_sockets,
-                  "A Unix socket here that reaches the same path inside (repeatable)");
+                  "A Unix socket here that reaches the same path inside (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("--timeout", timeout_s, "Stop the command after this many seconds (0: never)")
       ->capture_default_str();
   run->add_option("--boot-timeout", boot_timeout_s, "Seconds the machine may take to be ready")
