@@ -12,21 +12,12 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "common/unique_fd.h"
 
 extern char** environ;
 
 namespace ssivm {
-
-namespace {
-
-int StatusOf(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 125;
-}
-
-}  // namespace
 
 int Spawn(const std::vector<std::string>& args, const SpawnStdio& stdio) {
   posix_spawn_file_actions_t fa;
@@ -62,7 +53,7 @@ int WaitExitStatus(int pid) {
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) ThrowErrno(fmt::format("waiting for process {}", pid));
   }
-  return StatusOf(status);
+  return ExitStatusOf(status);
 }
 
 std::optional<int> WaitExitStatusFor(int pid, std::chrono::milliseconds timeout) {
@@ -70,7 +61,7 @@ std::optional<int> WaitExitStatusFor(int pid, std::chrono::milliseconds timeout)
   for (;;) {
     int status = 0;
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return StatusOf(status);
+    if (r == pid) return ExitStatusOf(status);
     if (r < 0 && errno != EINTR) ThrowErrno(fmt::format("waiting for process {}", pid));
     if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

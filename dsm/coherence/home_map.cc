@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm {
 
@@ -12,9 +13,9 @@ HomeMap::HomeMap(const std::vector<uint64_t>& bytes, std::vector<RamSpan> ram) {
   if (bytes.empty()) throw Error("a cluster needs at least one node's memory");
   uint64_t total = 0;
   for (NodeId k = 0; k < bytes.size(); ++k) {
-    if (bytes[k] == 0 || bytes[k] % kPageBytes != 0) {
+    if (bytes[k] == 0 || bytes[k] % abi::kPageSize != 0) {
       throw Error(fmt::format("node {} contributes {} bytes: not a positive multiple of {}", k,
-                              bytes[k], kPageBytes));
+                              bytes[k], abi::kPageSize));
     }
     total += bytes[k];
   }
@@ -40,7 +41,7 @@ HomeMap::HomeMap(const std::vector<uint64_t>& bytes, std::vector<RamSpan> ram) {
 }
 
 NodeId HomeMap::HomeOf(PageNumber page) const {
-  const uint64_t addr = page * kPageBytes;
+  const uint64_t addr = page * abi::kPageSize;
   for (const Range& r : ranges_) {
     if (addr < r.base + r.size) return r.home;
   }

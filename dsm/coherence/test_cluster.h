@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dsm/coherence/coherence_node.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm::testing {
 

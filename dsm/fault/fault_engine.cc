@@ -12,21 +12,21 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm {
 namespace {
 
-constexpr uint64_t kPage = 4096;
-alignas(4096) const uint8_t kZeroPage[4096] = {};
+alignas(abi::kPageSize) const uint8_t kZeroPage[abi::kPageSize] = {};
 
 // Pages the loader already wrote (resident) before userfaultfd took over.
 std::vector<PageNumber> ResidentPages(const SharedRam& ram) {
   std::vector<PageNumber> out;
   for (const SharedRegion& r : ram.regions()) {
-    std::vector<unsigned char> vec(r.size / kPage);
+    std::vector<unsigned char> vec(r.size / abi::kPageSize);
     if (::mincore(r.host, r.size, vec.data()) != 0) ThrowErrno("mincore of shared guest RAM");
     for (size_t i = 0; i < vec.size(); ++i) {
-      if (vec[i] & 1) out.push_back(r.gpa / kPage + i);
+      if (vec[i] & 1) out.push_back(r.gpa / abi::kPageSize + i);
     }
   }
   return out;
@@ -44,8 +44,8 @@ SharedRam::SharedRam(std::vector<SharedRegion> regions) : regions_(std::move(reg
   if (regions_.empty()) throw Error("shared guest RAM has no region");
   for (size_t i = 0; i < regions_.size(); ++i) {
     const SharedRegion& r = regions_[i];
-    if (r.size == 0 || r.gpa % kPage != 0 || r.size % kPage != 0 ||
-        reinterpret_cast<uintptr_t>(r.host) % kPage != 0) {
+    if (r.size == 0 || r.gpa % abi::kPageSize != 0 || r.size % abi::kPageSize != 0 ||
+        reinterpret_cast<uintptr_t>(r.host) % abi::kPageSize != 0) {
       throw Error(
           fmt::format("shared RAM region {:#x}+{:#x} is empty or not page aligned", r.gpa, r.size));
     }
@@ -66,7 +66,7 @@ uint64_t SharedRam::host_size() const {
 }
 
 std::optional<uint64_t> SharedRam::HostAddress(PageNumber page) const {
-  const uint64_t gpa = page * kPage;
+  const uint64_t gpa = page * abi::kPageSize;
   for (const SharedRegion& r : regions_) {
     if (gpa >= r.gpa && gpa - r.gpa < r.size)
       return reinterpret_cast<uint64_t>(r.host) + (gpa - r.gpa);
@@ -78,7 +78,7 @@ std::optional<PageNumber> SharedRam::PageAt(uint64_t host_address) const {
   for (const SharedRegion& r : regions_) {
     const auto base = reinterpret_cast<uint64_t>(r.host);
     if (host_address >= base && host_address - base < r.size) {
-      return (r.gpa + (host_address - base)) / kPage;
+      return (r.gpa + (host_address - base)) / abi::kPageSize;
     }
   }
   return std::nullopt;
@@ -201,7 +201,7 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
         break;
       case Action::Kind::kSendLocalPage: {
         PageData* data = const_cast<PageData*>(DataOf(a.message));
-        std::memcpy(data->data(), reinterpret_cast<const void*>(addr), kPage);
+        std::memcpy(data->data(), reinterpret_cast<const void*>(addr), abi::kPageSize);
         if (a.drop_before_send) {
           uffd_.Drop(addr);
           ++stats_.invalidations;

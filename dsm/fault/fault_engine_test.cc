@@ -13,6 +13,7 @@
 
 #include "common/mapping.h"
 #include "dsm/transport/loopback_mesh.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm {
 namespace {
@@ -20,7 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 constexpr uint64_t kGpa = 64ull << 20;
 constexpr uint64_t kSize = 4ull << 20;
-constexpr uint64_t kPage = 4096;
 
 NodeId HomeOf(PageNumber p) {
   return static_cast<NodeId>(p % 2);
@@ -46,7 +46,7 @@ class TwoNodes : public ::testing::Test {
       nodes_[i].transport = std::move(transports[i]);
     }
     // Node 0 "loads" a page it is home of before the DSM starts.
-    *nodes_[0].At<uint64_t>(10 * kPage) = 0x10ad;
+    *nodes_[0].At<uint64_t>(10 * abi::kPageSize) = 0x10ad;
     for (NodeId i = 0; i < 2; ++i) {
       Node& n = nodes_[i];
       n.engine = std::make_unique<FaultEngine>(i, SharedRegion{kGpa, kSize, n.ram.data()}, HomeOf,
@@ -67,22 +67,22 @@ class TwoNodes : public ::testing::Test {
 };
 
 TEST_F(TwoNodes, UntouchedPagesReadAsZeroEverywhere) {
-  EXPECT_EQ(*nodes_[1].At<uint64_t>(3 * kPage + 8), 0u);  // homed at node 1
-  EXPECT_EQ(*nodes_[1].At<uint64_t>(4 * kPage), 0u);      // homed at node 0
+  EXPECT_EQ(*nodes_[1].At<uint64_t>(3 * abi::kPageSize + 8), 0u);  // homed at node 1
+  EXPECT_EQ(*nodes_[1].At<uint64_t>(4 * abi::kPageSize), 0u);      // homed at node 0
   EXPECT_GE(nodes_[1].engine->stats().read_faults, 2u);
   EXPECT_EQ(nodes_[1].engine->stats().pages_received, 0u);  // zero pages move no data
 }
 
 TEST_F(TwoNodes, LoadedPagesAndWritesMoveBetweenNodes) {
-  EXPECT_EQ(*nodes_[1].At<uint64_t>(10 * kPage), 0x10adu);
+  EXPECT_EQ(*nodes_[1].At<uint64_t>(10 * abi::kPageSize), 0x10adu);
   // Node 1 fills 64 pages; node 0 verifies every word.
   for (uint64_t p = 100; p < 164; ++p) {
-    for (uint64_t w = 0; w < kPage / 8; ++w)
-      *nodes_[1].At<uint64_t>(p * kPage + w * 8) = p * 1000 + w;
+    for (uint64_t w = 0; w < abi::kPageSize / 8; ++w)
+      *nodes_[1].At<uint64_t>(p * abi::kPageSize + w * 8) = p * 1000 + w;
   }
   for (uint64_t p = 100; p < 164; ++p) {
-    for (uint64_t w = 0; w < kPage / 8; ++w) {
-      ASSERT_EQ(*nodes_[0].At<uint64_t>(p * kPage + w * 8), p * 1000 + w) << "page " << p;
+    for (uint64_t w = 0; w < abi::kPageSize / 8; ++w) {
+      ASSERT_EQ(*nodes_[0].At<uint64_t>(p * abi::kPageSize + w * 8), p * 1000 + w) << "page " << p;
     }
   }
   EXPECT_GE(nodes_[0].engine->stats().pages_received + nodes_[0].engine->stats().pages_sent, 64u);
@@ -91,7 +91,7 @@ TEST_F(TwoNodes, LoadedPagesAndWritesMoveBetweenNodes) {
 TEST_F(TwoNodes, AtomicIncrementsOnBothNodesAreExact) {
   // Single writer: a locked add on either node's mapping is atomic for both.
   constexpr int kThreadsPerNode = 2, kIncrements = 1500;
-  for (uint64_t offset : {5 * kPage, 6 * kPage}) {  // one page homed at each node
+  for (uint64_t offset : {5 * abi::kPageSize, 6 * abi::kPageSize}) {  // one page homed at each node
     std::vector<std::thread> threads;
     for (int n = 0; n < 2; ++n) {
       for (int t = 0; t < kThreadsPerNode; ++t) {

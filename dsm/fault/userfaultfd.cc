@@ -10,11 +10,10 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm {
 namespace {
-
-constexpr uint64_t kPage = 4096;
 
 int OpenUserfaultfd() {
   const int dev = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
@@ -65,7 +64,7 @@ std::optional<PageFault> Userfaultfd::ReadFault() {
     if (n != sizeof(msg)) ThrowErrno("read from userfaultfd");
     if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
     const uint64_t flags = msg.arg.pagefault.flags;
-    return PageFault{msg.arg.pagefault.address & ~(kPage - 1),
+    return PageFault{msg.arg.pagefault.address & ~(abi::kPageSize - 1),
                      (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0};
   }
 }
@@ -74,7 +73,7 @@ void Userfaultfd::Install(uint64_t address, const void* src, bool writable) {
   uffdio_copy c{};
   c.dst = address;
   c.src = reinterpret_cast<uint64_t>(src);
-  c.len = kPage;
+  c.len = abi::kPageSize;
   c.mode = writable ? 0 : UFFDIO_COPY_MODE_WP;
   while (::ioctl(fd_.get(), UFFDIO_COPY, &c) != 0) {
     if (errno == EAGAIN) continue;
@@ -85,7 +84,7 @@ void Userfaultfd::Install(uint64_t address, const void* src, bool writable) {
 void Userfaultfd::WriteProtect(uint64_t address, bool protect) {
   uffdio_writeprotect w{};
   w.range.start = address;
-  w.range.len = kPage;
+  w.range.len = abi::kPageSize;
   w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
   if (::ioctl(fd_.get(), UFFDIO_WRITEPROTECT, &w) != 0) {
     ThrowErrno(fmt::format("UFFDIO_WRITEPROTECT {} at {:#x}", protect ? "on" : "off", address));
@@ -93,13 +92,13 @@ void Userfaultfd::WriteProtect(uint64_t address, bool protect) {
 }
 
 void Userfaultfd::Drop(uint64_t address) {
-  if (::madvise(reinterpret_cast<void*>(address), kPage, MADV_DONTNEED) != 0) {
+  if (::madvise(reinterpret_cast<void*>(address), abi::kPageSize, MADV_DONTNEED) != 0) {
     ThrowErrno(fmt::format("MADV_DONTNEED at {:#x}", address));
   }
 }
 
 void Userfaultfd::Wake(uint64_t address) {
-  uffdio_range r{address, kPage};
+  uffdio_range r{address, abi::kPageSize};
   if (::ioctl(fd_.get(), UFFDIO_WAKE, &r) != 0)
     ThrowErrno(fmt::format("UFFDIO_WAKE at {:#x}", address));
 }

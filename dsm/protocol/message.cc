@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm {
 namespace {

@@ -14,17 +14,18 @@
 #include <variant>
 #include <vector>
 
+#include "guest/abi/page.h"
+
 namespace ssivm::dsm {
 
 inline constexpr uint32_t kMagic = 0x44495353;  // "SSID"
 inline constexpr uint8_t kProtocolVersion = 2;  // 2: Shutdown names its origin
 inline constexpr size_t kHeaderSize = 16;
-inline constexpr size_t kPageBytes = 4096;
-inline constexpr uint32_t kMaxPayload = kPageBytes + 64;
+inline constexpr uint32_t kMaxPayload = abi::kPageSize + 64;
 
 using NodeId = uint32_t;
 using PageNumber = uint64_t;  // guest-physical address >> 12
-using PageData = std::array<uint8_t, kPageBytes>;
+using PageData = std::array<uint8_t, abi::kPageSize>;
 
 enum class Access : uint8_t { kRead = 1, kWrite = 2 };
 enum class DataKind : uint8_t { kNone = 0, kZero = 1, kBytes = 2 };

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::dsm {
 namespace {
@@ -62,7 +63,7 @@ TEST(Message, EveryTypeRoundTrips) {
 TEST(Message, GrantWithoutDataIsShort) {
   EXPECT_EQ(Bytes(0, Grant{1, Access::kRead, DataKind::kZero, {}}).size(), kHeaderSize + 10);
   EXPECT_EQ(Bytes(0, Grant{1, Access::kRead, DataKind::kBytes, {}}).size(),
-            kHeaderSize + 10 + kPageBytes);
+            kHeaderSize + 10 + abi::kPageSize);
 }
 
 TEST(Message, RejectsBadHeaders) {

@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest/abi/page.h"
+
 namespace ssivm::abi {
 
 // ---- Guest-physical layout (ARCHITECTURE.md, "Guest-physical memory") ------
-inline constexpr uint64_t kPageSize = 4096;
-inline constexpr uint64_t kLargePageSize = 2ull << 20;
 
 // Boot region [0, 1 MiB): replicated, read-only after boot.
 inline constexpr uint64_t kBootRegionBase = 0;

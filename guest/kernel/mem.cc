@@ -1,12 +1,12 @@
 #include "guest/kernel/mem.h"
 
+#include "guest/abi/page.h"
 #include "guest/kernel/irq_lock.h"
 #include "guest/kernel/percpu.h"
 
 namespace ssivm::guest::mem {
 namespace {
 
-constexpr uint64_t kPage = abi::kPageSize;
 // Free memory as sorted, coalesced extents; plenty for a kernel whose
 // allocations are few and large (thread stacks, workload buffers).
 constexpr uint32_t kMaxExtents = 512;
@@ -33,8 +33,9 @@ constinit uint32_t g_range_count = 0;
 bool InsertLocked(Node& n, uint64_t base, uint64_t pages) {
   uint32_t i = 0;
   while (i < n.count && n.free[i].base < base) ++i;
-  const uint64_t end = base + pages * kPage;
-  const bool merge_prev = i > 0 && n.free[i - 1].base + n.free[i - 1].pages * kPage == base;
+  const uint64_t end = base + pages * abi::kPageSize;
+  const bool merge_prev =
+      i > 0 && n.free[i - 1].base + n.free[i - 1].pages * abi::kPageSize == base;
   const bool merge_next = i < n.count && n.free[i].base == end;
   if (merge_prev && merge_next) {
     n.free[i - 1].pages += pages + n.free[i].pages;
@@ -62,7 +63,7 @@ void* TakeFrom(Node& n, size_t pages) {
     if (e.pages < pages) continue;
     // From the top of the extent: the base stays put, so no reordering.
     e.pages -= pages;
-    const uint64_t addr = e.base + e.pages * kPage;
+    const uint64_t addr = e.base + e.pages * abi::kPageSize;
     if (e.pages == 0) {
       for (uint32_t j = i; j + 1 < n.count; ++j) n.free[j] = n.free[j + 1];
       --n.count;
@@ -82,13 +83,13 @@ void Init(const abi::SsivmInfo& info) {
     const abi::MemRange& r = info.ranges[i];
     if (r.kind != abi::kRangeShared) continue;
     const uint32_t node = r.home_node < g_node_count ? r.home_node : 0;
-    const uint64_t base = (r.base + kPage - 1) & ~(kPage - 1);
-    const uint64_t end = (r.base + r.size) & ~(kPage - 1);
+    const uint64_t base = (r.base + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
+    const uint64_t end = (r.base + r.size) & ~(abi::kPageSize - 1);
     if (end <= base) continue;
     g_ranges[g_range_count++] = {base, end - base, r.kind, node};
     Node& n = g_nodes[node];
-    n.total_pages += (end - base) / kPage;
-    InsertLocked(n, base, (end - base) / kPage);
+    n.total_pages += (end - base) / abi::kPageSize;
+    InsertLocked(n, base, (end - base) / abi::kPageSize);
   }
 }
 

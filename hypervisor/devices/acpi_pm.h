@@ -20,6 +20,7 @@ namespace ssivm {
 // thread. Thread-safe if on_sleep is.
 class AcpiPm : public PioDevice {
  public:
+  static constexpr uint16_t kPort = 0x600;  // where ssivm puts it (the FADT says so)
   static constexpr uint16_t kPortCount = 6;
   using SleepCallback = std::function<void(uint8_t sleep_type)>;
 

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "common/unique_fd.h"
 #include "hypervisor/emulated/channel_protocol.h"
 #include "hypervisor/emulated/fd_buffer.h"
@@ -42,12 +43,6 @@ constexpr size_t kChannelBackpressure = 4u << 20;
 
 void Log(const std::string& s) {
   std::fprintf(stderr, "hwkvm-agent: %s\n", s.c_str());
-}
-
-int StatusOf(int wstatus) {
-  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
-  return 125;
 }
 
 [[noreturn]] void PowerOff() {
@@ -287,12 +282,12 @@ class Agent {
       }
       if (::chdir(r.cwd.c_str()) != 0) {
         std::fprintf(stderr, "hwkvm: cannot enter %s: %s\n", r.cwd.c_str(), std::strerror(errno));
-        ::_exit(126);
+        ::_exit(kExitCannotRun);
       }
       environ = envp.data();
       ::execvp(argv[0], argv.data());
       std::fprintf(stderr, "hwkvm: cannot run %s: %s\n", argv[0], std::strerror(errno));
-      ::_exit(127);
+      ::_exit(kExitCannotRun);
     }
     child_ = pid;
     for (int fd : {in_.get(), out_.get(), err_.get()}) {
@@ -359,7 +354,7 @@ class Agent {
       if (pid < 0 && errno == ECHILD) no_children_ = child_ > 0;
       if (pid <= 0) return;
       if (pid == child_) {
-        exit_status_ = StatusOf(ws);
+        exit_status_ = ExitStatusOf(ws);
         drain_deadline_ = Clock::now() + kDrainGrace;
       }
     }
@@ -406,7 +401,7 @@ void RunAgentIfAsked(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], kAgentFlag) != 0) return;
   if (::getpid() != 1) {
     std::fprintf(stderr, "%s is for the emulated machine's init only\n", kAgentFlag);
-    std::exit(2);
+    std::exit(kExitUsage);
   }
   try {
     Agent agent;

@@ -26,6 +26,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "common/temp_dir.h"
 #include "common/unique_fd.h"
 #include "hypervisor/emulated/fd_buffer.h"
@@ -139,7 +140,7 @@ Qemu StartQemu(const std::vector<std::string>& args) {
   if (pid < 0) ThrowErrno("fork");
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(125);
+    if (::getppid() != parent) ::_exit(kExitVmmError);
     ::setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
@@ -150,7 +151,7 @@ Qemu StartQemu(const std::vector<std::string>& args) {
     ::dup2(wr.get(), 2);
     ::execvp(argv[0], argv.data());
     std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
+    ::_exit(kExitCannotRun);
   }
   Qemu q;
   q.pid = pid;
@@ -311,7 +312,7 @@ class Supervisor {
     const size_t from = log_.size() > kLogTail ? log_.size() - kLogTail : 0;
     for (size_t i = from; i < log_.size(); ++i) tail += "\n  " + log_[i];
     MachineRun r;
-    r.status = 125;
+    r.status = kExitVmmError;
     r.machine_failed = true;
     r.message = fmt::format("the emulated machine failed: {}{}{}", why,
                             tail.empty() ? "" : "; the end of its console:", tail);

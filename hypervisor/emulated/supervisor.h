@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/exit_status.h"
 #include "hypervisor/emulated/channel_protocol.h"
 #include "hypervisor/emulated/l1_packages.h"
 
@@ -56,7 +57,7 @@ struct MachineOptions {
 };
 
 struct MachineRun {
-  int status = 125;             // the command's exit status
+  int status = kExitVmmError;   // the command's exit status
   bool machine_failed = false;  // the machine, not the command, failed (status 125)
   std::string message;          // why, with the end of its console
   int stop_signal = 0;          // the signal this process got that stopped the run; 0: none

@@ -27,6 +27,16 @@ struct MsrListHeader {
 };
 static_assert(sizeof(Cpuid2Header) == 8 && sizeof(MsrsHeader) == 8 && sizeof(MsrListHeader) == 4);
 
+// kvm_xsave ends in a flexible array (for KVM_GET_XSAVE2), which C++ cannot
+// hold in std::optional; KVM_GET_XSAVE/KVM_SET_XSAVE move exactly the
+// 4 KiB legacy region.
+struct Xsave {
+  uint32_t region[1024];
+};
+static_assert(sizeof(Xsave) == 4096);
+
+inline constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, Xsave);
+inline constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, Xsave);
 inline constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, Cpuid2Header);
 inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
 inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);

@@ -49,6 +49,14 @@ uint32_t KvmVcpu::TscKhz() const {
   return khz > 0 ? static_cast<uint32_t>(khz) : 0;
 }
 
+uint32_t KvmVcpu::GetMpState() const {
+  kvm_mp_state mp{};
+  if (::ioctl(fd(), KVM_GET_MP_STATE, &mp) != 0) {
+    ThrowErrno(fmt::format("KVM_GET_MP_STATE vCPU {}", id_));
+  }
+  return mp.mp_state;
+}
+
 void KvmVcpu::SetMpState(uint32_t state) {
   kvm_mp_state mp{};
   mp.mp_state = state;
@@ -80,6 +88,63 @@ std::optional<uint64_t> KvmVcpu::GetMsr(uint32_t index) const {
   buf.entries()[0].index = index;
   if (::ioctl(fd(), kvmabi::kGetMsrs, buf.data()) != 1) return std::nullopt;
   return buf.entries()[0].data;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> KvmVcpu::GetMsrs(
+    const std::vector<uint32_t>& indices) const {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  for (uint32_t index : indices) {
+    if (const auto v = GetMsr(index)) out.emplace_back(index, *v);
+  }
+  return out;
+}
+
+namespace {
+
+// One KVM_GET_* / KVM_SET_* of a fixed-size struct, errors naming it.
+template <class T>
+T GetState(int fd, unsigned long request, const char* name, uint32_t vcpu) {
+  T v{};
+  if (::ioctl(fd, request, &v) != 0) ThrowErrno(fmt::format("{} vCPU {}", name, vcpu));
+  return v;
+}
+
+template <class T>
+void SetState(int fd, unsigned long request, const T& v, const char* name, uint32_t vcpu) {
+  if (::ioctl(fd, request, &v) != 0) ThrowErrno(fmt::format("{} vCPU {}", name, vcpu));
+}
+
+}  // namespace
+
+kvm_fpu KvmVcpu::GetFpu() const {
+  return GetState<kvm_fpu>(fd(), KVM_GET_FPU, "KVM_GET_FPU", id_);
+}
+void KvmVcpu::SetFpu(const kvm_fpu& f) {
+  SetState(fd(), KVM_SET_FPU, f, "KVM_SET_FPU", id_);
+}
+kvmabi::Xsave KvmVcpu::GetXsave() const {
+  return GetState<kvmabi::Xsave>(fd(), kvmabi::kGetXsave, "KVM_GET_XSAVE", id_);
+}
+void KvmVcpu::SetXsave(const kvmabi::Xsave& x) {
+  SetState(fd(), kvmabi::kSetXsave, x, "KVM_SET_XSAVE", id_);
+}
+kvm_xcrs KvmVcpu::GetXcrs() const {
+  return GetState<kvm_xcrs>(fd(), KVM_GET_XCRS, "KVM_GET_XCRS", id_);
+}
+void KvmVcpu::SetXcrs(const kvm_xcrs& x) {
+  SetState(fd(), KVM_SET_XCRS, x, "KVM_SET_XCRS", id_);
+}
+kvm_lapic_state KvmVcpu::GetLapic() const {
+  return GetState<kvm_lapic_state>(fd(), KVM_GET_LAPIC, "KVM_GET_LAPIC", id_);
+}
+void KvmVcpu::SetLapic(const kvm_lapic_state& l) {
+  SetState(fd(), KVM_SET_LAPIC, l, "KVM_SET_LAPIC", id_);
+}
+kvm_vcpu_events KvmVcpu::GetEvents() const {
+  return GetState<kvm_vcpu_events>(fd(), KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS", id_);
+}
+void KvmVcpu::SetEvents(const kvm_vcpu_events& e) {
+  SetState(fd(), KVM_SET_VCPU_EVENTS, e, "KVM_SET_VCPU_EVENTS", id_);
 }
 
 int KvmVcpu::Run() {

@@ -13,14 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "common/exit_status.h"
 #include "dsm/transport/transport.h"
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/devices/pio_device.h"
 #include "hypervisor/node/vm_stop.h"
 
 namespace ssivm {
-
-inline constexpr int kExitPeerLost = 126;  // a node died or broke the protocol
 
 class ClusterLink final : public dsm::TransportHandler {
  public:

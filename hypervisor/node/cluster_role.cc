@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 #include "provision/manifest/address.h"
 
 namespace ssivm {
@@ -24,6 +25,20 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
   if (m.FindNode(node_id) == nullptr) {
     throw Error(
         fmt::format("node {} is not in the manifest of cluster '{}'", node_id, m.cluster_id));
+  }
+  // Fields the manifest format allows but this node process cannot honour
+  // yet: refused, never ignored.
+  if (m.guest.vcpus_online != m.guest.vcpus_total) {
+    throw Error(fmt::format(
+        "guest.vcpus_online = {} with vcpus_total = {}: this ssivm starts every vCPU online "
+        "(no CPU hotplug yet); set vcpus_online = vcpus_total or leave it out",
+        m.guest.vcpus_online, m.guest.vcpus_total));
+  }
+  if (m.guest.page_size_kib != abi::kPageSize / 1024) {
+    throw Error(fmt::format(
+        "guest.page_size_kib = {}: this ssivm backs and pages guest memory in {} KiB pages "
+        "only (no huge-page backing yet); set page_size_kib = {} or leave it out",
+        m.guest.page_size_kib, abi::kPageSize / 1024, abi::kPageSize / 1024));
   }
   r.self = node_id;
   r.cluster_key = ClusterKey(m.cluster_id);

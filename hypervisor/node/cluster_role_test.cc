@@ -51,5 +51,27 @@ TEST(ClusterRole, RejectsWhatTheNodeProcessCannotRun) {
   EXPECT_THROW(RoleFromManifest(m, 0), Error);
 }
 
+// Valid manifest fields the node cannot honour are refused, not ignored.
+TEST(ClusterRole, RefusesFieldsItCannotHonour) {
+  provision::ClusterManifest m = TwoNodes();
+  m.guest.vcpus_online = 2;
+  try {
+    RoleFromManifest(m, 0);
+    FAIL() << "vcpus_online < vcpus_total accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("guest.vcpus_online = 2 with vcpus_total = 3"));
+  }
+  m = TwoNodes();
+  m.guest.page_size_kib = 2048;
+  try {
+    RoleFromManifest(m, 1);
+    FAIL() << "page_size_kib = 2048 accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("guest.page_size_kib = 2048"));
+  }
+  m.guest.page_size_kib = 4;
+  EXPECT_EQ(RoleFromManifest(m, 1).self, 1u);
+}
+
 }  // namespace
 }  // namespace ssivm

@@ -126,17 +126,9 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
   engine_->Start();
 }
 
-void ClusterRuntime::ForwardDevices(IoBus& bus) {
-  const struct {
-    uint16_t base, count;
-    const char* name;
-  } kDevices[] = {{abi::kCom1Port, abi::kCom1PortCount, "com1 (node 0)"},
-                  {abi::kDebugExitPort, 4, "debug-exit (node 0)"},
-                  {abi::kBootProgressPort, 4, "boot-progress (node 0)"}};
-  for (const auto& d : kDevices) {
-    remote_devices_.push_back(std::make_unique<RemoteDevice>(*link_, 0, d.base));
-    bus.Register(d.base, d.count, d.name, remote_devices_.back().get());
-  }
+PioDevice* ClusterRuntime::ForwardDevice(uint16_t base) {
+  remote_devices_.push_back(std::make_unique<RemoteDevice>(*link_, 0, base));
+  return remote_devices_.back().get();
 }
 
 void ClusterRuntime::Stop(int status) {

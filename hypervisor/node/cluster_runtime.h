@@ -50,8 +50,9 @@ class ClusterRuntime {
   // home.
   void StartDsm(const GuestMemory& ram,
                 const std::vector<std::pair<uint64_t, uint64_t>>& read_only);
-  // Devices that live on node 0: forward their ports from other nodes.
-  void ForwardDevices(IoBus& bus);
+  // A stand-in for a device that lives on node 0 at port `base`: every
+  // access is forwarded there. Owned here.
+  PioDevice* ForwardDevice(uint16_t base);
   // node 0: peers may use these devices.
   void ServeDevices(IoBus& bus) { link_->set_devices(&bus); }
   // Tells the others the guest stopped, frees waiters and stops paging.

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "common/unique_fd.h"
 #include "hypervisor/devices/uart16550.h"
 #include "hypervisor/node/escape_filter.h"
@@ -125,7 +126,7 @@ class StdioConsole final : public Console {
       std::span<const uint8_t> got(in.data(), static_cast<size_t>(n));
       if (tty) {
         if (filter.Feed(got, out)) {
-          stop.Request({130, "stopped from the console (Ctrl-A x)", false});
+          stop.Request({kExitConsoleStop, "stopped from the console (Ctrl-A x)", false});
           return;
         }
       } else {

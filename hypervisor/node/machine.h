@@ -1,5 +1,5 @@
-// One node's VM: KVM, guest RAM, the loaded kernel, devices and vCPU threads.
-// (Single node for now; the multi-node work splits what this owns.)
+// One node's VM: KVM, guest RAM, the loaded kernel, devices and vCPU threads;
+// in a cluster, also its ClusterRuntime (the DSM and the link to its peers).
 #ifndef SSIVM_HYPERVISOR_NODE_MACHINE_H_
 #define SSIVM_HYPERVISOR_NODE_MACHINE_H_
 

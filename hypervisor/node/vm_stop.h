@@ -8,15 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "common/exit_status.h"
 #include "common/unique_fd.h"
 
 namespace ssivm {
-
-// Exit statuses of the ssivm process other than the guest's own status.
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitGuestReboot = 123;  // the guest asked for a reset
-inline constexpr int kExitGuestCrash = 124;   // triple fault, KVM internal error
-inline constexpr int kExitVmmError = 125;
 
 struct StopReason {
   int status;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "guest/abi/page.h"
 
 namespace ssivm {
 namespace {
@@ -19,19 +20,19 @@ uint64_t BuildIdentityPageTables(const GuestMemory& mem, const PageTableOptions&
     throw Error(
         fmt::format("identity map of {:#x} bytes needs more than one PML4 slot", opt.map_end));
   }
-  const uint64_t needed = (2 + gibs) * 4096;
+  const uint64_t needed = (2 + gibs) * abi::kPageSize;
   if (needed > opt.tables_max) {
     throw Error(fmt::format("page tables for {} GiB need {} KiB, only {} KiB reserved", gibs,
                             needed >> 10, opt.tables_max >> 10));
   }
   const uint64_t pml4 = opt.tables_gpa;
-  const uint64_t pdpt = pml4 + 4096;
-  const uint64_t pds = pdpt + 4096;
+  const uint64_t pdpt = pml4 + abi::kPageSize;
+  const uint64_t pds = pdpt + abi::kPageSize;
   mem.Fill(pml4, needed, 0);
   const uint64_t dir = kPtePresent | kPteWrite | (opt.user_accessible ? kPteUser : 0);
   mem.WriteObject<uint64_t>(pml4, pdpt | dir);
   for (uint64_t g = 0; g < gibs; ++g) {
-    const uint64_t pd = pds + g * 4096;
+    const uint64_t pd = pds + g * abi::kPageSize;
     mem.WriteObject<uint64_t>(pdpt + g * 8, pd | dir);
     for (uint64_t i = 0; i < 512; ++i) {
       const uint64_t pa = g * kGiB + i * k2MiB;

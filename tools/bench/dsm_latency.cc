@@ -51,6 +51,7 @@
 #include "dsm/fault/userfaultfd.h"
 #include "dsm/transport/loopback_mesh.h"
 #include "dsm/transport/tcp_transport.h"
+#include "guest/abi/page.h"
 #include "hypervisor/emulated/agent.h"
 #include "tools/bench/bench_runtime.h"
 #include "tools/bench/guest_result.h"
@@ -63,7 +64,6 @@ using namespace ssivm;
 using namespace ssivm::dsm;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kGpa = 64ull << 20;
 constexpr uint16_t kFloorPort = 7500;
 constexpr uint16_t kDsmPort = 7400;
@@ -123,7 +123,7 @@ std::vector<double> FloorMeasure(const std::string& host, uint16_t port, int rou
 // A missing-page fault on local memory, resolved by a handler thread of this
 // process with UFFDIO_COPY.
 std::vector<double> LocalFaultFloor(int pages) {
-  Mapping m = Mapping::Anonymous(pages * kPage, "floor RAM");
+  Mapping m = Mapping::Anonymous(pages * abi::kPageSize, "floor RAM");
   Userfaultfd uffd(m.data(), m.size());
   std::atomic<bool> done{false};
   std::thread handler([&] {
@@ -137,7 +137,7 @@ std::vector<double> LocalFaultFloor(int pages) {
   std::vector<double> out;
   for (int i = 0; i < pages; ++i) {
     const auto t0 = Clock::now();
-    (void)*reinterpret_cast<volatile uint8_t*>(m.data() + i * kPage);
+    (void)*reinterpret_cast<volatile uint8_t*>(m.data() + i * abi::kPageSize);
     out.push_back(Us(Clock::now() - t0));
   }
   done = true;
@@ -174,7 +174,7 @@ struct DsmNode {
 // reach into node 1's RAM (the kernel merges adjacent anonymous mappings),
 // which node 1's engine then finds resident though node 0 is their home.
 Mapping NodeRam(int pages) {
-  Mapping m = Mapping::Anonymous(uint64_t(3 * pages) * kPage, "bench RAM");
+  Mapping m = Mapping::Anonymous(uint64_t(3 * pages) * abi::kPageSize, "bench RAM");
   if (::madvise(m.data(), m.size(), MADV_NOHUGEPAGE) != 0) ThrowErrno("madvise bench RAM");
   return m;
 }
@@ -183,7 +183,7 @@ Mapping NodeRam(int pages) {
 // its own, resident, exclusive).
 void WriteHomePages(DsmNode& n, int pages) {
   for (int i = 0; i < 3 * pages; ++i)
-    *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage) = i;
+    *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize) = i;
 }
 
 // Node 1's part: reads every page once (remote read faults), writes them
@@ -192,14 +192,14 @@ void WriteHomePages(DsmNode& n, int pages) {
 json MeasureFromNode1(DsmNode& n, int pages) {
   std::vector<double> read_fault, upgrade;
   for (int i = 0; i < pages; ++i) {
-    auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage);
+    auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
     const auto t0 = Clock::now();
     const uint64_t v = *p;
     read_fault.push_back(Us(Clock::now() - t0));
     if (v != uint64_t(i)) throw Error(fmt::format("page {} read {} instead of {}", i, v, i));
   }
   for (int i = 0; i < pages; ++i) {
-    auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage);
+    auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
     const auto t0 = Clock::now();
     *p = i + 1;
     upgrade.push_back(Us(Clock::now() - t0));
@@ -207,7 +207,7 @@ json MeasureFromNode1(DsmNode& n, int pages) {
   const auto t0 = Clock::now();
   uint64_t sum = 0;
   for (int i = pages; i < 3 * pages; ++i)
-    sum += *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * kPage);
+    sum += *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const DsmStats st = n.engine->stats();
   return {{"remote_read_fault", Summary(read_fault)},
@@ -215,7 +215,7 @@ json MeasureFromNode1(DsmNode& n, int pages) {
           {"sequential_transfer",
            {{"pages", 2 * pages},
             {"pages_per_s", 2 * pages / secs},
-            {"mb_per_s", 2.0 * pages * kPage / secs / 1e6},
+            {"mb_per_s", 2.0 * pages * abi::kPageSize / secs / 1e6},
             {"checksum", sum}}},
           {"node1_stats",
            {{"read_faults", st.read_faults},

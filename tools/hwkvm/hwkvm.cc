@@ -21,17 +21,11 @@
 #include <CLI/CLI.hpp>
 
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "hypervisor/emulated/agent.h"
 #include "hypervisor/emulated/l1_packages.h"
 #include "hypervisor/emulated/runtime.h"
 #include "tools/hwkvm/vm_test.h"
-
-namespace {
-
-constexpr int kExitUsage = 2;
-constexpr int kExitFailed = 125;
-
-}  // namespace
 
 int main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
@@ -97,7 +91,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : kExitUsage;
+    return app.exit(e) == 0 ? 0 : ssivm::kExitUsage;
   }
   try {
     if (*fetch) {
@@ -119,7 +113,7 @@ int main(int argc, char** argv) {
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
       std::fprintf(stderr, "hwkvm: cannot run %s: %s\n", args[0], std::strerror(errno));
-      return 127;
+      return ssivm::kExitCannotRun;
     }
     o.timeout = std::chrono::seconds(timeout_s);
     o.boot_timeout = std::chrono::seconds(boot_timeout_s);
@@ -129,6 +123,6 @@ int main(int argc, char** argv) {
 
   } catch (const ssivm::Error& e) {
     std::fprintf(stderr, "hwkvm: %s\n", e.what());
-    return kExitFailed;
+    return ssivm::kExitVmmError;
   }
 }

@@ -17,6 +17,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "common/unique_fd.h"
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
@@ -132,7 +133,7 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   ::sigaction(SIGHUP, &sa, nullptr);
   sa.sa_handler = SIG_IGN;
   ::sigaction(SIGINT, &sa, nullptr);  // the terminal's Ctrl-C reaches the nodes directly
-  int status = 125;
+  int status = kExitVmmError;
   try {
     for (uint32_t k = 0; k < opt.nodes; ++k) {
       std::vector<std::string> argv = hosts ? hosts->Exec(k) : std::vector<std::string>{};

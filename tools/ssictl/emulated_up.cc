@@ -17,6 +17,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "common/unique_fd.h"
 #include "hypervisor/emulated/runtime.h"
 #include "hypervisor/x86/bzimage.h"
@@ -46,7 +47,7 @@ int UpDetached(const std::vector<std::string>& args, emulated::MachineOptions o,
     ::dup2(null, 0);
     ::dup2(out >= 0 ? out : null, 1);
     ::dup2(out >= 0 ? out : null, 2);
-    int status = 125;
+    int status = kExitVmmError;
     try {
       o.progress = [](const std::string& s) { std::fprintf(stderr, "ssictl: %s\n", s.c_str()); };
       o.on_exit = [&wr](int st) {
@@ -81,7 +82,7 @@ int UpDetached(const std::vector<std::string>& args, emulated::MachineOptions o,
     std::ifstream f(log);
     std::fputs(std::string(std::istreambuf_iterator<char>(f), {}).c_str(), stderr);
     ::waitpid(pid, nullptr, 0);
-    return 125;
+    return kExitVmmError;
   }
   if (status == 0) {
     std::fprintf(stderr,
@@ -122,7 +123,7 @@ std::optional<int> UpEmulatedIfNeeded(const EmulatedUp& up) {
     const CommandResult r = RunCommand(argv);
     if (r.exit_code != 0) {
       std::fputs(r.output.c_str(), stderr);
-      return r.exit_code == 2 ? 2 : 125;
+      return r.exit_code == kExitUsage ? kExitUsage : kExitVmmError;
     }
   }
   std::fprintf(stderr,

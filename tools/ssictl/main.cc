@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "hypervisor/emulated/agent.h"
 #include "tools/ssictl/cluster_up.h"
 #include "tools/ssictl/console_client.h"
@@ -17,8 +18,6 @@
 #include "tools/ssictl/up.h"
 
 namespace {
-constexpr int kExitUsage = 2;
-constexpr int kExitError = 125;
 
 // --manifest and how to reach its hosts: the same for up, status and down.
 CLI::Option* AddRemoteOptions(CLI::App* cmd, ssivm::RemoteOptions& r) {
@@ -146,7 +145,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "ssictl: %s\nRun 'ssictl --help' for the commands.\n", e.what());
-    return kExitUsage;
+    return ssivm::kExitUsage;
   }
   try {
     if (*up_cmd && *nodes_opt) return ssivm::UpCluster(up, cluster);
@@ -169,7 +168,7 @@ int main(int argc, char** argv) {
     if (int status = domain_cmds.Run(); status >= 0) return status;
   } catch (const ssivm::Error& e) {
     std::fprintf(stderr, "ssictl: error: %s\n", e.what());
-    return kExitError;
+    return ssivm::kExitVmmError;
   }
-  return kExitUsage;
+  return ssivm::kExitUsage;
 }

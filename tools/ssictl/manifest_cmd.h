@@ -8,11 +8,9 @@
 #include <cstdint>
 #include <string>
 
-namespace ssivm {
+#include "common/exit_status.h"
 
-// Exit status of a check that found problems (bad manifest, unresolvable
-// package set). Errors of ssictl itself stay 125.
-inline constexpr int kExitCheckFailed = 1;
+namespace ssivm {
 
 struct ManifestOptions {
   std::string nodes_file;

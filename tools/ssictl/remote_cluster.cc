@@ -16,6 +16,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/exit_status.h"
 #include "tools/ssictl/cluster_hosts.h"
 #include "tools/ssictl/cluster_plan.h"
 #include "tools/ssictl/emulated_up.h"
@@ -27,7 +28,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kExitProblems = 125;             // up: could not start (as a VMM that cannot start)
 constexpr auto kCommandTimeout = seconds(30);  // one ssh command
 constexpr auto kStopTimeout = seconds(30);
 constexpr auto kDetachTimeout = seconds(90);
@@ -191,7 +191,7 @@ int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
   }
   PrintProblems(fmt::format("cluster {} did not start; stopping what did", m.cluster_id), problems);
   StopNodes(c, c.NodeIds());
-  return kExitProblems;
+  return kExitVmmError;
 }
 
 // The local processes running the nodes (ssh clients, or the node processes
@@ -294,7 +294,7 @@ int UpManifest(const RemoteOptions& opt) {
     PrintProblems(fmt::format("cannot start cluster {}: {} problem(s); nothing was started",
                               m.cluster_id, problems.size()),
                   problems);
-    return kExitProblems;
+    return kExitVmmError;
   }
   const std::vector<NodeAnswer> answers = c.AskAll("status");
   std::vector<std::string> problems;
@@ -307,7 +307,7 @@ int UpManifest(const RemoteOptions& opt) {
     PrintProblems(fmt::format("cannot tell whether cluster {} already runs; nothing was started",
                               m.cluster_id),
                   problems);
-    return kExitProblems;
+    return kExitVmmError;
   }
   const UpDecision decision = DecideUp(m, States(c, answers));
   if (decision.kind == UpDecision::kAlreadyRunning) {

@@ -1,4 +1,5 @@
-// `ssictl up`: boots the aggregated VM (one node for now) and waits for it.
+// `ssictl up` of a single node process: boots the VM and waits for it (`--nodes`,
+// `--manifest` and `--domain` are cluster_up.h and remote_cluster.h).
 #ifndef SSIVM_TOOLS_SSICTL_UP_H_
 #define SSIVM_TOOLS_SSICTL_UP_H_
 

@@ -13,6 +13,7 @@
 // async page faults are on (they fault pages in for writing; the VMM turns
 // them off under the DSM, see KvmVm::DisableAsyncPageFaults): the reads then
 // took the pages exclusive and the later writes needed no upgrade.
+#include "guest/abi/page.h"
 #include "guest/arch/arch.h"
 #include "guest/drivers/pv_info.h"
 #include "guest/kernel/clock.h"
@@ -23,8 +24,6 @@
 
 namespace ssivm::guest::workloads {
 namespace {
-
-constexpr uint64_t kPage = 4096;
 
 struct Ctx {
   uint64_t pages;
@@ -62,7 +61,8 @@ void Writer(void* p) {
   c->buf = static_cast<uint8_t*>(mem::AllocPages(c->pages, c->home_node));
   if (c->buf == nullptr) return;
   for (uint64_t k = 0; k < c->pages; ++k) {
-    __atomic_store_n(reinterpret_cast<uint64_t*>(c->buf + k * kPage), Pattern(k), __ATOMIC_RELEASE);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(c->buf + k * abi::kPageSize), Pattern(k),
+                     __ATOMIC_RELEASE);
   }
 }
 
@@ -73,13 +73,14 @@ void Reader(void* p) {
   SnapshotFaults(c, 0);
   for (uint64_t k = 0; k < c->pages; ++k) {
     const uint64_t t0 = arch::ReadTsc();
-    (void)__atomic_load_n(reinterpret_cast<uint64_t*>(c->local_buf + k * kPage), __ATOMIC_ACQUIRE);
+    (void)__atomic_load_n(reinterpret_cast<uint64_t*>(c->local_buf + k * abi::kPageSize),
+                          __ATOMIC_ACQUIRE);
     const uint64_t t1 = arch::ReadTsc();
     c->local_ns[k] = clock::TscToNs(t1 - t0);
   }
   SnapshotFaults(c, 1);
   for (uint64_t k = 0; k < c->pages; ++k) {
-    auto* word = reinterpret_cast<uint64_t*>(c->buf + k * kPage);
+    auto* word = reinterpret_cast<uint64_t*>(c->buf + k * abi::kPageSize);
     const uint64_t t0 = arch::ReadTsc();
     const uint64_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     const uint64_t t1 = arch::ReadTsc();
@@ -88,7 +89,7 @@ void Reader(void* p) {
   }
   SnapshotFaults(c, 2);
   for (uint64_t k = 0; k < c->pages; ++k) {
-    auto* word = reinterpret_cast<uint64_t*>(c->buf + k * kPage);
+    auto* word = reinterpret_cast<uint64_t*>(c->buf + k * abi::kPageSize);
     const uint64_t t0 = arch::ReadTsc();
     __atomic_store_n(word, ~Pattern(k), __ATOMIC_RELEASE);
     const uint64_t t1 = arch::ReadTsc();
