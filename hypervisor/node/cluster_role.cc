@@ -1,12 +1,10 @@
 #include "hypervisor/node/cluster_role.h"
 
-#include <arpa/inet.h>
-
 #include <fmt/format.h>
 
+#include "cluster/cluster_view.h"
 #include "common/error.h"
 #include "guest/abi/page.h"
-#include "provision/manifest/address.h"
 
 namespace ssivm {
 
@@ -40,34 +38,24 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
         "only (no huge-page backing yet); set page_size_kib = {} or leave it out",
         m.guest.page_size_kib, abi::kPageSize / 1024, abi::kPageSize / 1024));
   }
+  const cluster::ClusterView view = cluster::ClusterView::FromManifest(m);
   r.self = node_id;
   r.cluster_key = ClusterKey(m.cluster_id);
-  r.epoch = m.epoch;
-  r.vcpus = m.guest.vcpus_total;
-  r.vcpu_node.assign(r.vcpus, 0);
+  r.epoch = view.epoch();
+  r.vcpus = view.vcpu_count();
   r.addresses.resize(r.node_count);
   r.node_bytes.resize(r.node_count);
   for (uint32_t id = 0; id < r.node_count; ++id) {
-    const provision::Node* n = m.FindNode(id);
+    const cluster::Member* n = view.Find(id);
     if (n == nullptr) {
       throw Error(fmt::format("node ids must be 0..{} for the node process; {} is missing",
                               r.node_count - 1, id));
     }
-    provision::Address a;
-    std::string why;
-    if (!provision::ParseAddress(n->address, &a, &why)) {
-      throw Error(fmt::format("node {} address '{}': {}", id, n->address, why));
-    }
-    in_addr probe{};
-    if (::inet_pton(AF_INET, a.host.c_str(), &probe) != 1) {
-      throw Error(fmt::format("node {} address '{}': the TCP transport needs an IPv4 address", id,
-                              n->address));
-    }
-    r.addresses[id] = {id, a.host, a.port};
-    r.node_bytes[id] = n->memory_mib << 20;
-    r.memory_mib += n->memory_mib;
-    for (uint32_t v = n->vcpus.first; v <= n->vcpus.last && v < r.vcpus; ++v) r.vcpu_node[v] = id;
+    r.addresses[id] = {id, n->host, n->port};
+    r.node_bytes[id] = n->memory_bytes;
+    r.memory_mib += n->memory_bytes >> 20;
   }
+  for (uint32_t v = 0; v < r.vcpus; ++v) r.vcpu_node.push_back(view.NodeOfVcpu(v));
   return r;
 }
 
