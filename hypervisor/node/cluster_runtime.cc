@@ -24,37 +24,6 @@ dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem) {
   return dsm::HomeMap(role.node_bytes, std::move(ram));
 }
 
-void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
-                            const dsm::HomeMap& homes) {
-  const auto params = mem.ReadObject<abi::BootParams>(abi::kBootParamsGpa);
-  const uint64_t info_gpa = params.hdr.setup_data + sizeof(abi::SetupData);
-  auto info = std::make_unique<abi::SsivmInfo>(mem.ReadObject<abi::SsivmInfo>(info_gpa));
-  // Keep the boot, private and kernel ranges; re-split shared RAM by home.
-  const std::vector<abi::MemRange> old(info->ranges, info->ranges + info->range_count);
-  uint32_t n = 0;
-  for (const abi::MemRange& r : old) {
-    if (r.kind != abi::kRangeShared) info->ranges[n++] = r;
-  }
-  for (const abi::MemRange& r : old) {
-    if (r.kind != abi::kRangeShared) continue;
-    uint64_t covered = 0;
-    for (const auto& h : homes.ranges()) {
-      const uint64_t lo = std::max(r.base, h.base), hi = std::min(r.base + r.size, h.base + h.size);
-      if (lo >= hi) continue;
-      if (n == abi::kMaxMemRanges) throw Error("too many memory ranges for the boot info");
-      info->ranges[n++] = {lo, hi - lo, abi::kRangeShared, h.home};
-      covered += hi - lo;
-    }
-    if (covered != r.size) throw Error("guest RAM extends past the nodes' contributions");
-  }
-  info->range_count = n;
-  info->node_count = role.node_count;
-  for (uint32_t v = 0; v < role.vcpus && v < abi::kMaxVcpus; ++v) {
-    info->vcpu_node[v] = static_cast<uint8_t>(role.vcpu_node[v]);
-  }
-  mem.WriteObject(info_gpa, *info);
-}
-
 ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
                                ClusterLink::LocalInterrupt interrupt)
     : role_(role), stop_(stop), homes_(HomesOf(role, ram)) {

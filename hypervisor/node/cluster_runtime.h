@@ -25,11 +25,6 @@ uint64_t SharedRamBase();
 // Which node is home of each page of this guest's RAM.
 dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem);
 
-// Rewrites the ssivm table in the boot info for the cluster: one shared
-// range per home node, the node count and the vCPU-to-node table.
-void ApplyClusterToBootInfo(const GuestMemory& mem, const ClusterRole& role,
-                            const dsm::HomeMap& homes);
-
 class ClusterRuntime {
  public:
   // Connects the mesh (blocks until every peer has connected, or throws

@@ -128,4 +128,29 @@ std::vector<abi::MemRange> BuildMemRanges(const GuestLayout& layout, uint64_t ke
   return ranges;
 }
 
+std::vector<abi::MemRange> SplitSharedByHome(const std::vector<abi::MemRange>& ranges,
+                                             const std::vector<abi::MemRange>& homes) {
+  std::vector<abi::MemRange> out;
+  for (const abi::MemRange& r : ranges) {
+    if (r.kind != abi::kRangeShared) out.push_back(r);
+  }
+  for (const abi::MemRange& r : ranges) {
+    if (r.kind != abi::kRangeShared) continue;
+    uint64_t covered = 0;
+    for (const abi::MemRange& h : homes) {
+      const uint64_t lo = std::max(r.base, h.base);
+      const uint64_t hi = std::min(r.base + r.size, h.base + h.size);
+      if (lo >= hi) continue;
+      out.push_back(
+          {.base = lo, .size = hi - lo, .kind = abi::kRangeShared, .home_node = h.home_node});
+      covered += hi - lo;
+    }
+    if (covered != r.size) {
+      throw Error(fmt::format("shared RAM [{:#x}, {:#x}) extends past the nodes' contributions",
+                              r.base, r.base + r.size));
+    }
+  }
+  return out;
+}
+
 }  // namespace ssivm

@@ -31,6 +31,13 @@ std::vector<abi::MemRange> BuildMemRanges(const GuestLayout& layout, uint64_t ke
                                           uint64_t kernel_end, uint64_t initrd_base = 0,
                                           uint64_t initrd_size = 0);
 
+// `ranges` (BuildMemRanges's) with every shared range split where `homes`
+// (base, size and home_node; kind ignored) says which node is home of what:
+// a cluster's map. Other ranges stay as they are, first. Throws Error if
+// shared RAM reaches past the homes.
+std::vector<abi::MemRange> SplitSharedByHome(const std::vector<abi::MemRange>& ranges,
+                                             const std::vector<abi::MemRange>& homes);
+
 }  // namespace ssivm
 
 #endif  // SSIVM_HYPERVISOR_X86_BOOT_PARAMS_H_

@@ -347,5 +347,43 @@ TEST_F(LargeBootInfoTest, RangesCoverAllRam) {
   ExpectRangesTileRam(layout_, {info.ranges, info.ranges + info.range_count});
 }
 
+// A cluster's boot info, written once: shared RAM split by home, the
+// vCPU-to-node table filled, the whole of RAM still covered once.
+TEST_F(LargeBootInfoTest, AClustersHomesAndVcpuNodesAreWrittenOnce) {
+  BootConfig config = Config();
+  config.node_count = 2;
+  // Node 0 home of [16 MiB, 2 GiB), node 1 of [2 GiB, 3 GiB) and all above 4 GiB.
+  config.homes = {{.base = 16 * kMiB, .size = 2 * kGiB - 16 * kMiB, .kind = 0, .home_node = 0},
+                  {.base = 2 * kGiB, .size = kGiB, .kind = 0, .home_node = 1},
+                  {.base = 4 * kGiB, .size = 2 * kGiB, .kind = 0, .home_node = 1}};
+  config.vcpu_node = {0, 1};
+  WriteBootInfo(ram_.mem(), layout_, ElfKernel(), config, nullptr);
+  const abi::SsivmInfo info = Info();
+  EXPECT_EQ(info.node_count, 2u);
+  EXPECT_EQ(info.vcpu_node[1], 1);
+  const std::vector<abi::MemRange> ranges(info.ranges, info.ranges + info.range_count);
+  ExpectRangesTileRam(layout_, ranges);
+  uint64_t homed[2] = {0, 0};
+  for (const abi::MemRange& r : ranges) {
+    if (r.kind != abi::kRangeShared) continue;
+    ASSERT_LT(r.home_node, 2u);
+    homed[r.home_node] += r.size;
+    EXPECT_TRUE(r.base >= 2 * kGiB ? r.home_node == 1 : r.home_node == 0) << r.base;
+  }
+  EXPECT_EQ(homed[1], 3 * kGiB);
+  EXPECT_GT(homed[0], 0u);
+}
+
+TEST_F(LargeBootInfoTest, SharedRamPastTheHomesIsRefused) {
+  BootConfig config = Config();
+  config.homes = {{.base = 16 * kMiB, .size = kGiB, .kind = 0, .home_node = 0}};
+  EXPECT_THAT(WriteError(ElfKernel(), config, nullptr),
+              HasSubstr("extends past the nodes' contributions"));
+  config.homes.clear();
+  config.vcpu_node = {0, 0, 0};
+  EXPECT_THAT(WriteError(ElfKernel(), config, nullptr),
+              HasSubstr("a node for each of 3 vCPUs, but the guest has 2"));
+}
+
 }  // namespace
 }  // namespace ssivm

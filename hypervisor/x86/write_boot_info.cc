@@ -75,8 +75,13 @@ void WriteInitrd(const GuestMemory& mem, const GuestLayout& layout, const Loaded
 
 void WriteSsivmInfo(const GuestMemory& mem, const GuestLayout& layout, const LoadedKernel& kernel,
                     const BootConfig& config, const abi::BootParams& bp) {
-  const std::vector<abi::MemRange> ranges = BuildMemRanges(
-      layout, kernel.kernel_base, kernel.kernel_end, abi::InitrdBase(bp), abi::InitrdSize(bp));
+  std::vector<abi::MemRange> ranges = BuildMemRanges(layout, kernel.kernel_base, kernel.kernel_end,
+                                                     abi::InitrdBase(bp), abi::InitrdSize(bp));
+  if (!config.homes.empty()) ranges = SplitSharedByHome(ranges, config.homes);
+  if (config.vcpu_node.size() > std::min<size_t>(layout.vcpus, abi::kMaxVcpus)) {
+    throw Error(fmt::format("a node for each of {} vCPUs, but the guest has {}",
+                            config.vcpu_node.size(), layout.vcpus));
+  }
   if (ranges.size() > abi::kMaxMemRanges) {
     throw Error(fmt::format("guest memory map has {} ranges, the ssivm table holds {}",
                             ranges.size(), abi::kMaxMemRanges));
@@ -99,6 +104,7 @@ void WriteSsivmInfo(const GuestMemory& mem, const GuestLayout& layout, const Loa
   info.ram_end = layout.ram_end();
   info.range_count = static_cast<uint32_t>(ranges.size());
   std::copy(ranges.begin(), ranges.end(), info.ranges);
+  std::copy(config.vcpu_node.begin(), config.vcpu_node.end(), info.vcpu_node);
 
   const abi::SetupData header{
       .next = 0, .type = abi::kSetupDataSsivm, .len = sizeof(abi::SsivmInfo)};
