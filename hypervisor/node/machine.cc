@@ -102,6 +102,15 @@ void WaitForStop(VmStop& stop, const sigset_t& signals) {
   }
 }
 
+ClusterRole SingleNode(const MachineConfig& cfg) {
+  ClusterRole r;
+  r.vcpus = cfg.vcpus;
+  r.vcpu_node.assign(cfg.vcpus, 0);
+  r.memory_mib = cfg.memory_mib;
+  r.node_bytes = {cfg.memory_mib << 20};
+  return r;
+}
+
 double MsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -121,7 +130,8 @@ class Machine {
       : cfg_(cfg),
         start_(start),
         kind_(cfg.host_kind ? *cfg.host_kind : DetectHostKind()),
-        role_(cfg.cluster ? &*cfg.cluster : nullptr) {}
+        dsm_(cfg.cluster.has_value()),
+        role_(dsm_ ? *cfg.cluster : SingleNode(cfg)) {}
 
   MachineResult Build() {
     spdlog::info("host KVM kind: {}; guest: {} vCPUs, {} MiB", HostKindName(kind_), cfg_.vcpus,
@@ -156,7 +166,11 @@ class Machine {
   const MachineConfig& cfg_;
   const std::chrono::steady_clock::time_point start_;
   const HostKind kind_;
-  const ClusterRole* const role_;  // null: a single node
+  // Paged by the DSM: one node of a cluster (the DSM and the link to the
+  // peers then live in cluster_).
+  const bool dsm_;
+  // A single node is the one node of a 1-node cluster: node 0, every vCPU.
+  const ClusterRole role_;
   PreparedGuest guest_;
   std::optional<KvmSystem> sys_;
   std::optional<KvmVm> vm_;
@@ -190,9 +204,8 @@ void Machine::CreateVm() {
   // Under the DSM a guest read of a missing page must reach userfaultfd as a
   // read, so that pages can be shared read-only: KVM's async page faults
   // would fault every page in for writing.
-  const bool dsm_pages_ram = role_ != nullptr;
-  const bool hlt_in_guest = dsm_pages_ram && vm_->DisableAsyncPageFaults();
-  if (dsm_pages_ram && !hlt_in_guest) {
+  const bool hlt_in_guest = dsm_ && vm_->DisableAsyncPageFaults();
+  if (dsm_ && !hlt_in_guest) {
     spdlog::warn(
         "KVM does not let HLT run in the guest (kvm.mitigate_smt_rsb?): its async page faults "
         "stay on, so the DSM sees guest reads as writes and cannot share pages read-only");
@@ -212,9 +225,9 @@ void Machine::CreateVm() {
 }
 
 void Machine::JoinCluster() {
-  if (role_ == nullptr) return;
+  if (!dsm_) return;
   cluster_ = std::make_unique<ClusterRuntime>(
-      *role_, mem(), stop_,
+      role_, mem(), stop_,
       [this](uint32_t vcpu, uint8_t vector) { InterruptLocalVcpu(vcpu, vector); });
 }
 
@@ -232,8 +245,7 @@ struct Machine::Devices {
                  [](const BootMilestone& b) {
                    spdlog::info("boot +{:.3f} ms vcpu {} {} (monotonic_ns {})",
                                 std::chrono::duration<double, std::milli>(b.since_start).count(),
-                                b.vcpu,
-                                b.name ? b.name : fmt::format("milestone-{}", b.milestone),
+                                b.vcpu, b.name ? b.name : fmt::format("milestone-{}", b.milestone),
                                 b.monotonic_ns);
                  }),
         ipi(m.cfg_.vcpus,
@@ -269,9 +281,9 @@ struct Machine::Devices {
         info([&m](uint32_t key) -> std::optional<uint64_t> {
           switch (key) {
             case abi::kInfoNodeId:
-              return m.role_ ? m.role_->self : 0;
+              return m.role_.self;
             case abi::kInfoNodeCount:
-              return m.role_ ? m.role_->node_count : 1;
+              return m.role_.node_count;
             case abi::kInfoVcpuExits:
               return m.VcpuExits();
             default:
@@ -312,10 +324,9 @@ struct Machine::Devices {
 void Machine::CreateDevices() {
   console_ = MakeConsole(cfg_.console);
   devices_ = std::make_unique<Devices>(*this);
-  const bool device_node = role_ == nullptr || role_->device_node();
-  RegisterDevices(bus_, devices_->Table(), device_node,
+  RegisterDevices(bus_, devices_->Table(), role_.device_node(),
                   [this](const DeviceEntry& e) { return cluster_->ForwardDevice(e.base); });
-  if (cluster_ && device_node) cluster_->ServeDevices(bus_);
+  if (cluster_ && role_.device_node()) cluster_->ServeDevices(bus_);
 }
 
 void Machine::CreateVcpus() {
@@ -323,9 +334,9 @@ void Machine::CreateVcpus() {
   const LoadedKernel& kernel = guest_.kernel;
   local_vcpus_.assign(cfg_.vcpus, nullptr);
   for (uint32_t v = 0; v < cfg_.vcpus; ++v) {
-    if (role_ && !role_->runs(v)) continue;  // another node runs it
+    if (!role_.runs(v)) continue;  // another node runs it
     auto vcpu = std::make_unique<KvmVcpu>(*vm_, v);
-    vcpu->SetCpuid(CpuidForVcpu(cpuid, v, vcpu->TscKhz(), role_ == nullptr));
+    vcpu->SetCpuid(CpuidForVcpu(cpuid, v, vcpu->TscKhz(), !dsm_));
     // The ssivm kernel (ELF) starts every vCPU at its entry. Linux starts its
     // APs itself (INIT/SIPI through the LAPIC, found in the ACPI MADT), so
     // for a bzImage the APs stay in KVM's wait-for-SIPI state.
@@ -362,9 +373,9 @@ uint64_t Machine::VcpuExits() const {
 
 nlohmann::json Machine::Status() const {
   nlohmann::json j;
-  j["node"] = role_ ? role_->self : 0;
-  j["nodes"] = role_ ? role_->node_count : 1;
-  if (role_) j["epoch"] = role_->epoch;
+  j["node"] = role_.self;
+  j["nodes"] = role_.node_count;
+  if (dsm_) j["epoch"] = role_.epoch;
   j["host_kind"] = HostKindName(kind_);
   j["memory_mib"] = cfg_.memory_mib;
   nlohmann::json v = nlohmann::json::array();
