@@ -36,6 +36,56 @@ void VcpuLoop::Start() {
 void VcpuLoop::Kick() {
   vcpu_.run()->immediate_exit = 1;
   if (thread_.joinable()) pthread_kill(thread_.native_handle(), kKickSignal);
+  // A parked thread waits on the condition, not in KVM_RUN.
+  std::lock_guard lock(pause_mu_);
+  pause_cv_.notify_all();
+}
+
+bool VcpuLoop::Pause() {
+  {
+    std::lock_guard lock(pause_mu_);
+    pause_asked_ = true;
+    pause_pending_ = true;
+  }
+  Kick();
+  std::unique_lock lock(pause_mu_);
+  pause_cv_.wait(lock, [this] { return parked_ || ended_ || stop_.requested(); });
+  return parked_;
+}
+
+void VcpuLoop::Resume() {
+  std::lock_guard lock(pause_mu_);
+  pause_asked_ = false;
+  pause_pending_ = false;
+  pause_cv_.notify_all();
+}
+
+void VcpuLoop::RequirePaused(const char* what) const {
+  std::lock_guard lock(pause_mu_);
+  if (!parked_) throw Error(fmt::format("vCPU {}: {} needs it paused", vcpu_.id(), what));
+}
+
+migrate::VcpuState VcpuLoop::Save(const migrate::CaptureFeatures& features,
+                                  std::span<const uint8_t> slot) const {
+  RequirePaused("saving its state");
+  return migrate::CaptureVcpu(vcpu_, features, slot);
+}
+
+void VcpuLoop::Restore(const migrate::VcpuState& state) {
+  RequirePaused("restoring its state");
+  migrate::RestoreVcpu(vcpu_, state);
+}
+
+void VcpuLoop::ParkWhilePaused() {
+  if (!pause_pending_) return;
+  // KVM finishes the last exit's I/O on the next KVM_RUN: do that now, so
+  // that a saved state does not repeat it.
+  migrate::CompletePendingExit(vcpu_);
+  std::unique_lock lock(pause_mu_);
+  parked_ = true;
+  pause_cv_.notify_all();
+  pause_cv_.wait(lock, [this] { return !pause_asked_ || stop_.requested(); });
+  parked_ = false;
 }
 
 void VcpuLoop::Join() {
@@ -57,6 +107,15 @@ bool VcpuLoop::PinToHostCpus() {
 }
 
 void VcpuLoop::Run() {
+  // Whichever way the thread leaves, a Pause() waiting for it returns.
+  struct MarkEnded {
+    VcpuLoop& loop;
+    ~MarkEnded() {
+      std::lock_guard lock(loop.pause_mu_);
+      loop.ended_ = true;
+      loop.pause_cv_.notify_all();
+    }
+  } mark_ended{*this};
   // Before the first KVM_RUN: the vCPU never enters the guest elsewhere.
   if (!PinToHostCpus()) return;
   sigset_t unblock;
@@ -65,6 +124,8 @@ void VcpuLoop::Run() {
   pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
   try {
     while (!stop_.requested()) {
+      ParkWhilePaused();
+      if (stop_.requested()) break;
       const int err = vcpu_.Run();
       if (err == EINTR || err == EAGAIN) {
         vcpu_.run()->immediate_exit = 0;

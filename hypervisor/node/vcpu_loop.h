@@ -4,7 +4,10 @@
 #define SSIVM_HYPERVISOR_NODE_VCPU_LOOP_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -14,6 +17,8 @@
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/node/vm_stop.h"
+#include "migrate/vcpu_capture.h"
+#include "migrate/vcpu_state.h"
 
 namespace ssivm {
 
@@ -40,10 +45,25 @@ class VcpuLoop {
   void Kick();
   void Join();
 
+  // Parks the vCPU's thread between two KVM_RUNs, with what its last exit
+  // left pending completed (an OUT's RIP moved past it), and waits until it
+  // is parked. False if the VM stopped first. Migration uses this.
+  bool Pause();
+  // Lets a paused vCPU run again.
+  void Resume();
+  // A paused vCPU's whole state (`slot`: its node-private slot), and the
+  // way back: both throw Error unless the vCPU is paused.
+  migrate::VcpuState Save(const migrate::CaptureFeatures& features,
+                          std::span<const uint8_t> slot) const;
+  void Restore(const migrate::VcpuState& state);
+
   uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
+  // On the vCPU's thread, between two KVM_RUNs: parks while a pause is asked.
+  void ParkWhilePaused();
+  void RequirePaused(const char* what) const;
   // Confines this thread to host_cpus_; false (the VM stops) if the host refuses.
   bool PinToHostCpus();
   // Returns false when the VM must stop.
@@ -58,6 +78,12 @@ class VcpuLoop {
   const std::vector<int> host_cpus_;
   std::thread thread_;
   std::atomic<uint64_t> exits_{0};
+  mutable std::mutex pause_mu_;
+  std::condition_variable pause_cv_;
+  bool pause_asked_ = false;
+  bool parked_ = false;
+  bool ended_ = false;                      // the thread left its loop
+  std::atomic<bool> pause_pending_{false};  // pause_asked_, read without the lock
 };
 
 }  // namespace ssivm
