@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/exit_status.h"
 
 namespace ssivm {
 
@@ -18,6 +19,20 @@ ClusterLink::ClusterLink(NodeId self, uint32_t node_count, std::vector<NodeId> v
       transport_(transport),
       stop_(stop),
       local_interrupt_(std::move(local_interrupt)) {}
+
+ClusterLink::~ClusterLink() {
+  StopServing();
+}
+
+void ClusterLink::StopServing() {
+  Abort();
+  if (server_.joinable() && server_.get_id() != std::this_thread::get_id()) server_.join();
+}
+
+void ClusterLink::set_devices(IoBus* bus) {
+  devices_ = bus;
+  if (bus != nullptr && !server_.joinable()) server_ = std::thread([this] { ServeForwardedIo(); });
+}
 
 void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
   if (vcpu >= vcpu_node_.size()) return;
@@ -62,9 +77,14 @@ void ClusterLink::BroadcastShutdown(int status) {
 }
 
 void ClusterLink::Abort() {
-  std::lock_guard<std::mutex> lock(io_mu_);
-  aborted_ = true;
-  io_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(io_mu_);
+    aborted_ = true;
+    io_cv_.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(serve_mu_);
+  serve_stop_ = true;
+  serve_cv_.notify_all();
 }
 
 void ClusterLink::OnMessage(NodeId from, Message message) {
@@ -119,7 +139,6 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
 }
 
 void ClusterLink::ServeIo(NodeId from, const dsm::IoRequest& r) {
-  uint32_t data = r.data;
   if (devices_ == nullptr) {
     stop_.Request(
         {kExitPeerLost,
@@ -127,12 +146,36 @@ void ClusterLink::ServeIo(NodeId from, const dsm::IoRequest& r) {
          true});
     return;
   }
-  uint8_t bytes[4];
-  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<uint8_t>(data >> (8 * i));
-  devices_->Dispatch(r.write, r.port, r.size, bytes);
-  data = 0;
-  for (int i = 0; i < r.size; ++i) data |= static_cast<uint32_t>(bytes[i]) << (8 * i);
-  transport_.Send(from, dsm::IoReply{r.seq, data});
+  std::lock_guard<std::mutex> lock(serve_mu_);
+  serve_queue_.emplace_back(from, r);
+  serve_cv_.notify_one();
+}
+
+void ClusterLink::ServeForwardedIo() {
+  for (;;) {
+    std::pair<NodeId, dsm::IoRequest> next;
+    {
+      std::unique_lock<std::mutex> lock(serve_mu_);
+      serve_cv_.wait(lock, [this] { return serve_stop_ || !serve_queue_.empty(); });
+      if (serve_stop_) return;
+      next = serve_queue_.front();
+      serve_queue_.pop_front();
+    }
+    const auto& [from, r] = next;
+    uint8_t bytes[4];
+    for (int i = 0; i < 4; ++i) bytes[i] = static_cast<uint8_t>(r.data >> (8 * i));
+    uint32_t data = 0;
+    try {
+      devices_->Dispatch(r.write, r.port, r.size, bytes);
+      for (int i = 0; i < r.size; ++i) data |= static_cast<uint32_t>(bytes[i]) << (8 * i);
+      transport_.Send(from, dsm::IoReply{r.seq, data});
+    } catch (const std::exception& e) {
+      stop_.Request(
+          {kExitVmmError,
+           fmt::format("I/O forwarded by node {} (port {:#x}): {}", from, r.port, e.what()), true});
+      return;
+    }
+  }
 }
 
 void ClusterLink::OnPeerLost(NodeId peer, const std::string& reason) {

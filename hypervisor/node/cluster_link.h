@@ -6,11 +6,13 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/exit_status.h"
@@ -28,11 +30,15 @@ class ClusterLink final : public dsm::TransportHandler {
   // vcpu_node[v] = the node that runs vCPU v.
   ClusterLink(dsm::NodeId self, uint32_t node_count, std::vector<dsm::NodeId> vcpu_node,
               dsm::Transport& transport, VmStop& stop, LocalInterrupt local_interrupt);
+  ~ClusterLink() override;
 
   // Where coherence messages and peer losses go (set before Start).
   void set_coherence(dsm::TransportHandler* h) { coherence_ = h; }
   // The devices of this node that peers may access (the device node only).
-  void set_devices(IoBus* bus) { devices_ = bus; }
+  // Their forwarded accesses run on a thread of their own, in the order they
+  // arrive, never on the transport's receive thread: a device may block (the
+  // UART on a paused terminal) and the DSM's traffic must not wait for it.
+  void set_devices(IoBus* bus);
 
   dsm::NodeId self() const { return self_; }
   // Delivers locally or forwards to the vCPU's node. Guest-controlled input:
@@ -51,11 +57,15 @@ class ClusterLink final : public dsm::TransportHandler {
   void OnMessage(dsm::NodeId from, dsm::Message message) override;
   void OnPeerLost(dsm::NodeId peer, const std::string& reason) override;
 
-  // Wakes RemoteIo waiters (the VM is stopping).
+  // Wakes RemoteIo waiters and stops serving forwarded I/O (the VM is
+  // stopping). Does not wait for an access in progress.
   void Abort();
+  // Abort, then waits until no forwarded access runs any more.
+  void StopServing();
 
  private:
   void ServeIo(dsm::NodeId from, const dsm::IoRequest& r);
+  void ServeForwardedIo();
 
   const dsm::NodeId self_;
   const uint32_t node_count_;
@@ -73,6 +83,11 @@ class ClusterLink final : public dsm::TransportHandler {
   bool aborted_ = false;
   std::mutex shutdown_mu_;
   std::optional<dsm::Shutdown> peer_shutdown_;  // the first one received
+  std::mutex serve_mu_;
+  std::condition_variable serve_cv_;
+  std::deque<std::pair<dsm::NodeId, dsm::IoRequest>> serve_queue_;
+  bool serve_stop_ = false;
+  std::thread server_;  // last: joined first
 };
 
 // Stands in for a device that lives on another node: every access is

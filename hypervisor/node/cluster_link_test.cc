@@ -21,6 +21,34 @@ class Scratch final : public PioDevice {
   uint32_t last_ = 0;
 };
 
+// A device on node 0 whose writes block until the test opens it (as the
+// UART does on a paused terminal).
+class Gate final : public PioDevice {
+ public:
+  uint32_t Read(uint16_t, uint8_t) override { return 0; }
+  void Write(uint16_t, uint8_t, uint32_t) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return open_; });
+  }
+  bool WaitEntered() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, 60s, [this] { return entered_; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool open_ = false;
+};
+
 struct Side {
   VmStop stop;
   std::unique_ptr<dsm::TcpTransport> transport;
@@ -34,6 +62,7 @@ class Links : public ::testing::Test {
   void SetUp() override {
     auto transports = dsm::ConnectLoopbackMesh(3, 9);
     bus_.Register(0x500, 8, "scratch", &scratch_);
+    bus_.Register(0x600, 1, "gate", &gate_);
     for (dsm::NodeId i = 0; i < 3; ++i) {
       Side& s = sides_[i];
       s.transport = std::move(transports[i]);
@@ -56,6 +85,7 @@ class Links : public ::testing::Test {
     return s.stop.requested();
   }
   Scratch scratch_;
+  Gate gate_;
   IoBus bus_;
   Side sides_[3];
 };
@@ -78,6 +108,32 @@ TEST_F(Links, PortAccessesAreForwardedToTheDeviceNode) {
   EXPECT_EQ(scratch_.last_, 7u);
   EXPECT_EQ(remote.Read(2, 2), 0x1000u + 2 + 7);
   EXPECT_EQ(remote.Read(2, 1), (0x1000u + 2 + 7) & 0xff);  // only `size` bytes come back
+}
+
+// A device that blocks holds up only the forwarded I/O behind it, never the
+// messages the node receives (coherence traffic, interrupts).
+TEST_F(Links, ABlockedDeviceDoesNotStallWhatTheNodeReceives) {
+  std::thread writer([&] {
+    RemoteDevice remote(*sides_[1].link, 0, 0x600);
+    remote.Write(0, 1, 1);  // blocks in the gate on node 0
+  });
+  ASSERT_TRUE(gate_.WaitEntered());
+  sides_[2].link->SendInterrupt(1, 0x42);  // vCPU 1 runs on node 0
+  bool delivered = false;
+  for (int i = 0; i < 600 && !delivered; ++i) {
+    {
+      std::lock_guard<std::mutex> l(sides_[0].mu);
+      delivered = !sides_[0].interrupts.empty();
+    }
+    if (!delivered) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(delivered) << "node 0 received nothing while a device access blocked";
+  gate_.Open();
+  writer.join();
+  // The next forwarded access is served after the blocked one.
+  RemoteDevice remote(*sides_[1].link, 0, 0x500);
+  remote.Write(0, 4, 9);
+  EXPECT_EQ(scratch_.last_, 9u);
 }
 
 TEST_F(Links, ShutdownReachesEveryNode) {

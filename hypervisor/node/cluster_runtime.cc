@@ -111,6 +111,8 @@ void ClusterRuntime::Stop(int status) {
     final_hottest_ = engine_->HottestPages(5);
   }
   transport_->Stop();
+  // No forwarded device access runs once this returns: the devices may go.
+  link_->StopServing();
   // Destroying the engine unregisters userfaultfd: vCPU threads still
   // blocked on a missing page are released (and then kicked out).
   engine_.reset();

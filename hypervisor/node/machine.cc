@@ -133,6 +133,14 @@ class Machine {
         dsm_(cfg.cluster.has_value()),
         role_(dsm_ ? *cfg.cluster : SingleNode(cfg)) {}
 
+  // On an error before Run stopped it: the peers learn, and no forwarded
+  // device access outlives the devices (declared after the cluster).
+  ~Machine() {
+    if (cluster_) cluster_->Stop(stop_.reason() ? stop_.reason()->status : kExitVmmError);
+  }
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
   MachineResult Build() {
     spdlog::info("host KVM kind: {}; guest: {} vCPUs, {} MiB", HostKindName(kind_), cfg_.vcpus,
                  cfg_.memory_mib);
