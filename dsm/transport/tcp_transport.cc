@@ -362,10 +362,12 @@ void TcpTransport::StopSenders() {
   }
   // Let queued messages (a Shutdown, say) go out, but never wait for a peer
   // that does not read: shutting the socket down fails its blocked sendmsg.
-  for (auto& [id, peer] : peers_) {
-    std::unique_lock<std::mutex> lock(peer->out_mu);
-    peer->out_cv.wait_until(lock, deadline, [&] {
-      return (peer->queue.empty() && !peer->writing) || !peer->send_error.empty();
+  for (auto& entry : peers_) {
+    // Not a structured binding: clang (before 16) cannot capture one.
+    auto& p = *entry.second;
+    std::unique_lock<std::mutex> lock(p.out_mu);
+    p.out_cv.wait_until(lock, deadline, [&p] {
+      return (p.queue.empty() && !p.writing) || !p.send_error.empty();
     });
   }
   for (auto& [id, peer] : peers_) {
