@@ -11,11 +11,10 @@ namespace ssivm {
 using dsm::Message;
 using dsm::NodeId;
 
-ClusterLink::ClusterLink(NodeId self, uint32_t node_count, std::vector<NodeId> vcpu_node,
-                         dsm::Transport& transport, VmStop& stop, LocalInterrupt local_interrupt)
+ClusterLink::ClusterLink(NodeId self, cluster::ClusterView view, dsm::Transport& transport,
+                         VmStop& stop, LocalInterrupt local_interrupt)
     : self_(self),
-      node_count_(node_count),
-      vcpu_node_(std::move(vcpu_node)),
+      view_(std::move(view)),
       transport_(transport),
       stop_(stop),
       local_interrupt_(std::move(local_interrupt)) {}
@@ -34,12 +33,29 @@ void ClusterLink::set_devices(IoBus* bus) {
   if (bus != nullptr && !server_.joinable()) server_ = std::thread([this] { ServeForwardedIo(); });
 }
 
+void ClusterLink::ApplyViewChange(const cluster::ViewChange& change) {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  view_.Apply(change);
+}
+
+cluster::ClusterView ClusterLink::view() const {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  return view_;
+}
+
+std::optional<NodeId> ClusterLink::NodeOfVcpu(uint32_t vcpu) const {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  if (vcpu >= view_.vcpu_count()) return std::nullopt;
+  return view_.NodeOfVcpu(vcpu);
+}
+
 void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
-  if (vcpu >= vcpu_node_.size()) return;
-  if (vcpu_node_[vcpu] == self_) {
+  const std::optional<NodeId> node = NodeOfVcpu(vcpu);
+  if (!node) return;
+  if (*node == self_) {
     local_interrupt_(vcpu, vector);
   } else {
-    transport_.Send(vcpu_node_[vcpu], dsm::InterruptRequest{vcpu, vector});
+    transport_.Send(*node, dsm::InterruptRequest{vcpu, vector});
   }
 }
 
@@ -66,7 +82,8 @@ void ClusterLink::BroadcastShutdown(int status) {
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     if (peer_shutdown_) message = *peer_shutdown_;
   }
-  for (NodeId n = 0; n < node_count_; ++n) {
+  for (const cluster::Member& m : view().members()) {
+    const NodeId n = m.id;
     if (n == self_ || n == message.origin) continue;
     try {
       transport_.Send(n, message);
@@ -89,7 +106,7 @@ void ClusterLink::Abort() {
 
 void ClusterLink::OnMessage(NodeId from, Message message) {
   if (const auto* r = std::get_if<dsm::InterruptRequest>(&message)) {
-    if (r->vcpu >= vcpu_node_.size() || vcpu_node_[r->vcpu] != self_ || r->vector < 32) {
+    if (NodeOfVcpu(r->vcpu) != self_ || r->vector < 32) {
       stop_.Request({kExitPeerLost,
                      fmt::format("node {} asked node {} to interrupt vCPU {} (vector {}), which "
                                  "it does not run",
@@ -113,7 +130,7 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
     it->second = rep->data;
     io_cv_.notify_all();
   } else if (const auto* s = std::get_if<dsm::Shutdown>(&message)) {
-    if (s->origin >= node_count_ || s->origin == self_) {
+    if (view().Find(s->origin) == nullptr || s->origin == self_) {
       stop_.Request({kExitPeerLost,
                      fmt::format("node {} relayed a shutdown from node {}, which cannot send one",
                                  from, s->origin),

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_view.h"
 #include "common/exit_status.h"
 #include "dsm/transport/transport.h"
 #include "hypervisor/devices/io_bus.h"
@@ -27,9 +28,9 @@ class ClusterLink final : public dsm::TransportHandler {
  public:
   using LocalInterrupt = std::function<void(uint32_t vcpu, uint8_t vector)>;
 
-  // vcpu_node[v] = the node that runs vCPU v.
-  ClusterLink(dsm::NodeId self, uint32_t node_count, std::vector<dsm::NodeId> vcpu_node,
-              dsm::Transport& transport, VmStop& stop, LocalInterrupt local_interrupt);
+  // `view`: the members and which node runs each vCPU, as of the start.
+  ClusterLink(dsm::NodeId self, cluster::ClusterView view, dsm::Transport& transport, VmStop& stop,
+              LocalInterrupt local_interrupt);
   ~ClusterLink() override;
 
   // Where coherence messages and peer losses go (set before Start).
@@ -41,6 +42,11 @@ class ClusterLink final : public dsm::TransportHandler {
   void set_devices(IoBus* bus);
 
   dsm::NodeId self() const { return self_; }
+  // The membership this node routes by; a change (a vCPU that moved, a node
+  // that joined or left) applies atomically: an interrupt goes by the view
+  // before or after it, never a mix. Throws Error if the change is refused.
+  void ApplyViewChange(const cluster::ViewChange& change);
+  cluster::ClusterView view() const;
   // Delivers locally or forwards to the vCPU's node. Guest-controlled input:
   // an unknown vCPU is ignored by the caller's device (PvIpi checks it).
   void SendInterrupt(uint32_t vcpu, uint8_t vector);
@@ -67,9 +73,12 @@ class ClusterLink final : public dsm::TransportHandler {
   void ServeIo(dsm::NodeId from, const dsm::IoRequest& r);
   void ServeForwardedIo();
 
+  // Where vCPU `vcpu` runs; nullopt if there is no such vCPU.
+  std::optional<dsm::NodeId> NodeOfVcpu(uint32_t vcpu) const;
+
   const dsm::NodeId self_;
-  const uint32_t node_count_;
-  const std::vector<dsm::NodeId> vcpu_node_;
+  mutable std::mutex view_mu_;
+  cluster::ClusterView view_;
   dsm::Transport& transport_;
   VmStop& stop_;
   const LocalInterrupt local_interrupt_;

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "dsm/transport/loopback_mesh.h"
 
 namespace ssivm {
@@ -57,6 +58,20 @@ struct Side {
   std::vector<std::pair<uint32_t, uint8_t>> interrupts;
 };
 
+// vCPUs 0,1 on node 0; vCPUs 2,3 on node 1; node 2 runs none.
+cluster::ClusterView View() {
+  provision::ClusterManifest m;
+  m.cluster_id = "links";
+  m.epoch = 1;
+  m.guest.vcpus_total = 5;
+  m.nodes.push_back({0, "n0", "n0", "127.0.0.1:1", {0, 1}, 64});
+  m.nodes.push_back({1, "n1", "n1", "127.0.0.1:2", {2, 3}, 64});
+  m.nodes.push_back({2, "n2", "n2", "127.0.0.1:3", {4, 4}, 64});
+  cluster::ClusterView v = cluster::ClusterView::FromManifest(m);
+  v.Apply({1, cluster::MoveVcpu{4, 1}});
+  return v;
+}
+
 class Links : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,9 +81,8 @@ class Links : public ::testing::Test {
     for (dsm::NodeId i = 0; i < 3; ++i) {
       Side& s = sides_[i];
       s.transport = std::move(transports[i]);
-      // vCPUs 0,1 on node 0; vCPUs 2,3 on node 1.
-      s.link = std::make_unique<ClusterLink>(i, 3, std::vector<dsm::NodeId>{0, 0, 1, 1},
-                                             *s.transport, s.stop, [&s](uint32_t v, uint8_t vec) {
+      s.link = std::make_unique<ClusterLink>(i, View(), *s.transport, s.stop,
+                                             [&s](uint32_t v, uint8_t vec) {
                                                std::lock_guard<std::mutex> l(s.mu);
                                                s.interrupts.emplace_back(v, vec);
                                              });
@@ -100,6 +114,27 @@ TEST_F(Links, InterruptsGoToTheNodeThatRunsTheVcpu) {
   }
   EXPECT_EQ(sides_[0].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{1, 0x40}}));
   EXPECT_EQ(sides_[1].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x41}}));
+}
+
+// The location table is the view's: once every node applied a move,
+// interrupts for the vCPU go to its new node.
+TEST_F(Links, InterruptsFollowAVcpuThatMoved) {
+  for (Side& s : sides_) s.link->ApplyViewChange({2, cluster::MoveVcpu{3, 2}});
+  EXPECT_EQ(sides_[1].link->view().NodeOfVcpu(3), 2u);
+  sides_[0].link->SendInterrupt(3, 0x43);
+  bool delivered = false;
+  for (int i = 0; i < 600 && !delivered; ++i) {
+    {
+      std::lock_guard<std::mutex> l(sides_[2].mu);
+      delivered = !sides_[2].interrupts.empty();
+    }
+    if (!delivered) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(delivered);
+  EXPECT_EQ(sides_[2].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x43}}));
+  // A change decided on an old view is refused and changes nothing.
+  EXPECT_THROW(sides_[0].link->ApplyViewChange({2, cluster::MoveVcpu{3, 0}}), Error);
+  EXPECT_EQ(sides_[0].link->view().NodeOfVcpu(3), 2u);
 }
 
 TEST_F(Links, PortAccessesAreForwardedToTheDeviceNode) {

@@ -56,6 +56,7 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
     r.memory_mib += n->memory_bytes >> 20;
   }
   for (uint32_t v = 0; v < r.vcpus; ++v) r.vcpu_node.push_back(view.NodeOfVcpu(v));
+  r.view = view;
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_view.h"
 #include "dsm/protocol/message.h"
 #include "dsm/transport/tcp_transport.h"
 #include "provision/manifest/manifest.h"
@@ -19,8 +20,10 @@ struct ClusterRole {
   uint64_t cluster_key = 0;  // the handshake's cluster id: a hash of the manifest's
   uint64_t epoch = 0;
   std::vector<dsm::NodeAddress> addresses;  // index = node id
-  std::vector<dsm::NodeId> vcpu_node;       // index = vCPU
-  std::vector<uint64_t> node_bytes;         // memory each node contributes
+  std::vector<dsm::NodeId> vcpu_node;       // index = vCPU, at boot
+  // Membership as the link keeps it up to date (vCPU locations included).
+  cluster::ClusterView view;
+  std::vector<uint64_t> node_bytes;  // memory each node contributes
   uint32_t vcpus = 0;
   uint64_t memory_mib = 0;
 

@@ -37,8 +37,8 @@ ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, 
   cfg.connect_timeout = std::chrono::seconds(60);
   spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count, me.Describe());
   transport_ = dsm::TcpTransport::Connect(cfg, std::move(listener));
-  link_ = std::make_unique<ClusterLink>(role.self, role.node_count, role.vcpu_node, *transport_,
-                                        stop, std::move(interrupt));
+  link_ =
+      std::make_unique<ClusterLink>(role.self, role.view, *transport_, stop, std::move(interrupt));
   spdlog::info("node {}: connected to every peer", role.self);
 }
 
