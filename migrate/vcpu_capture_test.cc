@@ -5,15 +5,13 @@
 #include "migrate/vcpu_capture.h"
 
 #include <array>
-#include <memory>
 
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "common/mapping.h"
 #include "hypervisor/kvm/kvm_system.h"
-#include "hypervisor/kvm/kvm_vm.h"
 #include "migrate/vcpu_state_codec.h"
+#include "tests/support/real_mode_vm.h"
 
 namespace ssivm::migrate {
 namespace {
@@ -27,13 +25,8 @@ constexpr size_t kTprOffset = 0x80;
 constexpr std::array<uint8_t, 6> kLoop = {0x66, 0x40, 0xe6, kPort, 0xeb, 0xfa};
 
 // A one-vCPU VM running kLoop; both VMs of the test get one each.
-struct TinyVm {
-  explicit TinyVm(const KvmSystem& sys) : vm(sys), ram(Mapping::Anonymous(1 << 20, "test RAM")) {
-    vm.CreateIrqchip();
-    std::copy(kLoop.begin(), kLoop.end(), ram.data() + kCodeGpa);
-    vm.SetMemorySlot(0, 0, ram.size(), ram.data());
-    vcpu = std::make_unique<KvmVcpu>(vm, 0);
-  }
+struct TinyVm : testing::RealModeVm {
+  explicit TinyVm(const KvmSystem& sys) : RealModeVm(sys, kLoop, kCodeGpa) {}
   // Runs to the next OUT; returns the byte written.
   int RunToOut() {
     for (int i = 0; i < 100; ++i) {
@@ -50,23 +43,14 @@ struct TinyVm {
     }
     return -1;
   }
-  KvmVm vm;
-  Mapping ram;
-  std::unique_ptr<KvmVcpu> vcpu;
 };
 
 TEST(VcpuCapture, ARestoredVcpuContinuesWhereTheCapturedOneStopped) {
   const KvmSystem sys = KvmSystem::Open();
   TinyVm source(sys);
   KvmVcpu& a = *source.vcpu;
-  kvm_sregs sregs = a.GetSregs();
-  sregs.cs.base = 0;
-  sregs.cs.selector = 0;
-  a.SetSregs(sregs);
   kvm_regs regs = a.GetRegs();
-  regs.rip = kCodeGpa;
   regs.rax = 41;
-  regs.rflags = 2;
   a.SetRegs(regs);
   a.SetMsrs({{kLstar, 0xffffffff81234560}, {kKernelGsBase, 0x1234000}});
   kvm_lapic_state lapic = a.GetLapic();

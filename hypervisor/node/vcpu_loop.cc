@@ -42,6 +42,7 @@ void VcpuLoop::Kick() {
 }
 
 bool VcpuLoop::Pause() {
+  if (!thread_.joinable()) return false;  // not started, or joined
   {
     std::lock_guard lock(pause_mu_);
     pause_asked_ = true;

@@ -47,7 +47,8 @@ class VcpuLoop {
 
   // Parks the vCPU's thread between two KVM_RUNs, with what its last exit
   // left pending completed (an OUT's RIP moved past it), and waits until it
-  // is parked. False if the VM stopped first. Migration uses this.
+  // is parked. False if the VM stopped first or the thread does not run.
+  // Migration uses this.
   bool Pause();
   // Lets a paused vCPU run again.
   void Resume();

@@ -11,12 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "common/mapping.h"
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/kvm/kvm_system.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
-#include "hypervisor/kvm/kvm_vm.h"
 #include "hypervisor/node/vm_stop.h"
+#include "tests/support/real_mode_vm.h"
 
 namespace ssivm {
 namespace {
@@ -60,21 +59,8 @@ class Counter final : public PioDevice {
 
 TEST(VcpuLoop, PausesSavesAndResumesARunningVcpu) {
   const KvmSystem sys = KvmSystem::Open();
-  KvmVm vm(sys);
-  vm.CreateIrqchip();
-  Mapping ram = Mapping::Anonymous(1 << 20, "test RAM");
-  std::copy(kLoop.begin(), kLoop.end(), ram.data() + kCodeGpa);
-  vm.SetMemorySlot(0, 0, ram.size(), ram.data());
-  KvmVcpu vcpu(vm, 0);
-  kvm_sregs sregs = vcpu.GetSregs();
-  sregs.cs.base = 0;
-  sregs.cs.selector = 0;
-  vcpu.SetSregs(sregs);
-  kvm_regs regs = vcpu.GetRegs();
-  regs.rip = kCodeGpa;
-  regs.rax = 0;
-  regs.rflags = 2;
-  vcpu.SetRegs(regs);
+  testing::RealModeVm vm(sys, kLoop, kCodeGpa);
+  KvmVcpu& vcpu = *vm.vcpu;
 
   Counter counter;
   IoBus bus;

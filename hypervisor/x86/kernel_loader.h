@@ -39,8 +39,8 @@ struct BootConfig {
   uint32_t node_count = 1;
   // A cluster's: which node is home of which part of shared RAM (base, size,
   // home_node) and which node runs each vCPU. Empty: node 0 for all.
-  std::vector<abi::MemRange> homes;
-  std::vector<uint8_t> vcpu_node;
+  std::vector<abi::MemRange> homes{};
+  std::vector<uint8_t> vcpu_node{};
   uint64_t acpi_rsdp_gpa = 0;  // boot_params.acpi_rsdp_addr; 0: none
 };
 
