@@ -151,7 +151,7 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
                    fmt::format("node {} sent an unexpected {}", from, dsm::MessageName(message)),
                    true});
   } else {
-    coherence_->OnMessage(from, std::move(message));
+    coherence_->OnMessage(from, message);
   }
 }
 

@@ -70,7 +70,7 @@ GuestRam AllocateRam(const GuestLayout& layout, bool hardware, bool dsm) {
   constexpr uint64_t kAlign = abi::kLargePageSize;
   GuestRam ram;
   ram.mapping = Mapping::Anonymous(layout.memory_bytes + kAlign, "guest RAM");
-  const uintptr_t raw = reinterpret_cast<uintptr_t>(ram.mapping.data());
+  const auto raw = reinterpret_cast<uintptr_t>(ram.mapping.data());
   uint8_t* base = ram.mapping.data() + ((kAlign - raw % kAlign) % kAlign);
   // Fails (EINVAL) only on a kernel without THP, where neither matters.
   const bool huge = hardware && !dsm;

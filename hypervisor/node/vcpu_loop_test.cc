@@ -81,7 +81,7 @@ TEST(VcpuLoop, PausesSavesAndResumesARunningVcpu) {
     // on the OUT itself (0x1002) eax is one past what was written (the inc
     // ran, the OUT did not); at the inc or the jmp it is what was written.
     // A pending OUT (RIP on it, eax already written) would run twice.
-    const uint32_t eax = static_cast<uint32_t>(s.regs.rax);
+    const auto eax = static_cast<uint32_t>(s.regs.rax);
     if (s.regs.rip == kCodeGpa + 2) {
       EXPECT_EQ(eax, counter.last() + 1);
     } else {

@@ -48,9 +48,12 @@ uint64_t PlaceInitrd(const GuestLayout& layout, uint64_t size, uint64_t lowest,
                      uint64_t highest_end) {
   lowest = std::max(lowest, abi::kKernelBase);
   uint64_t largest = 0;
-  for (auto r = layout.ram.rbegin(); r != layout.ram.rend(); ++r) {
-    const uint64_t lo = std::max(r->gpa, lowest);
-    const uint64_t hi = std::min(r->end(), highest_end);
+  // Highest RAM first. (Not std::views::reverse: clang 14, which clang-tidy
+  // uses, cannot compile libstdc++ 12's ranges.)
+  for (size_t i = layout.ram.size(); i-- > 0;) {
+    const RamRange& r = layout.ram[i];
+    const uint64_t lo = std::max(r.gpa, lowest);
+    const uint64_t hi = std::min(r.end(), highest_end);
     if (hi <= lo) continue;
     const uint64_t aligned_lo = AlignDown(lo + abi::kPageSize - 1, abi::kPageSize);
     if (aligned_lo < hi) largest = std::max(largest, hi - aligned_lo);
