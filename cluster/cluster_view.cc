@@ -57,6 +57,13 @@ ClusterView ClusterView::FromManifest(const provision::ClusterManifest& m) {
   return v;
 }
 
+ClusterView ClusterView::OneNode(uint32_t vcpus, uint64_t memory_bytes) {
+  ClusterView v;
+  v.members_.emplace(0, Member{0, "local", "", 0, memory_bytes});
+  v.vcpu_node_.assign(vcpus, 0);
+  return v;
+}
+
 std::vector<Member> ClusterView::members() const {
   std::vector<Member> out;
   for (const auto& [id, m] : members_) out.push_back(m);

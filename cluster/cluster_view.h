@@ -55,6 +55,9 @@ class ClusterView {
   // Throws Error naming the problem: an address that is not IPv4:port,
   // vCPUs not covered by exactly one node, no node, duplicate ids.
   static ClusterView FromManifest(const provision::ClusterManifest& m);
+  // A single node process: node 0 (no address: it has no peers) runs every
+  // vCPU and holds all memory.
+  static ClusterView OneNode(uint32_t vcpus, uint64_t memory_bytes);
 
   uint64_t epoch() const { return epoch_; }
   uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpu_node_.size()); }

@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
       }
       cfg.initrd_path = m.guest.initrd;
       cfg.cmdline = m.guest.cmdline;
-      cfg.vcpus = cfg.cluster->vcpus;
-      cfg.memory_mib = cfg.cluster->memory_mib;
+      cfg.vcpus = cfg.cluster->vcpus();
+      cfg.memory_mib = cfg.cluster->view.TotalMemoryBytes() >> 20;
     }
     cfg.console = ssivm::ParseConsoleSpec(console);
     if (host_kind != "auto") cfg.host_kind = ssivm::ParseHostKind(host_kind);

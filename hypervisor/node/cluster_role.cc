@@ -17,9 +17,26 @@ uint64_t ClusterKey(const std::string& cluster_id) {
   return h;
 }
 
+std::vector<dsm::NodeAddress> ClusterRole::addresses() const {
+  std::vector<dsm::NodeAddress> out;
+  for (const cluster::Member& m : view.members()) out.push_back({m.id, m.host, m.port});
+  return out;
+}
+
+std::vector<uint64_t> ClusterRole::node_bytes() const {
+  std::vector<uint64_t> out;
+  for (const auto& [id, bytes] : view.Contributions()) out.push_back(bytes);
+  return out;
+}
+
+std::vector<dsm::NodeId> ClusterRole::vcpu_node() const {
+  std::vector<dsm::NodeId> out;
+  for (uint32_t v = 0; v < vcpus(); ++v) out.push_back(view.NodeOfVcpu(v));
+  return out;
+}
+
 ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_id) {
   ClusterRole r;
-  r.node_count = static_cast<uint32_t>(m.nodes.size());
   if (m.FindNode(node_id) == nullptr) {
     throw Error(
         fmt::format("node {} is not in the manifest of cluster '{}'", node_id, m.cluster_id));
@@ -38,25 +55,15 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
         "only (no huge-page backing yet); set page_size_kib = {} or leave it out",
         m.guest.page_size_kib, abi::kPageSize / 1024, abi::kPageSize / 1024));
   }
-  const cluster::ClusterView view = cluster::ClusterView::FromManifest(m);
   r.self = node_id;
   r.cluster_key = ClusterKey(m.cluster_id);
-  r.epoch = view.epoch();
-  r.vcpus = view.vcpu_count();
-  r.addresses.resize(r.node_count);
-  r.node_bytes.resize(r.node_count);
-  for (uint32_t id = 0; id < r.node_count; ++id) {
-    const cluster::Member* n = view.Find(id);
-    if (n == nullptr) {
+  r.view = cluster::ClusterView::FromManifest(m);
+  for (uint32_t id = 0; id < r.node_count(); ++id) {
+    if (r.view.Find(id) == nullptr) {
       throw Error(fmt::format("node ids must be 0..{} for the node process; {} is missing",
-                              r.node_count - 1, id));
+                              r.node_count() - 1, id));
     }
-    r.addresses[id] = {id, n->host, n->port};
-    r.node_bytes[id] = n->memory_bytes;
-    r.memory_mib += n->memory_bytes >> 20;
   }
-  for (uint32_t v = 0; v < r.vcpus; ++v) r.vcpu_node.push_back(view.NodeOfVcpu(v));
-  r.view = view;
   return r;
 }
 

@@ -14,21 +14,22 @@
 
 namespace ssivm {
 
+// What this node is (`self`) in the cluster `view` describes. The view is
+// the one source of membership; the vectors below are its forms for the
+// TCP transport and the home map, which still need node ids 0..N-1.
 struct ClusterRole {
   dsm::NodeId self = 0;
-  uint32_t node_count = 1;
   uint64_t cluster_key = 0;  // the handshake's cluster id: a hash of the manifest's
-  uint64_t epoch = 0;
-  std::vector<dsm::NodeAddress> addresses;  // index = node id
-  std::vector<dsm::NodeId> vcpu_node;       // index = vCPU, at boot
-  // Membership as the link keeps it up to date (vCPU locations included).
   cluster::ClusterView view;
-  std::vector<uint64_t> node_bytes;  // memory each node contributes
-  uint32_t vcpus = 0;
-  uint64_t memory_mib = 0;
 
-  bool runs(uint32_t vcpu) const { return vcpu_node.at(vcpu) == self; }
+  uint32_t node_count() const { return static_cast<uint32_t>(view.members().size()); }
+  uint32_t vcpus() const { return view.vcpu_count(); }
+  uint64_t epoch() const { return view.epoch(); }
+  bool runs(uint32_t vcpu) const { return view.NodeOfVcpu(vcpu) == self; }
   bool device_node() const { return self == 0; }
+  std::vector<dsm::NodeAddress> addresses() const;  // index = node id
+  std::vector<uint64_t> node_bytes() const;         // memory each node contributes
+  std::vector<dsm::NodeId> vcpu_node() const;       // index = vCPU
 };
 
 // Throws Error naming the problem (unknown node id, node ids not 0..N-1, an

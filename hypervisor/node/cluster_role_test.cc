@@ -24,13 +24,13 @@ provision::ClusterManifest TwoNodes() {
 TEST(ClusterRole, FromManifest) {
   const ClusterRole r = RoleFromManifest(TwoNodes(), 1);
   EXPECT_EQ(r.self, 1u);
-  EXPECT_EQ(r.node_count, 2u);
-  EXPECT_EQ(r.vcpu_node, (std::vector<dsm::NodeId>{0, 0, 1}));
+  EXPECT_EQ(r.node_count(), 2u);
+  EXPECT_EQ(r.vcpu_node(), (std::vector<dsm::NodeId>{0, 0, 1}));
   EXPECT_TRUE(r.runs(2));
   EXPECT_FALSE(r.runs(0));
-  EXPECT_EQ(r.memory_mib, 192u);
-  EXPECT_EQ(r.node_bytes[1], 64ull << 20);
-  EXPECT_EQ(r.addresses[1].port, 7401);
+  EXPECT_EQ(r.view.TotalMemoryBytes(), 192ull << 20);
+  EXPECT_EQ(r.node_bytes()[1], 64ull << 20);
+  EXPECT_EQ(r.addresses()[1].port, 7401);
   EXPECT_EQ(r.cluster_key, ClusterKey("test"));
   EXPECT_NE(ClusterKey("test"), ClusterKey("tesu"));
   EXPECT_FALSE(r.device_node());

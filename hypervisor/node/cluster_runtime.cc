@@ -21,21 +21,22 @@ uint64_t SharedRamBase() {
 dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem) {
   std::vector<dsm::HomeMap::RamSpan> ram;
   for (const GuestMemory::Region& r : mem.regions()) ram.push_back({r.gpa, r.size});
-  return dsm::HomeMap(role.node_bytes, std::move(ram));
+  return dsm::HomeMap(role.node_bytes(), std::move(ram));
 }
 
 ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
                                ClusterLink::LocalInterrupt interrupt)
     : role_(role), stop_(stop), homes_(HomesOf(role, ram)) {
-  const dsm::NodeAddress& me = role.addresses[role.self];
+  const std::vector<dsm::NodeAddress> addresses = role.addresses();
+  const dsm::NodeAddress& me = addresses[role.self];
   dsm::TcpListener listener = dsm::TcpListener::Listen(me.host, me.port);
   dsm::TcpConfig cfg;
   cfg.cluster_id = role.cluster_key;
-  cfg.epoch = role.epoch;
+  cfg.epoch = role.epoch();
   cfg.self = role.self;
-  cfg.nodes = role.addresses;
+  cfg.nodes = addresses;
   cfg.connect_timeout = std::chrono::seconds(60);
-  spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count, me.Describe());
+  spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(), me.Describe());
   transport_ = dsm::TcpTransport::Connect(cfg, std::move(listener));
   link_ =
       std::make_unique<ClusterLink>(role.self, role.view, *transport_, stop, std::move(interrupt));
@@ -89,7 +90,7 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
       [this](const std::string& why) {
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },
-      replicated, role_.node_count);
+      replicated, role_.node_count());
   link_->set_coherence(engine_.get());
   transport_->Start(link_.get());
   engine_->Start();

@@ -109,12 +109,12 @@ PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
   boot.acpi_rsdp_gpa = WriteAcpiTables(mem, cfg.vcpus);
   if (role) {
     // The boot info names each range's home and each vCPU's node at once.
-    boot.node_count = role->node_count;
+    boot.node_count = role->node_count();
     const dsm::HomeMap homes = HomesOf(*role, mem);
     for (const auto& h : homes.ranges()) {
       boot.homes.push_back({.base = h.base, .size = h.size, .kind = 0, .home_node = h.home});
     }
-    for (const dsm::NodeId n : role->vcpu_node) boot.vcpu_node.push_back(static_cast<uint8_t>(n));
+    for (const dsm::NodeId n : role->vcpu_node()) boot.vcpu_node.push_back(static_cast<uint8_t>(n));
   }
   g.boot_params = WriteBootInfo(mem, g.layout, g.kernel, boot,
                                 g.kernel.setup_header ? &*g.kernel.setup_header : nullptr);

@@ -48,13 +48,13 @@ TEST(GuestImage, LoadsTheGuestWithItsBootInfo) {
 
 TEST(GuestImage, AClusterNodesBootInfoNamesEachRangesHome) {
   MachineConfig c = Config();
-  ClusterRole role;
-  role.self = 1;
-  role.node_count = 2;
-  role.vcpus = 2;
-  role.vcpu_node = {0, 1};
-  role.node_bytes = {32ull << 20, 32ull << 20};
-  role.memory_mib = 64;
+  provision::ClusterManifest m;
+  m.cluster_id = "image";
+  m.guest.vcpus_total = 2;
+  m.guest.vcpus_online = 2;
+  m.nodes.push_back({0, "a", "a", "127.0.0.1:7400", {0, 0}, 32});
+  m.nodes.push_back({1, "b", "b", "127.0.0.1:7401", {1, 1}, 32});
+  const ClusterRole role = RoleFromManifest(m, 1);
   c.cluster = role;
   const PreparedGuest g = PrepareGuest(c, HostKind::kHardware);
   const abi::SsivmInfo info = InfoOf(g);

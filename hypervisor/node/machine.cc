@@ -104,10 +104,7 @@ void WaitForStop(VmStop& stop, const sigset_t& signals) {
 
 ClusterRole SingleNode(const MachineConfig& cfg) {
   ClusterRole r;
-  r.vcpus = cfg.vcpus;
-  r.vcpu_node.assign(cfg.vcpus, 0);
-  r.memory_mib = cfg.memory_mib;
-  r.node_bytes = {cfg.memory_mib << 20};
+  r.view = cluster::ClusterView::OneNode(cfg.vcpus, cfg.memory_mib << 20);
   return r;
 }
 
@@ -291,7 +288,7 @@ struct Machine::Devices {
             case abi::kInfoNodeId:
               return m.role_.self;
             case abi::kInfoNodeCount:
-              return m.role_.node_count;
+              return m.role_.node_count();
             case abi::kInfoVcpuExits:
               return m.VcpuExits();
             default:
@@ -382,8 +379,8 @@ uint64_t Machine::VcpuExits() const {
 nlohmann::json Machine::Status() const {
   nlohmann::json j;
   j["node"] = role_.self;
-  j["nodes"] = role_.node_count;
-  if (dsm_) j["epoch"] = role_.epoch;
+  j["nodes"] = role_.node_count();
+  if (dsm_) j["epoch"] = role_.epoch();
   j["host_kind"] = HostKindName(kind_);
   j["memory_mib"] = cfg_.memory_mib;
   nlohmann::json v = nlohmann::json::array();
