@@ -63,6 +63,7 @@ class ClusterView {
   uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpu_node_.size()); }
   // Members in id order.
   std::vector<Member> members() const;
+  uint32_t member_count() const { return static_cast<uint32_t>(members_.size()); }
   const Member* Find(NodeId id) const;
   // The node that runs `vcpu`; Error if there is no such vCPU.
   NodeId NodeOfVcpu(uint32_t vcpu) const;

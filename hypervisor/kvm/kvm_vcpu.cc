@@ -8,6 +8,23 @@
 #include "hypervisor/kvm/kvm_abi_fix.h"
 
 namespace ssivm {
+namespace {
+
+// One KVM_GET_* / KVM_SET_* of a fixed-size struct, errors naming it.
+template <class T>
+T GetState(int fd, unsigned long request, const char* name, uint32_t vcpu) {
+  T v{};
+  if (::ioctl(fd, request, &v) != 0) ThrowErrno(fmt::format("{} vCPU {}", name, vcpu));
+  return v;
+}
+
+template <class T>
+void SetState(int fd, unsigned long request, const T& v, const char* name, uint32_t vcpu) {
+  if (::ioctl(fd, request, &v) != 0) ThrowErrno(fmt::format("{} vCPU {}", name, vcpu));
+}
+
+}  // namespace
+
 KvmVcpu::KvmVcpu(const KvmVm& vm, uint32_t id) : id_(id) {
   const int fd = ::ioctl(vm.fd(), KVM_CREATE_VCPU, id);
   if (fd < 0) ThrowErrno(fmt::format("KVM_CREATE_VCPU for vCPU {}", id));
@@ -17,23 +34,19 @@ KvmVcpu::KvmVcpu(const KvmVm& vm, uint32_t id) : id_(id) {
 }
 
 kvm_regs KvmVcpu::GetRegs() const {
-  kvm_regs r{};
-  if (::ioctl(fd(), KVM_GET_REGS, &r) != 0) ThrowErrno(fmt::format("KVM_GET_REGS vCPU {}", id_));
-  return r;
+  return GetState<kvm_regs>(fd(), KVM_GET_REGS, "KVM_GET_REGS", id_);
 }
 
 void KvmVcpu::SetRegs(const kvm_regs& r) {
-  if (::ioctl(fd(), KVM_SET_REGS, &r) != 0) ThrowErrno(fmt::format("KVM_SET_REGS vCPU {}", id_));
+  SetState(fd(), KVM_SET_REGS, r, "KVM_SET_REGS", id_);
 }
 
 kvm_sregs KvmVcpu::GetSregs() const {
-  kvm_sregs s{};
-  if (::ioctl(fd(), KVM_GET_SREGS, &s) != 0) ThrowErrno(fmt::format("KVM_GET_SREGS vCPU {}", id_));
-  return s;
+  return GetState<kvm_sregs>(fd(), KVM_GET_SREGS, "KVM_GET_SREGS", id_);
 }
 
 void KvmVcpu::SetSregs(const kvm_sregs& s) {
-  if (::ioctl(fd(), KVM_SET_SREGS, &s) != 0) ThrowErrno(fmt::format("KVM_SET_SREGS vCPU {}", id_));
+  SetState(fd(), KVM_SET_SREGS, s, "KVM_SET_SREGS", id_);
 }
 
 void KvmVcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
@@ -50,16 +63,12 @@ uint32_t KvmVcpu::TscKhz() const {
 }
 
 uint32_t KvmVcpu::GetMpState() const {
-  kvm_mp_state mp{};
-  if (::ioctl(fd(), KVM_GET_MP_STATE, &mp) != 0) {
-    ThrowErrno(fmt::format("KVM_GET_MP_STATE vCPU {}", id_));
-  }
-  return mp.mp_state;
+  return GetState<kvm_mp_state>(fd(), KVM_GET_MP_STATE, "KVM_GET_MP_STATE", id_).mp_state;
 }
 
+// On the idle path (the PV idle port): no formatting unless it fails.
 void KvmVcpu::SetMpState(uint32_t state) {
-  kvm_mp_state mp{};
-  mp.mp_state = state;
+  const kvm_mp_state mp{state};
   if (::ioctl(fd(), KVM_SET_MP_STATE, &mp) != 0) {
     ThrowErrno(fmt::format("KVM_SET_MP_STATE({}) vCPU {}", state, id_));
   }
@@ -98,23 +107,6 @@ std::vector<std::pair<uint32_t, uint64_t>> KvmVcpu::GetMsrs(
   }
   return out;
 }
-
-namespace {
-
-// One KVM_GET_* / KVM_SET_* of a fixed-size struct, errors naming it.
-template <class T>
-T GetState(int fd, unsigned long request, const char* name, uint32_t vcpu) {
-  T v{};
-  if (::ioctl(fd, request, &v) != 0) ThrowErrno(fmt::format("{} vCPU {}", name, vcpu));
-  return v;
-}
-
-template <class T>
-void SetState(int fd, unsigned long request, const T& v, const char* name, uint32_t vcpu) {
-  if (::ioctl(fd, request, &v) != 0) ThrowErrno(fmt::format("{} vCPU {}", name, vcpu));
-}
-
-}  // namespace
 
 kvm_fpu KvmVcpu::GetFpu() const {
   return GetState<kvm_fpu>(fd(), KVM_GET_FPU, "KVM_GET_FPU", id_);

@@ -14,15 +14,16 @@
 
 namespace ssivm {
 
-// What this node is (`self`) in the cluster `view` describes. The view is
-// the one source of membership; the vectors below are its forms for the
-// TCP transport and the home map, which still need node ids 0..N-1.
+// What this node is (`self`) in the cluster `view` describes, as of the
+// start: the vectors below are the view's forms for the TCP transport and
+// the home map, which still need node ids 0..N-1. Once running, the live
+// view is ClusterLink's (ApplyViewChange); this one does not follow it.
 struct ClusterRole {
   dsm::NodeId self = 0;
   uint64_t cluster_key = 0;  // the handshake's cluster id: a hash of the manifest's
   cluster::ClusterView view;
 
-  uint32_t node_count() const { return static_cast<uint32_t>(view.members().size()); }
+  uint32_t node_count() const { return view.member_count(); }
   uint32_t vcpus() const { return view.vcpu_count(); }
   uint64_t epoch() const { return view.epoch(); }
   bool runs(uint32_t vcpu) const { return view.NodeOfVcpu(vcpu) == self; }

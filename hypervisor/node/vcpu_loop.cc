@@ -46,7 +46,6 @@ bool VcpuLoop::Pause() {
   {
     std::lock_guard lock(pause_mu_);
     pause_asked_ = true;
-    pause_pending_ = true;
   }
   Kick();
   std::unique_lock lock(pause_mu_);
@@ -57,7 +56,6 @@ bool VcpuLoop::Pause() {
 void VcpuLoop::Resume() {
   std::lock_guard lock(pause_mu_);
   pause_asked_ = false;
-  pause_pending_ = false;
   pause_cv_.notify_all();
 }
 
@@ -78,7 +76,7 @@ void VcpuLoop::Restore(const migrate::VcpuState& state) {
 }
 
 void VcpuLoop::ParkWhilePaused() {
-  if (!pause_pending_) return;
+  if (!pause_asked_) return;
   // KVM finishes the last exit's I/O on the next KVM_RUN: do that now, so
   // that a saved state does not repeat it.
   migrate::CompletePendingExit(vcpu_);

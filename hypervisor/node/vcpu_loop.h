@@ -81,10 +81,10 @@ class VcpuLoop {
   std::atomic<uint64_t> exits_{0};
   mutable std::mutex pause_mu_;
   std::condition_variable pause_cv_;
-  bool pause_asked_ = false;
+  // Written under pause_mu_; the vCPU loop reads it without the lock.
+  std::atomic<bool> pause_asked_{false};
   bool parked_ = false;
-  bool ended_ = false;                      // the thread left its loop
-  std::atomic<bool> pause_pending_{false};  // pause_asked_, read without the lock
+  bool ended_ = false;  // the thread left its loop
 };
 
 }  // namespace ssivm
