@@ -6,16 +6,16 @@
 
 #include <string>
 
-#include "dsm/protocol/message.h"
+#include "cluster/transport/frame.h"
 
 namespace ssivm {
 
 inline constexpr char kSsivmVersion[] = "0.1.0";
 
-// "ssivm 0.1.0 protocol 2".
+// "ssivm 0.1.0 protocol 3".
 inline std::string VersionLine() {
   return std::string("ssivm ") + kSsivmVersion + " protocol " +
-         std::to_string(dsm::kProtocolVersion);
+         std::to_string(cluster::kProtocolVersion);
 }
 
 }  // namespace ssivm

@@ -17,15 +17,7 @@ bool Has(uint64_t set, NodeId n) {
 }
 
 PageNumber PageOf(const Message& m) {
-  return std::visit(
-      [](const auto& x) -> PageNumber {
-        if constexpr (requires { x.page; }) {
-          return x.page;
-        } else {
-          return 0;
-        }
-      },
-      m);
+  return std::visit([](const auto& x) { return x.page; }, m);
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ class TestCluster {
   }
 
  private:
-  static uint64_t ValueOf(const PageData& d) {
+  static uint64_t ValueOf(const PageBuffer& d) {
     uint64_t v;
     std::memcpy(&v, d.data(), sizeof(v));
     return v;
@@ -120,10 +120,10 @@ class TestCluster {
         case Action::Kind::kSendLocalPage: {
           if (c.state == LocalState::kInvalid)
             throw std::runtime_error("sent a page it does not hold");
-          PageData d{};
-          std::memcpy(d.data(), &c.value, sizeof(c.value));
-          if (auto* g = std::get_if<Grant>(&a.message)) g->data = d;
-          if (auto* w = std::get_if<WriteBack>(&a.message)) w->data = d;
+          PageBuffer d = pages_.Allocate();
+          std::memset(d.mutable_data(), 0, abi::kPageSize);
+          std::memcpy(d.mutable_data(), &c.value, sizeof(c.value));
+          *DataOf(a.message) = std::move(d);
           if (a.drop_before_send) {
             c.state = LocalState::kInvalid;
             c.value = 0xdeadbeef;
@@ -139,10 +139,7 @@ class TestCluster {
           c.state = a.access == Access::kWrite ? LocalState::kReadWrite : LocalState::kReadOnly;
           break;
         case Action::Kind::kInstallData: {
-          const PageData* d = nullptr;
-          if (auto* g = std::get_if<Grant>(&a.message)) d = &g->data;
-          if (auto* w = std::get_if<WriteBack>(&a.message)) d = &w->data;
-          c.value = ValueOf(*d);
+          c.value = ValueOf(*DataOf(a.message));
           c.state = a.access == Access::kWrite ? LocalState::kReadWrite : LocalState::kReadOnly;
           break;
         }
@@ -163,6 +160,7 @@ class TestCluster {
   }
 
   uint32_t n_;
+  PagePool pages_;
   std::vector<std::unique_ptr<CoherenceNode>> nodes_;
   std::vector<std::map<PageNumber, Copy>> copies_;
   std::map<std::pair<NodeId, NodeId>, std::deque<std::pair<NodeId, Message>>> channels_;

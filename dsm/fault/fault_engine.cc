@@ -32,12 +32,6 @@ std::vector<PageNumber> ResidentPages(const SharedRam& ram) {
   return out;
 }
 
-const PageData* DataOf(const Message& m) {
-  if (const auto* g = std::get_if<Grant>(&m)) return &g->data;
-  if (const auto* w = std::get_if<WriteBack>(&m)) return &w->data;
-  return nullptr;
-}
-
 }  // namespace
 
 SharedRam::SharedRam(std::vector<SharedRegion> regions) : regions_(std::move(regions)) {
@@ -85,7 +79,7 @@ std::optional<PageNumber> SharedRam::PageAt(uint64_t host_address) const {
 }
 
 FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of,
-                         Transport& transport, FatalHandler on_fatal,
+                         cluster::Transport& transport, FatalHandler on_fatal,
                          const std::vector<PageNumber>& replicated, uint32_t node_count)
     : ram_(std::move(ram)),
       transport_(transport),
@@ -94,6 +88,7 @@ FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_
       uffd_(ram_.host_base(), ram_.host_size()),
       stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_.valid()) ThrowErrno("eventfd for the fault engine");
+  transport_.SetHandler(cluster::Channel::kCoherence, this);
   const std::unordered_set<PageNumber> shared(replicated.begin(), replicated.end());
   for (PageNumber p : replicated) {
     node_.AdoptReplicatedPage(p, node_count);
@@ -154,20 +149,18 @@ void FaultEngine::FaultLoop() {
   }
 }
 
-void FaultEngine::OnMessage(NodeId from, Message message) {
+void FaultEngine::OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) {
+  Handle(from, Decode(payload, std::move(page)));  // a bad message throws: the peer is lost
+}
+
+void FaultEngine::Handle(NodeId from, const Message& message) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return;
   try {
-    std::visit(
-        [&](const auto& m) {
-          if constexpr (requires { m.page; }) {
-            if (!ram_.Contains(m.page)) {
-              throw Error(
-                  fmt::format("node {} named page {:#x}, outside shared guest RAM", from, m.page));
-            }
-          }
-        },
-        message);
+    const PageNumber page = std::visit([](const auto& m) { return m.page; }, message);
+    if (!ram_.Contains(page)) {
+      throw Error(fmt::format("node {} named page {:#x}, outside shared guest RAM", from, page));
+    }
     ++stats_.messages_handled;
     std::vector<Action> actions = node_.Receive(from, message);
     Execute(actions);
@@ -192,7 +185,7 @@ void FaultEngine::Fatal(const std::string& reason) {
 void FaultEngine::Execute(std::vector<Action>& actions) {
   for (Action& a : actions) {
     if (a.kind == Action::Kind::kSend) {  // no local page involved
-      transport_.Send(a.to, a.message);
+      Send(transport_, a.to, a.message);
       continue;
     }
     const uint64_t addr = HostAddress(a.page);
@@ -200,13 +193,13 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
       case Action::Kind::kSend:
         break;
       case Action::Kind::kSendLocalPage: {
-        PageData* data = const_cast<PageData*>(DataOf(a.message));
-        std::memcpy(data->data(), reinterpret_cast<const void*>(addr), abi::kPageSize);
+        // The one copy on this side: the socket sends from this buffer.
+        *DataOf(a.message) = transport_.pages().CopyOf(reinterpret_cast<const void*>(addr));
         if (a.drop_before_send) {
           uffd_.Drop(addr);
           ++stats_.invalidations;
         }
-        transport_.Send(a.to, a.message);
+        Send(transport_, a.to, a.message);
         ++stats_.pages_sent;
         break;
       }
@@ -215,11 +208,14 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
         ++stats_.zero_fills;
         Resolved(a.page);
         break;
-      case Action::Kind::kInstallData:
-        uffd_.Install(addr, DataOf(a.message)->data(), a.access == Access::kWrite);
+      case Action::Kind::kInstallData: {
+        const PageBuffer& data = *DataOf(a.message);
+        uffd_.Install(addr, data.data(), a.access == Access::kWrite);
+        data.CountCopy();  // into guest memory
         ++stats_.pages_received;
         Resolved(a.page);
         break;
+      }
       case Action::Kind::kProtect:
         uffd_.WriteProtect(addr, true);
         break;

@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/transport/transport.h"
 #include "common/unique_fd.h"
 #include "dsm/coherence/coherence_node.h"
 #include "dsm/fault/userfaultfd.h"
-#include "dsm/transport/transport.h"
 
 namespace ssivm::dsm {
 
@@ -69,21 +69,24 @@ struct DsmStats {
 // "≤2µs:5 ≤4µs:17 ..." for the non-empty buckets.
 std::string FormatLatency(const DsmStats& s);
 
-class FaultEngine final : public TransportHandler {
+// The coherence channel's handler: messages from peers go straight to the
+// protocol, on the transport's receive thread.
+class FaultEngine final : public cluster::ChannelHandler {
  public:
   using FatalHandler = std::function<void(const std::string& reason)>;
 
-  // Pages already resident in `region` (written by the loader before the
+  // Serves `transport`'s coherence channel (set before the transport
+  // starts). Pages already resident in `region` (written by the loader before the
   // DSM starts) become this node's exclusive pages; every such page must be
   // homed here. Registers the region with userfaultfd.
   // `replicated` pages (kernel text every node loaded itself) start
   // read-only and shared by all `node_count` nodes.
-  FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of, Transport& transport,
-              FatalHandler on_fatal, const std::vector<PageNumber>& replicated = {},
-              uint32_t node_count = 1);
-  FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of, Transport& transport,
-              FatalHandler on_fatal, const std::vector<PageNumber>& replicated = {},
-              uint32_t node_count = 1)
+  FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of,
+              cluster::Transport& transport, FatalHandler on_fatal,
+              const std::vector<PageNumber>& replicated = {}, uint32_t node_count = 1);
+  FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of,
+              cluster::Transport& transport, FatalHandler on_fatal,
+              const std::vector<PageNumber>& replicated = {}, uint32_t node_count = 1)
       : FaultEngine(self, SharedRam({region}), std::move(home_of), transport, std::move(on_fatal),
                     replicated, node_count) {}
   ~FaultEngine() override;
@@ -91,8 +94,10 @@ class FaultEngine final : public TransportHandler {
   void Start();
   void Stop();
 
-  void OnMessage(NodeId from, Message message) override;
+  void OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) override;
   void OnPeerLost(NodeId peer, const std::string& reason) override;
+  // One decoded message from a peer (OnReceive's second half).
+  void Handle(NodeId from, const Message& message);
 
   // Cheap: the guest's PV info device and ssictl status read it.
   DsmStats stats() const;
@@ -108,7 +113,7 @@ class FaultEngine final : public TransportHandler {
   void Resolved(PageNumber page);
 
   const SharedRam ram_;
-  Transport& transport_;
+  cluster::Transport& transport_;
   const FatalHandler on_fatal_;
   mutable std::mutex mu_;  // guards node_ and stats_
   CoherenceNode node_;

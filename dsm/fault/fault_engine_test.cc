@@ -11,8 +11,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cluster/transport/loopback_mesh.h"
 #include "common/mapping.h"
-#include "dsm/transport/loopback_mesh.h"
 #include "guest/abi/page.h"
 
 namespace ssivm::dsm {
@@ -28,7 +28,7 @@ NodeId HomeOf(PageNumber p) {
 
 struct Node {
   Mapping ram;
-  std::unique_ptr<TcpTransport> transport;
+  std::unique_ptr<cluster::TcpTransport> transport;
   std::unique_ptr<FaultEngine> engine;
   std::string fatal;
   template <class T>
@@ -40,7 +40,7 @@ struct Node {
 class TwoNodes : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto transports = ConnectLoopbackMesh(2, 7);
+    auto transports = cluster::ConnectLoopbackMesh(2, 7);
     for (NodeId i = 0; i < 2; ++i) {
       nodes_[i].ram = Mapping::Anonymous(kSize, "node RAM");
       nodes_[i].transport = std::move(transports[i]);
@@ -52,7 +52,7 @@ class TwoNodes : public ::testing::Test {
       n.engine = std::make_unique<FaultEngine>(i, SharedRegion{kGpa, kSize, n.ram.data()}, HomeOf,
                                                *n.transport,
                                                [&n](const std::string& why) { n.fatal = why; });
-      n.transport->Start(n.engine.get());
+      n.transport->Start();
       n.engine->Start();
     }
   }
@@ -71,6 +71,18 @@ TEST_F(TwoNodes, UntouchedPagesReadAsZeroEverywhere) {
   EXPECT_EQ(*nodes_[1].At<uint64_t>(4 * abi::kPageSize), 0u);      // homed at node 0
   EXPECT_GE(nodes_[1].engine->stats().read_faults, 2u);
   EXPECT_EQ(nodes_[1].engine->stats().pages_received, 0u);  // zero pages move no data
+}
+
+// The page crosses as a buffer handle: on the node that faulted, the data is
+// copied once from the socket into its buffer and once into guest memory; on
+// its home, once out of guest memory into the buffer the socket sends from.
+TEST_F(TwoNodes, ARemoteReadFaultCopiesThePageTwiceWhereItFaultedAndOnceAtItsHome) {
+  const PagePool::Stats home_before = nodes_[0].transport->pages().stats();
+  const PagePool::Stats reader_before = nodes_[1].transport->pages().stats();
+  EXPECT_EQ(*nodes_[1].At<uint64_t>(10 * abi::kPageSize), 0x10adu);  // node 0 loaded it
+  EXPECT_EQ(nodes_[1].engine->stats().pages_received, 1u);
+  EXPECT_EQ(nodes_[1].transport->pages().stats().copies - reader_before.copies, 2u);
+  EXPECT_EQ(nodes_[0].transport->pages().stats().copies - home_before.copies, 1u);
 }
 
 TEST_F(TwoNodes, LoadedPagesAndWritesMoveBetweenNodes) {

@@ -1,42 +1,27 @@
-// DSM wire messages between node processes, and their defensive codec.
-//
-// Frame = 16-byte header + payload, little-endian:
-//   u32 magic "SSID", u8 version, u8 type, u16 flags (0), u32 payload bytes,
-//   u32 sender node id.
-// Every type has one exact payload size; anything else is rejected.
+// The DSM's coherence messages between node processes, and their defensive
+// codec. They travel on the transport's coherence channel: the payload is
+// u8 type + the type's fields (little-endian, one exact size per type); the
+// page of a Grant with data or of a WriteBack travels beside the payload as
+// the frame's page (a PageBuffer handle, never bytes inside the message).
 #ifndef SSIVM_DSM_PROTOCOL_MESSAGE_H_
 #define SSIVM_DSM_PROTOCOL_MESSAGE_H_
 
-#include <array>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <variant>
 #include <vector>
 
-#include "guest/abi/page.h"
+#include "cluster/transport/transport.h"
+#include "common/page_buffer.h"
 
 namespace ssivm::dsm {
 
-inline constexpr uint32_t kMagic = 0x44495353;  // "SSID"
-inline constexpr uint8_t kProtocolVersion = 2;  // 2: Shutdown names its origin
-inline constexpr size_t kHeaderSize = 16;
-inline constexpr uint32_t kMaxPayload = abi::kPageSize + 64;
-
-using NodeId = uint32_t;
+using NodeId = cluster::NodeId;
 using PageNumber = uint64_t;  // guest-physical address >> 12
-using PageData = std::array<uint8_t, abi::kPageSize>;
 
 enum class Access : uint8_t { kRead = 1, kWrite = 2 };
 enum class DataKind : uint8_t { kNone = 0, kZero = 1, kBytes = 2 };
 
-// Connection handshake: both sides send one and check the other's.
-struct Hello {
-  uint64_t cluster_id;
-  uint32_t protocol_version;
-  NodeId node_id;
-  uint64_t epoch;
-};
 // Requester -> home.
 struct GetShared {
   PageNumber page;
@@ -60,65 +45,35 @@ struct Forward {
 struct WriteBack {
   PageNumber page;
   bool kept_read_only;
-  PageData data;
+  PageBuffer data;
 };
 // Home -> requester: the access is granted, with or without data.
 struct Grant {
   PageNumber page;
   Access access;
   DataKind kind;
-  PageData data;  // meaningful for kBytes only (not sent otherwise)
+  PageBuffer data;  // kBytes only
 };
 
-// ---- Node control (not coherence) -------------------------------------------
-// Deliver a fixed interrupt to a vCPU this node runs (PV IPI forwarding).
-struct InterruptRequest {
-  uint32_t vcpu;
-  uint8_t vector;
-};
-// A port access by a vCPU of the sender, for a device that lives on the
-// receiver (I/O forwarding); answered by IoReply with the same sequence.
-struct IoRequest {
-  uint64_t seq;
-  uint32_t vcpu;
-  uint16_t port;
-  uint8_t size;  // 1, 2 or 4
-  bool write;
-  uint32_t data;
-};
-struct IoReply {
-  uint64_t seq;
-  uint32_t data;
-};
-// The guest stopped (or a node failed): every node stops with this status.
-// A node that stops because of a peer's Shutdown relays it (same origin) to
-// the others before it closes: its connection closing must not look like a
-// death to a node that has not read the origin's Shutdown yet.
-struct Shutdown {
-  int32_t status;
-  NodeId origin;  // the node where the stop began
-};
-
-using Message = std::variant<Hello, GetShared, GetModified, Invalidate, InvalidateAck, Forward,
-                             WriteBack, Grant, InterruptRequest, IoRequest, IoReply, Shutdown>;
+using Message =
+    std::variant<GetShared, GetModified, Invalidate, InvalidateAck, Forward, WriteBack, Grant>;
 
 const char* MessageName(const Message& m);
 
-struct Frame {
-  NodeId sender;
-  Message message;
-};
+// The page a message carries (Grant with data, WriteBack), or nullptr.
+const PageBuffer* DataOf(const Message& m);
+PageBuffer* DataOf(Message& m);
 
-// Appends the encoded frame to `out`.
-void Encode(NodeId sender, const Message& m, std::vector<uint8_t>& out);
+// The payload of `m` (its page not included).
+std::vector<uint8_t> EncodePayload(const Message& m);
 
-// The payload size the header announces, after checking the header alone
-// (for stream transports that read the header first). Throws Error.
-uint32_t PayloadSize(std::span<const uint8_t, kHeaderSize> header);
+// Decodes one coherence message from a frame's payload and page. Throws
+// Error naming the problem (bad type, size, field value, a page missing or
+// unexpected); never reads out of bounds.
+Message Decode(std::span<const uint8_t> payload, PageBuffer page);
 
-// Decodes exactly one whole frame. Throws Error naming the problem (bad
-// magic, version, type, size, field value); never reads out of bounds.
-Frame Decode(std::span<const uint8_t> frame);
+// Sends `m` to `to` on the coherence channel, its page beside it.
+void Send(cluster::Transport& transport, NodeId to, const Message& m);
 
 }  // namespace ssivm::dsm
 

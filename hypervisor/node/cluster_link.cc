@@ -8,16 +8,17 @@
 
 namespace ssivm {
 
-using dsm::Message;
-using dsm::NodeId;
+using cluster::NodeId;
 
-ClusterLink::ClusterLink(NodeId self, cluster::ClusterView view, dsm::Transport& transport,
+ClusterLink::ClusterLink(NodeId self, cluster::ClusterView view, cluster::Transport& transport,
                          VmStop& stop, LocalInterrupt local_interrupt)
     : self_(self),
       view_(std::move(view)),
       transport_(transport),
       stop_(stop),
-      local_interrupt_(std::move(local_interrupt)) {}
+      local_interrupt_(std::move(local_interrupt)) {
+  transport_.SetHandler(cluster::Channel::kControl, this);
+}
 
 ClusterLink::~ClusterLink() {
   StopServing();
@@ -55,7 +56,7 @@ void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
   if (*node == self_) {
     local_interrupt_(vcpu, vector);
   } else {
-    transport_.Send(*node, dsm::InterruptRequest{vcpu, vector});
+    cluster::SendControl(transport_, *node, cluster::InterruptRequest{vcpu, vector});
   }
 }
 
@@ -68,7 +69,7 @@ uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool wr
     seq = next_seq_++;
     io_waiting_[seq];
   }
-  transport_.Send(node, dsm::IoRequest{seq, 0, port, size, write, data});
+  cluster::SendControl(transport_, node, cluster::IoRequest{seq, 0, port, size, write, data});
   std::unique_lock<std::mutex> lock(io_mu_);
   io_cv_.wait(lock, [&] { return aborted_ || io_waiting_[seq].has_value(); });
   const uint32_t value = io_waiting_[seq].value_or(0xffffffff);
@@ -77,7 +78,7 @@ uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool wr
 }
 
 void ClusterLink::BroadcastShutdown(int status) {
-  dsm::Shutdown message{status, self_};
+  cluster::Shutdown message{status, self_};
   {
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     if (peer_shutdown_) message = *peer_shutdown_;
@@ -86,7 +87,7 @@ void ClusterLink::BroadcastShutdown(int status) {
     const NodeId n = m.id;
     if (n == self_ || n == message.origin) continue;
     try {
-      transport_.Send(n, message);
+      cluster::SendControl(transport_, n, message);
     } catch (const Error&) {
       // That peer is gone already; the others still get told.
     }
@@ -104,8 +105,13 @@ void ClusterLink::Abort() {
   serve_cv_.notify_all();
 }
 
-void ClusterLink::OnMessage(NodeId from, Message message) {
-  if (const auto* r = std::get_if<dsm::InterruptRequest>(&message)) {
+void ClusterLink::OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) {
+  if (page) throw Error("a control message came with a page");
+  Handle(from, cluster::DecodeControl(payload));  // a bad message throws: the peer is lost
+}
+
+void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message) {
+  if (const auto* r = std::get_if<cluster::InterruptRequest>(&message)) {
     if (NodeOfVcpu(r->vcpu) != self_ || r->vector < 32) {
       stop_.Request({kExitPeerLost,
                      fmt::format("node {} asked node {} to interrupt vCPU {} (vector {}), which "
@@ -115,9 +121,9 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
       return;
     }
     local_interrupt_(r->vcpu, r->vector);
-  } else if (const auto* io = std::get_if<dsm::IoRequest>(&message)) {
+  } else if (const auto* io = std::get_if<cluster::IoRequest>(&message)) {
     ServeIo(from, *io);
-  } else if (const auto* rep = std::get_if<dsm::IoReply>(&message)) {
+  } else if (const auto* rep = std::get_if<cluster::IoReply>(&message)) {
     std::lock_guard<std::mutex> lock(io_mu_);
     const auto it = io_waiting_.find(rep->seq);
     if (it == io_waiting_.end() || it->second.has_value()) {
@@ -129,7 +135,7 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
     }
     it->second = rep->data;
     io_cv_.notify_all();
-  } else if (const auto* s = std::get_if<dsm::Shutdown>(&message)) {
+  } else if (const auto* s = std::get_if<cluster::Shutdown>(&message)) {
     if (view().Find(s->origin) == nullptr || s->origin == self_) {
       stop_.Request({kExitPeerLost,
                      fmt::format("node {} relayed a shutdown from node {}, which cannot send one",
@@ -146,16 +152,10 @@ void ClusterLink::OnMessage(NodeId from, Message message) {
         {s->status & 0xff,
          fmt::format("node {} stopped the VM (status {}{})", s->origin, s->status, relayed),
          false});
-  } else if (std::holds_alternative<dsm::Hello>(message) || coherence_ == nullptr) {
-    stop_.Request({kExitPeerLost,
-                   fmt::format("node {} sent an unexpected {}", from, dsm::MessageName(message)),
-                   true});
-  } else {
-    coherence_->OnMessage(from, message);
   }
 }
 
-void ClusterLink::ServeIo(NodeId from, const dsm::IoRequest& r) {
+void ClusterLink::ServeIo(NodeId from, const cluster::IoRequest& r) {
   if (devices_ == nullptr) {
     stop_.Request(
         {kExitPeerLost,
@@ -170,7 +170,7 @@ void ClusterLink::ServeIo(NodeId from, const dsm::IoRequest& r) {
 
 void ClusterLink::ServeForwardedIo() {
   for (;;) {
-    std::pair<NodeId, dsm::IoRequest> next;
+    std::pair<NodeId, cluster::IoRequest> next;
     {
       std::unique_lock<std::mutex> lock(serve_mu_);
       serve_cv_.wait(lock, [this] { return serve_stop_ || !serve_queue_.empty(); });
@@ -185,7 +185,7 @@ void ClusterLink::ServeForwardedIo() {
     try {
       devices_->Dispatch(r.write, r.port, r.size, bytes);
       for (int i = 0; i < r.size; ++i) data |= static_cast<uint32_t>(bytes[i]) << (8 * i);
-      transport_.Send(from, dsm::IoReply{r.seq, data});
+      cluster::SendControl(transport_, from, cluster::IoReply{r.seq, data});
     } catch (const std::exception& e) {
       stop_.Request(
           {kExitVmmError,
@@ -195,10 +195,9 @@ void ClusterLink::ServeForwardedIo() {
   }
 }
 
-void ClusterLink::OnPeerLost(NodeId peer, const std::string& reason) {
+void ClusterLink::OnPeerLost(NodeId /*peer*/, const std::string& reason) {
   Abort();
   stop_.Request({kExitPeerLost, fmt::format("lost {}; stopping the VM", reason), true});
-  if (coherence_ != nullptr) coherence_->OnPeerLost(peer, reason);
 }
 
 }  // namespace ssivm

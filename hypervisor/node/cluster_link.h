@@ -1,6 +1,7 @@
-// One node's link to the rest of the cluster: routes what arrives over the
-// transport (coherence traffic to the DSM fault engine; forwarded IPIs, I/O
-// and shutdowns to this node's VM) and sends this node's requests out.
+// One node's link to the rest of the cluster: the handler of the transport's
+// control channel (forwarded IPIs, I/O and shutdowns for this node's VM),
+// and the sender of this node's. Coherence traffic does not pass here: it
+// has its own channel, which the DSM fault engine handles.
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
 
@@ -16,32 +17,32 @@
 #include <vector>
 
 #include "cluster/cluster_view.h"
+#include "cluster/control_message.h"
+#include "cluster/transport/transport.h"
 #include "common/exit_status.h"
-#include "dsm/transport/transport.h"
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/devices/pio_device.h"
 #include "hypervisor/node/vm_stop.h"
 
 namespace ssivm {
 
-class ClusterLink final : public dsm::TransportHandler {
+class ClusterLink final : public cluster::ChannelHandler {
  public:
   using LocalInterrupt = std::function<void(uint32_t vcpu, uint8_t vector)>;
 
   // `view`: the members and which node runs each vCPU, as of the start.
-  ClusterLink(dsm::NodeId self, cluster::ClusterView view, dsm::Transport& transport, VmStop& stop,
-              LocalInterrupt local_interrupt);
+  // Serves `transport`'s control channel (set before the transport starts).
+  ClusterLink(cluster::NodeId self, cluster::ClusterView view, cluster::Transport& transport,
+              VmStop& stop, LocalInterrupt local_interrupt);
   ~ClusterLink() override;
 
-  // Where coherence messages and peer losses go (set before Start).
-  void set_coherence(dsm::TransportHandler* h) { coherence_ = h; }
   // The devices of this node that peers may access (the device node only).
   // Their forwarded accesses run on a thread of their own, in the order they
   // arrive, never on the transport's receive thread: a device may block (the
   // UART on a paused terminal) and the DSM's traffic must not wait for it.
   void set_devices(IoBus* bus);
 
-  dsm::NodeId self() const { return self_; }
+  cluster::NodeId self() const { return self_; }
   // The membership this node routes by; a change (a vCPU that moved, a node
   // that joined or left) applies atomically: an interrupt goes by the view
   // before or after it, never a mix. Throws Error if the change is refused.
@@ -52,7 +53,7 @@ class ClusterLink final : public dsm::TransportHandler {
   void SendInterrupt(uint32_t vcpu, uint8_t vector);
   // Performs a port access on `node`'s devices and waits for the answer.
   // Returns all-ones if the VM stops meanwhile.
-  uint32_t RemoteIo(dsm::NodeId node, uint16_t port, uint8_t size, bool write, uint32_t data);
+  uint32_t RemoteIo(cluster::NodeId node, uint16_t port, uint8_t size, bool write, uint32_t data);
   // Tells every peer to stop with this status (best effort). If a peer's
   // Shutdown is what stopped this node, relays that one instead (same status
   // and origin), so that no peer mistakes this node's closing connection for
@@ -60,8 +61,8 @@ class ClusterLink final : public dsm::TransportHandler {
   // pair of nodes, not across them).
   void BroadcastShutdown(int status);
 
-  void OnMessage(dsm::NodeId from, dsm::Message message) override;
-  void OnPeerLost(dsm::NodeId peer, const std::string& reason) override;
+  void OnReceive(cluster::NodeId from, std::span<const uint8_t> payload, PageBuffer page) override;
+  void OnPeerLost(cluster::NodeId peer, const std::string& reason) override;
 
   // Wakes RemoteIo waiters and stops serving forwarded I/O (the VM is
   // stopping). Does not wait for an access in progress.
@@ -70,19 +71,19 @@ class ClusterLink final : public dsm::TransportHandler {
   void StopServing();
 
  private:
-  void ServeIo(dsm::NodeId from, const dsm::IoRequest& r);
+  void Handle(cluster::NodeId from, const cluster::ControlMessage& message);
+  void ServeIo(cluster::NodeId from, const cluster::IoRequest& r);
   void ServeForwardedIo();
 
   // Where vCPU `vcpu` runs; nullopt if there is no such vCPU.
-  std::optional<dsm::NodeId> NodeOfVcpu(uint32_t vcpu) const;
+  std::optional<cluster::NodeId> NodeOfVcpu(uint32_t vcpu) const;
 
-  const dsm::NodeId self_;
+  const cluster::NodeId self_;
   mutable std::mutex view_mu_;
   cluster::ClusterView view_;
-  dsm::Transport& transport_;
+  cluster::Transport& transport_;
   VmStop& stop_;
   const LocalInterrupt local_interrupt_;
-  dsm::TransportHandler* coherence_ = nullptr;
   IoBus* devices_ = nullptr;
 
   std::mutex io_mu_;
@@ -91,10 +92,10 @@ class ClusterLink final : public dsm::TransportHandler {
   std::map<uint64_t, std::optional<uint32_t>> io_waiting_;
   bool aborted_ = false;
   std::mutex shutdown_mu_;
-  std::optional<dsm::Shutdown> peer_shutdown_;  // the first one received
+  std::optional<cluster::Shutdown> peer_shutdown_;  // the first one received
   std::mutex serve_mu_;
   std::condition_variable serve_cv_;
-  std::deque<std::pair<dsm::NodeId, dsm::IoRequest>> serve_queue_;
+  std::deque<std::pair<cluster::NodeId, cluster::IoRequest>> serve_queue_;
   bool serve_stop_ = false;
   std::thread server_;  // last: joined first
 };
@@ -103,7 +104,7 @@ class ClusterLink final : public dsm::TransportHandler {
 // forwarded there (I/O forwarding).
 class RemoteDevice final : public PioDevice {
  public:
-  RemoteDevice(ClusterLink& link, dsm::NodeId node, uint16_t base)
+  RemoteDevice(ClusterLink& link, cluster::NodeId node, uint16_t base)
       : link_(link), node_(node), base_(base) {}
   uint32_t Read(uint16_t offset, uint8_t size) override {
     return link_.RemoteIo(node_, static_cast<uint16_t>(base_ + offset), size, false, 0);
@@ -114,7 +115,7 @@ class RemoteDevice final : public PioDevice {
 
  private:
   ClusterLink& link_;
-  const dsm::NodeId node_;
+  const cluster::NodeId node_;
   const uint16_t base_;
 };
 

@@ -5,8 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cluster/transport/loopback_mesh.h"
 #include "common/error.h"
-#include "dsm/transport/loopback_mesh.h"
 
 namespace ssivm {
 namespace {
@@ -52,7 +52,7 @@ class Gate final : public PioDevice {
 
 struct Side {
   VmStop stop;
-  std::unique_ptr<dsm::TcpTransport> transport;
+  std::unique_ptr<cluster::TcpTransport> transport;
   std::unique_ptr<ClusterLink> link;
   std::mutex mu;
   std::vector<std::pair<uint32_t, uint8_t>> interrupts;
@@ -75,10 +75,10 @@ cluster::ClusterView View() {
 class Links : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto transports = dsm::ConnectLoopbackMesh(3, 9);
+    auto transports = cluster::ConnectLoopbackMesh(3, 9);
     bus_.Register(0x500, 8, "scratch", &scratch_);
     bus_.Register(0x600, 1, "gate", &gate_);
-    for (dsm::NodeId i = 0; i < 3; ++i) {
+    for (cluster::NodeId i = 0; i < 3; ++i) {
       Side& s = sides_[i];
       s.transport = std::move(transports[i]);
       s.link = std::make_unique<ClusterLink>(i, View(), *s.transport, s.stop,
@@ -87,7 +87,7 @@ class Links : public ::testing::Test {
                                                s.interrupts.emplace_back(v, vec);
                                              });
       if (i == 0) s.link->set_devices(&bus_);
-      s.transport->Start(s.link.get());
+      s.transport->Start();
     }
   }
   void TearDown() override {
@@ -181,7 +181,7 @@ TEST_F(Links, ShutdownReachesEveryNode) {
 // Node 1 heard node 0's shutdown before node 2 did: it relays it, so node 2
 // stops for node 0's reason even if node 1's connection closes first.
 TEST_F(Links, AShutdownIsRelayedWithItsOrigin) {
-  sides_[0].transport->Send(1, dsm::Shutdown{7, 0});
+  cluster::SendControl(*sides_[0].transport, 1, cluster::Shutdown{7, 0});
   ASSERT_TRUE(WaitStop(sides_[1]));
   sides_[1].link->BroadcastShutdown(sides_[1].stop.reason()->status);
   sides_[1].transport->Stop();
@@ -193,7 +193,7 @@ TEST_F(Links, AShutdownIsRelayedWithItsOrigin) {
 
 TEST_F(Links, APeerForgingInterruptsIsStopped) {
   // vCPU 0 runs on node 0: node 0 must not ask node 1 to interrupt it.
-  sides_[0].transport->Send(1, dsm::InterruptRequest{0, 0x40});
+  cluster::SendControl(*sides_[0].transport, 1, cluster::InterruptRequest{0, 0x40});
   ASSERT_TRUE(WaitStop(sides_[1]));
   EXPECT_EQ(sides_[1].stop.reason()->status, kExitPeerLost);
   EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("does not run"));

@@ -17,8 +17,8 @@ uint64_t ClusterKey(const std::string& cluster_id) {
   return h;
 }
 
-std::vector<dsm::NodeAddress> ClusterRole::addresses() const {
-  std::vector<dsm::NodeAddress> out;
+std::vector<cluster::NodeAddress> ClusterRole::addresses() const {
+  std::vector<cluster::NodeAddress> out;
   for (const cluster::Member& m : view.members()) out.push_back({m.id, m.host, m.port});
   return out;
 }
@@ -29,8 +29,8 @@ std::vector<uint64_t> ClusterRole::node_bytes() const {
   return out;
 }
 
-std::vector<dsm::NodeId> ClusterRole::vcpu_node() const {
-  std::vector<dsm::NodeId> out;
+std::vector<cluster::NodeId> ClusterRole::vcpu_node() const {
+  std::vector<cluster::NodeId> out;
   for (uint32_t v = 0; v < vcpus(); ++v) out.push_back(view.NodeOfVcpu(v));
   return out;
 }

@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "cluster/cluster_view.h"
-#include "dsm/protocol/message.h"
-#include "dsm/transport/tcp_transport.h"
+#include "cluster/transport/transport.h"
 #include "provision/manifest/manifest.h"
 
 namespace ssivm {
@@ -19,7 +18,7 @@ namespace ssivm {
 // the home map, which still need node ids 0..N-1. Once running, the live
 // view is ClusterLink's (ApplyViewChange); this one does not follow it.
 struct ClusterRole {
-  dsm::NodeId self = 0;
+  cluster::NodeId self = 0;
   uint64_t cluster_key = 0;  // the handshake's cluster id: a hash of the manifest's
   cluster::ClusterView view;
 
@@ -28,9 +27,9 @@ struct ClusterRole {
   uint64_t epoch() const { return view.epoch(); }
   bool runs(uint32_t vcpu) const { return view.NodeOfVcpu(vcpu) == self; }
   bool device_node() const { return self == 0; }
-  std::vector<dsm::NodeAddress> addresses() const;  // index = node id
-  std::vector<uint64_t> node_bytes() const;         // memory each node contributes
-  std::vector<dsm::NodeId> vcpu_node() const;       // index = vCPU
+  std::vector<cluster::NodeAddress> addresses() const;  // index = node id
+  std::vector<uint64_t> node_bytes() const;             // memory each node contributes
+  std::vector<cluster::NodeId> vcpu_node() const;       // index = vCPU
 };
 
 // Throws Error naming the problem (unknown node id, node ids not 0..N-1, an

@@ -25,7 +25,7 @@ TEST(ClusterRole, FromManifest) {
   const ClusterRole r = RoleFromManifest(TwoNodes(), 1);
   EXPECT_EQ(r.self, 1u);
   EXPECT_EQ(r.node_count(), 2u);
-  EXPECT_EQ(r.vcpu_node(), (std::vector<dsm::NodeId>{0, 0, 1}));
+  EXPECT_EQ(r.vcpu_node(), (std::vector<cluster::NodeId>{0, 0, 1}));
   EXPECT_TRUE(r.runs(2));
   EXPECT_FALSE(r.runs(0));
   EXPECT_EQ(r.view.TotalMemoryBytes(), 192ull << 20);

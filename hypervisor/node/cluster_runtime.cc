@@ -27,17 +27,15 @@ dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem) {
 ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
                                ClusterLink::LocalInterrupt interrupt)
     : role_(role), stop_(stop), homes_(HomesOf(role, ram)) {
-  const std::vector<dsm::NodeAddress> addresses = role.addresses();
-  const dsm::NodeAddress& me = addresses[role.self];
-  dsm::TcpListener listener = dsm::TcpListener::Listen(me.host, me.port);
-  dsm::TcpConfig cfg;
+  cluster::TransportConfig cfg;
   cfg.cluster_id = role.cluster_key;
   cfg.epoch = role.epoch();
   cfg.self = role.self;
-  cfg.nodes = addresses;
+  cfg.nodes = role.addresses();
   cfg.connect_timeout = std::chrono::seconds(60);
-  spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(), me.Describe());
-  transport_ = dsm::TcpTransport::Connect(cfg, std::move(listener));
+  spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(),
+               cfg.nodes[role.self].Describe());
+  transport_ = cluster::MakeTransport(cfg);
   link_ =
       std::make_unique<ClusterLink>(role.self, role.view, *transport_, stop, std::move(interrupt));
   spdlog::info("node {}: connected to every peer", role.self);
@@ -91,8 +89,7 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },
       replicated, role_.node_count());
-  link_->set_coherence(engine_.get());
-  transport_->Start(link_.get());
+  transport_->Start();
   engine_->Start();
 }
 

@@ -1,15 +1,16 @@
-// The multi-node half of a node process: the mesh to the other nodes, the
-// DSM fault engine over shared guest RAM, and the link that forwards IPIs,
-// I/O and shutdowns. machine.cc owns one when it runs as part of a cluster.
+// The multi-node half of a node process: the transport to the other nodes,
+// the DSM fault engine over shared guest RAM (the coherence channel), and the
+// link that forwards IPIs, I/O and shutdowns (the control channel). machine.cc owns one when it
+// runs as part of a cluster.
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 
 #include <memory>
 #include <vector>
 
+#include "cluster/transport/transport.h"
 #include "dsm/coherence/home_map.h"
 #include "dsm/fault/fault_engine.h"
-#include "dsm/transport/tcp_transport.h"
 #include "hypervisor/devices/io_bus.h"
 #include "hypervisor/memory/guest_memory.h"
 #include "hypervisor/node/cluster_link.h"
@@ -27,9 +28,8 @@ dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem);
 
 class ClusterRuntime {
  public:
-  // Connects the mesh (blocks until every peer has connected, or throws
-  // Error naming the missing ones). The listener is bound first so that
-  // peers can dial while this node still loads.
+  // Connects the transport (blocks until every peer has connected, or
+  // throws Error naming the missing ones).
   ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
                  ClusterLink::LocalInterrupt interrupt);
   ~ClusterRuntime();
@@ -64,7 +64,7 @@ class ClusterRuntime {
   const ClusterRole role_;
   VmStop& stop_;
   dsm::HomeMap homes_;
-  std::unique_ptr<dsm::TcpTransport> transport_;
+  std::unique_ptr<cluster::Transport> transport_;
   std::unique_ptr<ClusterLink> link_;
   std::unique_ptr<dsm::FaultEngine> engine_;
   std::vector<std::unique_ptr<RemoteDevice>> remote_devices_;

@@ -43,14 +43,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster/transport/loopback_mesh.h"
+#include "cluster/transport/tcp_transport.h"
 #include "common/command.h"
 #include "common/error.h"
 #include "common/mapping.h"
 #include "common/unique_fd.h"
 #include "dsm/fault/fault_engine.h"
 #include "dsm/fault/userfaultfd.h"
-#include "dsm/transport/loopback_mesh.h"
-#include "dsm/transport/tcp_transport.h"
 #include "guest/abi/page.h"
 #include "hypervisor/emulated/agent.h"
 #include "tools/bench/bench_runtime.h"
@@ -62,6 +62,7 @@ namespace {
 
 using namespace ssivm;
 using namespace ssivm::dsm;
+using namespace ssivm::cluster;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 constexpr uint64_t kGpa = 64ull << 20;
@@ -159,7 +160,7 @@ struct DsmNode {
     engine = std::make_unique<FaultEngine>(
         self, SharedRegion{kGpa, ram.size(), ram.data()}, [](PageNumber) { return NodeId{0}; },
         *transport, std::move(on_fatal));
-    transport->Start(engine.get());
+    transport->Start();
     engine->Start();
   }
   void Stop() {
@@ -271,7 +272,7 @@ int RunDsmRole(const RoleArgs& a) {
   const NodeId self = a.role == "dsm-node0" ? 0 : 1;
   const std::string host0 = self == 0 ? a.self_host : a.peer_host;
   const std::string host1 = self == 1 ? a.self_host : a.peer_host;
-  TcpConfig cfg;
+  TransportConfig cfg;
   cfg.cluster_id = 0xbe7c;
   cfg.epoch = 1;
   cfg.self = self;

@@ -1,16 +1,16 @@
 // A full TCP mesh of `n` nodes on 127.0.0.1 ports chosen by the kernel, all
 // in this process: for tests and benchmarks that want real sockets between
 // nodes without network namespaces.
-#ifndef SSIVM_DSM_TRANSPORT_LOOPBACK_MESH_H_
-#define SSIVM_DSM_TRANSPORT_LOOPBACK_MESH_H_
+#ifndef SSIVM_CLUSTER_TRANSPORT_LOOPBACK_MESH_H_
+#define SSIVM_CLUSTER_TRANSPORT_LOOPBACK_MESH_H_
 
 #include <future>
 #include <memory>
 #include <vector>
 
-#include "dsm/transport/tcp_transport.h"
+#include "cluster/transport/tcp_transport.h"
 
-namespace ssivm::dsm {
+namespace ssivm::cluster {
 
 // Transport i is node i's. Throws Error as TcpTransport::Connect does.
 inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(uint32_t n,
@@ -26,8 +26,13 @@ inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(uint32_t n
   std::vector<std::future<std::unique_ptr<TcpTransport>>> pending;
   for (NodeId i = 0; i < n; ++i) {
     pending.push_back(std::async(std::launch::async, [&, i] {
-      return TcpTransport::Connect({cluster_id, epoch, i, addrs, std::chrono::seconds(20)},
-                                   std::move(listeners[i]));
+      TransportConfig config;
+      config.cluster_id = cluster_id;
+      config.epoch = epoch;
+      config.self = i;
+      config.nodes = addrs;
+      config.connect_timeout = std::chrono::seconds(20);
+      return TcpTransport::Connect(config, std::move(listeners[i]));
     }));
   }
   std::vector<std::unique_ptr<TcpTransport>> out;
@@ -35,6 +40,6 @@ inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(uint32_t n
   return out;
 }
 
-}  // namespace ssivm::dsm
+}  // namespace ssivm::cluster
 
-#endif  // SSIVM_DSM_TRANSPORT_LOOPBACK_MESH_H_
+#endif  // SSIVM_CLUSTER_TRANSPORT_LOOPBACK_MESH_H_

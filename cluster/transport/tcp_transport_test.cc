@@ -1,5 +1,5 @@
 // Real TCP connections on loopback between transports in one process.
-#include "dsm/transport/tcp_transport.h"
+#include "cluster/transport/tcp_transport.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,18 +13,51 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/wire.h"
 
-namespace ssivm::dsm {
+namespace ssivm::cluster {
 namespace {
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-class Recorder : public TransportHandler {
+std::vector<uint8_t> Number(uint64_t k) {
+  std::vector<uint8_t> out;
+  wire::Writer(out).Put(k);
+  return out;
+}
+
+uint64_t NumberIn(std::span<const uint8_t> payload) {
+  return wire::Reader(payload).Get<uint64_t>();
+}
+
+// Page k: its number in every word, one byte flipped where it is unique.
+PageBuffer PageNumbered(PagePool& pool, uint64_t k) {
+  PageBuffer b = pool.Allocate();
+  for (size_t i = 0; i < abi::kPageSize; i += 8) std::memcpy(b.mutable_data() + i, &k, 8);
+  b.mutable_data()[k % abi::kPageSize] ^= 0xa5;
+  return b;
+}
+
+bool IsPageNumbered(const PageBuffer& b, uint64_t k) {
+  PagePool scratch;
+  return b && b.SameBytes(PageNumbered(scratch, k));
+}
+
+struct Got {
+  NodeId from;
+  Channel channel;
+  std::vector<uint8_t> payload;
+  PageBuffer page;
+};
+
+// Records what arrives on one channel.
+class Recorder : public ChannelHandler {
  public:
-  void OnMessage(NodeId from, Message m) override {
+  explicit Recorder(Channel channel = Channel::kCoherence) : channel_(channel) {}
+  void OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) override {
     std::lock_guard<std::mutex> l(mu_);
-    got_.emplace_back(from, std::move(m));
+    got_.push_back({from, channel_, {payload.begin(), payload.end()}, std::move(page)});
     cv_.notify_all();
   }
   void OnPeerLost(NodeId peer, const std::string& reason) override {
@@ -40,10 +73,11 @@ class Recorder : public TransportHandler {
     std::unique_lock<std::mutex> l(mu_);
     return cv_.wait_for(l, 60s, [&] { return !lost_.empty(); });
   }
-  std::vector<std::pair<NodeId, Message>> got_;
+  std::vector<Got> got_;
   std::vector<std::pair<NodeId, std::string>> lost_;
 
  private:
+  const Channel channel_;
   std::mutex mu_;
   std::condition_variable cv_;
 };
@@ -54,29 +88,44 @@ struct Mesh {
   std::vector<std::unique_ptr<TcpTransport>> transports;
 };
 
-std::vector<TcpConfig> Configs(uint32_t n, std::vector<TcpListener>& listeners) {
+std::vector<TransportConfig> Configs(uint32_t n, std::vector<TcpListener>& listeners) {
   std::vector<NodeAddress> nodes;
   for (uint32_t i = 0; i < n; ++i) {
     listeners.push_back(TcpListener::Listen("127.0.0.1", 0));
     nodes.push_back({i, "127.0.0.1", listeners.back().port()});
   }
-  std::vector<TcpConfig> configs;
-  for (uint32_t i = 0; i < n; ++i) configs.push_back({0xc1, 3, i, nodes, 20s});
+  std::vector<TransportConfig> configs(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    configs[i].cluster_id = 0xc1;
+    configs[i].epoch = 3;
+    configs[i].self = i;
+    configs[i].nodes = nodes;
+    configs[i].connect_timeout = 20s;
+  }
   return configs;
 }
 
-Mesh Build(std::vector<TcpConfig> configs, std::vector<TcpListener> listeners) {
+std::vector<std::unique_ptr<TcpTransport>> ConnectAll(const std::vector<TransportConfig>& configs,
+                                                      std::vector<TcpListener> listeners) {
   std::vector<std::future<std::unique_ptr<TcpTransport>>> futures;
   for (size_t i = 0; i < configs.size(); ++i) {
     futures.push_back(std::async(std::launch::async, [&, i] {
       return TcpTransport::Connect(configs[i], std::move(listeners[i]));
     }));
   }
+  std::vector<std::unique_ptr<TcpTransport>> out;
+  for (auto& f : futures) out.push_back(f.get());
+  return out;
+}
+
+// Every node's coherence channel goes to its recorder.
+Mesh Build(const std::vector<TransportConfig>& configs, std::vector<TcpListener> listeners) {
   Mesh m;
-  for (auto& f : futures) {
-    m.transports.push_back(f.get());
+  m.transports = ConnectAll(configs, std::move(listeners));
+  for (auto& t : m.transports) {
     m.recorders.push_back(std::make_unique<Recorder>());
-    m.transports.back()->Start(m.recorders.back().get());
+    t->SetHandler(Channel::kCoherence, m.recorders.back().get());
+    t->Start();
   }
   return m;
 }
@@ -89,21 +138,77 @@ TEST(TcpTransport, FullMeshDeliversInOrder) {
   for (NodeId from = 0; from < 4; ++from) {
     for (int k = 0; k < kPerPair; ++k) {
       for (NodeId to = 0; to < 4; ++to) {
-        if (to != from) m.transports[from]->Send(to, GetShared{static_cast<PageNumber>(k)});
+        if (to != from) m.transports[from]->Send(to, Channel::kCoherence, Number(k));
       }
     }
   }
-  m.transports[1]->Send(2, Grant{9, Access::kWrite, DataKind::kBytes, {}});
   for (NodeId to = 0; to < 4; ++to) {
-    ASSERT_TRUE(m.recorders[to]->WaitMessages(3 * kPerPair + (to == 2 ? 1 : 0))) << "node " << to;
-    std::map<NodeId, PageNumber> next;
-    for (const auto& [from, msg] : m.recorders[to]->got_) {
-      if (const auto* g = std::get_if<GetShared>(&msg)) {
-        EXPECT_EQ(g->page, next[from]++) << "reordered from " << from << " to " << to;
-      }
+    ASSERT_TRUE(m.recorders[to]->WaitMessages(3 * kPerPair)) << "node " << to;
+    std::map<NodeId, uint64_t> next;
+    for (const Got& g : m.recorders[to]->got_) {
+      EXPECT_EQ(NumberIn(g.payload), next[g.from]++) << "reordered from " << g.from << " to " << to;
     }
   }
   EXPECT_EQ(m.transports[0]->messages_sent(), 3u * kPerPair);
+}
+
+// A page travels beside its payload and lands in a buffer of the receiver's
+// pool, copied once (from the socket); the sender copies nothing.
+TEST(TcpTransport, PagesArriveInPooledBuffersWithOneCopy) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  Mesh m = Build(configs, std::move(listeners));
+  PagePool& sender = m.transports[0]->pages();
+  std::vector<PageBuffer> pages;
+  for (uint64_t k = 0; k < 50; ++k) pages.push_back(PageNumbered(sender, k));
+  for (uint64_t k = 0; k < 50; ++k) {
+    m.transports[0]->Send(1, Channel::kCoherence, Number(k), k % 2 ? pages[k] : PageBuffer());
+  }
+  ASSERT_TRUE(m.recorders[1]->WaitMessages(50));
+  for (const Got& g : m.recorders[1]->got_) {
+    const uint64_t k = NumberIn(g.payload);
+    EXPECT_EQ(static_cast<bool>(g.page), k % 2 == 1) << k;
+    if (k % 2) EXPECT_TRUE(IsPageNumbered(g.page, k)) << k;
+  }
+  EXPECT_EQ(m.transports[1]->pages().stats().copies, 25u);
+  EXPECT_EQ(sender.stats().copies, 0u);
+}
+
+// Frames to one peer keep their order across channels (one handler serves
+// both here, so the interleaving shows).
+TEST(TcpTransport, ChannelsShareOnePerPeerOrder) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  auto t = ConnectAll(configs, std::move(listeners));
+  Recorder both;
+  t[1]->SetHandler(Channel::kCoherence, &both);
+  t[1]->SetHandler(Channel::kControl, &both);
+  t[0]->Start();
+  t[1]->Start();
+  for (uint64_t k = 0; k < 100; ++k) {
+    t[0]->Send(1, k % 3 ? Channel::kCoherence : Channel::kControl, Number(k));
+  }
+  ASSERT_TRUE(both.WaitMessages(100));
+  for (uint64_t k = 0; k < 100; ++k) EXPECT_EQ(NumberIn(both.got_[k].payload), k);
+  for (auto& x : t) x->Stop();
+}
+
+TEST(TcpTransport, AFrameOnAChannelNobodyServesLosesThePeer) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  Mesh m = Build(configs, std::move(listeners));  // coherence only
+  m.transports[0]->Send(1, Channel::kControl, Number(1));
+  ASSERT_TRUE(m.recorders[1]->WaitLost());
+  EXPECT_THAT(m.recorders[1]->lost_[0].second, HasSubstr("control"));
+  EXPECT_THAT(m.recorders[1]->lost_[0].second, HasSubstr("does not serve"));
+}
+
+TEST(TcpTransport, APayloadLargerThanAFrameIsRefused) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  Mesh m = Build(configs, std::move(listeners));
+  const std::vector<uint8_t> big(kMaxFramePayload + 1);
+  EXPECT_THROW(m.transports[0]->Send(1, Channel::kCoherence, big), Error);
 }
 
 TEST(TcpTransport, MismatchedClusterIsRejectedWithNames) {
@@ -178,22 +283,22 @@ TEST(TcpTransport, GarbageAfterTheHandshakeLosesThePeerByName) {
                       [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
   const int fd = RawConnect(port);
   ASSERT_GE(fd, 0);
-  std::vector<uint8_t> hello;
-  Encode(1, Hello{0xc1, kProtocolVersion, 1, 3}, hello);
+  const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 1, 3});
   ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(hello.size()));
   std::unique_ptr<TcpTransport> t = a.get();
   Recorder r;
-  t->Start(&r);
+  t->SetHandler(Channel::kCoherence, &r);
+  t->Start();
   std::vector<uint8_t> frame;
-  Encode(1, GetShared{1}, frame);
-  frame[5] = 200;  // an unknown message type
+  EncodeFrameHeader({Channel::kCoherence, false, 0, 1}, frame);
+  frame[5] = 200;  // an unknown channel
   ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(frame.size()));
   ASSERT_TRUE(r.WaitLost());
   EXPECT_EQ(r.lost_[0].first, 1u);
   EXPECT_THAT(r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
-  EXPECT_THAT(r.lost_[0].second, HasSubstr("unknown message type 200"));
+  EXPECT_THAT(r.lost_[0].second, HasSubstr("unknown channel 200"));
   t->Stop();
   ::close(fd);
 }
@@ -232,31 +337,34 @@ TEST(TcpTransport, SendsToAPeerThatStoppedAreDroppedAndItsShutdownComesFirst) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
   Mesh m = Build(configs, std::move(listeners));
-  m.transports[1]->Send(0, Shutdown{5, 1});
+  m.transports[1]->Send(0, Channel::kCoherence, Number(5));
   m.transports[1]->Stop();
   ASSERT_TRUE(m.recorders[0]->WaitLost());
-  for (int k = 0; k < 64; ++k) EXPECT_NO_THROW(m.transports[0]->Send(1, Shutdown{0, 0}));
+  for (int k = 0; k < 64; ++k) {
+    EXPECT_NO_THROW(m.transports[0]->Send(1, Channel::kCoherence, Number(0)));
+  }
   ASSERT_TRUE(m.recorders[0]->WaitMessages(1));
-  const auto* s = std::get_if<Shutdown>(&m.recorders[0]->got_.front().second);
-  ASSERT_NE(s, nullptr);
-  EXPECT_EQ(s->status, 5);
+  EXPECT_EQ(NumberIn(m.recorders[0]->got_.front().payload), 5u);
   m.transports[0]->Stop();
-  EXPECT_THROW(m.transports[0]->Send(1, Shutdown{0, 0}), Error);
+  EXPECT_THROW(m.transports[0]->Send(1, Channel::kCoherence, Number(0)), Error);
 }
 
-// Every node answers a kick by sending `count` page-sized messages back from
-
-// inside its receive callback, holding its own lock (as the fault engine
-// does), and checks that what it receives arrives whole and in order.
-class PageFlood : public TransportHandler {
+// Every node answers a kick (a frame without a page) by sending `count`
+// pages back from inside its receive callback, holding its own lock (as the
+// fault engine does), and checks that what it receives arrives whole and in
+// order.
+class PageFlood : public ChannelHandler {
  public:
   PageFlood(Transport*& transport, uint64_t count) : transport_(transport), count_(count) {}
-  void OnMessage(NodeId from, Message m) override {
+  void OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) override {
     std::lock_guard<std::mutex> l(mu_);
-    if (std::holds_alternative<GetShared>(m)) {
-      for (uint64_t k = 0; k < count_; ++k) transport_->Send(from, Page(k));
-    } else if (const auto* wb = std::get_if<WriteBack>(&m)) {
-      if (wb->page != next_ || wb->data != Page(wb->page).data) ++bad_;
+    if (!page) {
+      for (uint64_t k = 0; k < count_; ++k) {
+        transport_->Send(from, Channel::kCoherence, Number(k),
+                         PageNumbered(transport_->pages(), k));
+      }
+    } else {
+      if (NumberIn(payload) != next_ || !IsPageNumbered(page, next_)) ++bad_;
       ++next_;
     }
     cv_.notify_all();
@@ -265,12 +373,6 @@ class PageFlood : public TransportHandler {
     std::lock_guard<std::mutex> l(mu_);
     lost_ = reason;
     cv_.notify_all();
-  }
-  static WriteBack Page(uint64_t k) {
-    WriteBack wb{k, false, {}};
-    for (size_t i = 0; i < wb.data.size(); i += 8) std::memcpy(&wb.data[i], &k, 8);
-    wb.data[k % wb.data.size()] ^= 0xa5;
-    return wb;
   }
   // Waits until `n` pages arrived (or the peer is lost); returns how many.
   uint64_t Wait(uint64_t n) {
@@ -299,25 +401,17 @@ class PageFlood : public TransportHandler {
 // neither reads.
 TEST(TcpTransport, BothSidesFloodingFromTheReceiveCallbackDoNotDeadlock) {
   constexpr uint64_t kPages = 8000;  // 32 MiB each way
-  auto transports = [] {
-    std::vector<TcpListener> listeners;
-    auto configs = Configs(2, listeners);
-    std::vector<std::future<std::unique_ptr<TcpTransport>>> f;
-    for (size_t i = 0; i < 2; ++i) {
-      f.push_back(std::async(std::launch::async, [&, i] {
-        return TcpTransport::Connect(configs[i], std::move(listeners[i]));
-      }));
-    }
-    std::vector<std::unique_ptr<TcpTransport>> out;
-    for (auto& x : f) out.push_back(x.get());
-    return out;
-  }();
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  auto transports = ConnectAll(configs, std::move(listeners));
   Transport* raw[2] = {transports[0].get(), transports[1].get()};
   PageFlood flood0(raw[0], kPages), flood1(raw[1], kPages);
-  transports[0]->Start(&flood0);
-  transports[1]->Start(&flood1);
-  transports[0]->Send(1, GetShared{0});
-  transports[1]->Send(0, GetShared{0});
+  transports[0]->SetHandler(Channel::kCoherence, &flood0);
+  transports[1]->SetHandler(Channel::kCoherence, &flood1);
+  transports[0]->Start();
+  transports[1]->Start();
+  transports[0]->Send(1, Channel::kCoherence, Number(0));
+  transports[1]->Send(0, Channel::kCoherence, Number(0));
   EXPECT_EQ(flood0.Wait(kPages), kPages);
   EXPECT_EQ(flood1.Wait(kPages), kPages);
   EXPECT_EQ(flood0.bad(), 0u);
@@ -339,23 +433,25 @@ TEST(TcpTransport, StopDeliversWhatWasQueued) {
   for (auto& c : configs) c.flush_timeout = 60s;
   Mesh m = Build(configs, std::move(listeners));
   constexpr int kPages = 3000;
-  for (int k = 0; k < kPages; ++k) m.transports[0]->Send(1, PageFlood::Page(k));
-  m.transports[0]->Send(1, Shutdown{7, 0});
+  PagePool& pool = m.transports[0]->pages();
+  for (int k = 0; k < kPages; ++k) {
+    m.transports[0]->Send(1, Channel::kCoherence, Number(k), PageNumbered(pool, k));
+  }
+  m.transports[0]->Send(1, Channel::kCoherence, Number(7));
   m.transports[0]->Stop();
   ASSERT_TRUE(m.recorders[1]->WaitMessages(kPages + 1));
-  const auto* s = std::get_if<Shutdown>(&m.recorders[1]->got_.back().second);
-  ASSERT_NE(s, nullptr);
-  EXPECT_EQ(s->status, 7);
-  EXPECT_THROW(m.transports[0]->Send(1, Shutdown{0, 0}), Error);
+  EXPECT_EQ(NumberIn(m.recorders[1]->got_.back().payload), 7u);
+  EXPECT_FALSE(m.recorders[1]->got_.back().page);
+  EXPECT_THROW(m.transports[0]->Send(1, Channel::kCoherence, Number(0)), Error);
 }
 
 // A peer that stops reading cannot hold up Stop() beyond the flush timeout,
 // and it then sees the connection lost, by name.
 class Stuck : public Recorder {
  public:
-  void OnMessage(NodeId from, Message m) override {
+  void OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) override {
     release_.wait();
-    Recorder::OnMessage(from, std::move(m));
+    Recorder::OnReceive(from, payload, std::move(page));
   }
   std::promise<void> release;
 
@@ -367,19 +463,18 @@ TEST(TcpTransport, StopDoesNotWaitForAPeerThatDoesNotRead) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
   configs[0].flush_timeout = 200ms;
-  std::vector<std::future<std::unique_ptr<TcpTransport>>> f;
-  for (size_t i = 0; i < 2; ++i) {
-    f.push_back(std::async(std::launch::async, [&, i] {
-      return TcpTransport::Connect(configs[i], std::move(listeners[i]));
-    }));
-  }
-  auto t0 = f[0].get();
-  auto t1 = f[1].get();
+  auto t = ConnectAll(configs, std::move(listeners));
+  auto& t0 = t[0];
+  auto& t1 = t[1];
   Recorder r0;
   Stuck r1;
-  t0->Start(&r0);
-  t1->Start(&r1);
-  for (int k = 0; k < 10000; ++k) t0->Send(1, PageFlood::Page(k));  // 40 MiB
+  t0->SetHandler(Channel::kCoherence, &r0);
+  t1->SetHandler(Channel::kCoherence, &r1);
+  t0->Start();
+  t1->Start();
+  for (int k = 0; k < 10000; ++k) {  // 40 MiB
+    t0->Send(1, Channel::kCoherence, Number(k), PageNumbered(t0->pages(), k));
+  }
   t0->Stop();  // returns: the unsent rest is dropped
   r1.release.set_value();
   ASSERT_TRUE(r1.WaitLost());
@@ -390,4 +485,4 @@ TEST(TcpTransport, StopDoesNotWaitForAPeerThatDoesNotRead) {
 }
 
 }  // namespace
-}  // namespace ssivm::dsm
+}  // namespace ssivm::cluster

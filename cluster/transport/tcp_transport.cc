@@ -1,4 +1,4 @@
-#include "dsm/transport/tcp_transport.h"
+#include "cluster/transport/tcp_transport.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,15 +10,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <set>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
 
-namespace ssivm::dsm {
+namespace ssivm::cluster {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -50,22 +52,37 @@ void ReadExact(int fd, uint8_t* p, size_t n, Clock::time_point deadline, const s
   }
 }
 
+// The iovecs of `frames` from byte `offset` of the first on (at most `max`).
+template <class Frames>
+int Gather(const Frames& frames, size_t first, size_t offset, iovec* iov, int max) {
+  int n = 0;
+  for (size_t f = first; f < frames.size() && n + 2 <= max; ++f) {
+    size_t skip = f == first ? offset : 0;
+    const auto& frame = frames[f];
+    if (skip < frame.head.size()) {
+      iov[n++] = {const_cast<uint8_t*>(frame.head.data() + skip), frame.head.size() - skip};
+      skip = 0;
+    } else {
+      skip -= frame.head.size();
+    }
+    if (frame.page) {
+      iov[n++] = {const_cast<uint8_t*>(frame.page.data() + skip), abi::kPageSize - skip};
+    }
+  }
+  return n;
+}
+
 // Writes every frame of `batch` (the first from byte `offset` on) with as few
-// blocking sendmsg calls as the socket allows. Returns "" or the error.
-std::string WriteBatch(int fd, const std::deque<std::vector<uint8_t>>& batch, size_t offset,
-                       std::atomic<uint64_t>& writes) {
+// blocking sendmsg calls as the socket allows; pages go out from their
+// buffers. Returns "" or the error.
+template <class Frames>
+std::string WriteBatch(int fd, const Frames& batch, size_t offset, std::atomic<uint64_t>& writes) {
   size_t frame = 0;
   while (frame < batch.size()) {
     iovec iov[64];
-    int n = 0;
-    for (size_t f = frame; f < batch.size() && n < 64; ++f, ++n) {
-      const size_t skip = f == frame ? offset : 0;
-      iov[n].iov_base = const_cast<uint8_t*>(batch[f].data() + skip);
-      iov[n].iov_len = batch[f].size() - skip;
-    }
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(n);
+    msg.msg_iovlen = static_cast<size_t>(Gather(batch, frame, offset, iov, 64));
     ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     writes.fetch_add(1, std::memory_order_relaxed);
     if (w < 0 && errno == EINTR) continue;
@@ -85,39 +102,38 @@ std::string WriteBatch(int fd, const std::deque<std::vector<uint8_t>>& batch, si
   return "";
 }
 
-Hello MyHello(const TcpConfig& c) {
+Hello MyHello(const TransportConfig& c) {
   return Hello{c.cluster_id, kProtocolVersion, c.self, c.epoch};
 }
 
 // Sends our Hello, reads theirs, and checks everything but the node id.
-Hello Handshake(int fd, const TcpConfig& config, const std::string& peer,
+Hello Handshake(int fd, const TransportConfig& config, const std::string& peer,
                 Clock::time_point deadline) {
-  std::vector<uint8_t> out;
-  Encode(config.self, MyHello(config), out);
+  const std::vector<uint8_t> out = EncodeHello(MyHello(config));
   WriteAll(fd, out.data(), out.size(), peer);
-  std::vector<uint8_t> frame(kHeaderSize);
-  ReadExact(fd, frame.data(), kHeaderSize, deadline, peer);
+  std::array<uint8_t, kFrameHeaderSize> header{};
+  ReadExact(fd, header.data(), header.size(), deadline, peer);
   try {
-    const uint32_t payload =
-        PayloadSize(std::span<const uint8_t, kHeaderSize>(frame.data(), kHeaderSize));
-    frame.resize(kHeaderSize + payload);
-    ReadExact(fd, frame.data() + kHeaderSize, payload, deadline, peer);
-    const Frame f = Decode(frame);
-    const auto* h = std::get_if<Hello>(&f.message);
-    if (h == nullptr) throw Error(fmt::format("sent {} instead of Hello", MessageName(f.message)));
-    if (h->protocol_version != kProtocolVersion) {
-      throw Error(
-          fmt::format("speaks protocol {}, this node {}", h->protocol_version, kProtocolVersion));
+    const FrameHeader f = DecodeFrameHeader(header);
+    if (f.channel != Channel::kHandshake || f.has_page) {
+      throw Error(fmt::format("sent a {} frame instead of Hello", ChannelName(f.channel)));
     }
-    if (h->cluster_id != config.cluster_id) {
-      throw Error(fmt::format("belongs to cluster {:#x}, this node to cluster {:#x}", h->cluster_id,
+    std::vector<uint8_t> payload(f.payload);
+    ReadExact(fd, payload.data(), payload.size(), deadline, peer);
+    const Hello h = DecodeHello(payload);
+    if (h.protocol_version != kProtocolVersion) {
+      throw Error(
+          fmt::format("speaks protocol {}, this node {}", h.protocol_version, kProtocolVersion));
+    }
+    if (h.cluster_id != config.cluster_id) {
+      throw Error(fmt::format("belongs to cluster {:#x}, this node to cluster {:#x}", h.cluster_id,
                               config.cluster_id));
     }
-    if (h->epoch != config.epoch) {
-      throw Error(fmt::format("has manifest epoch {}, this node {}", h->epoch, config.epoch));
+    if (h.epoch != config.epoch) {
+      throw Error(fmt::format("has manifest epoch {}, this node {}", h.epoch, config.epoch));
     }
-    if (f.sender != h->node_id) throw Error("frame sender and Hello node id differ");
-    return *h;
+    if (f.sender != h.node_id) throw Error("frame sender and Hello node id differ");
+    return h;
   } catch (const Error& e) {
     throw Error(fmt::format("handshake with {} failed: {}", peer, e.what()));
   }
@@ -140,10 +156,6 @@ void SetNoDelay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-std::string NodeAddress::Describe() const {
-  return fmt::format("node {} ({}:{})", id, host, port);
-}
-
 TcpListener TcpListener::Listen(const std::string& host, uint16_t port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) ThrowErrno("socket");
@@ -159,7 +171,8 @@ TcpListener TcpListener::Listen(const std::string& host, uint16_t port) {
   return TcpListener(std::move(fd), ntohs(a.sin_port));
 }
 
-std::unique_ptr<TcpTransport> TcpTransport::Connect(const TcpConfig& config, TcpListener listener) {
+std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& config,
+                                                    TcpListener listener) {
   std::unique_ptr<TcpTransport> t(new TcpTransport(config));
   const auto deadline = Clock::now() + config.connect_timeout;
   std::map<NodeId, const NodeAddress*> members;
@@ -235,8 +248,12 @@ TcpTransport::~TcpTransport() {
   Stop();
 }
 
-void TcpTransport::Start(TransportHandler* handler) {
-  handler_ = handler;
+void TcpTransport::SetHandler(Channel channel, ChannelHandler* handler) {
+  if (channel == Channel::kHandshake) throw Error("the handshake channel is the transport's own");
+  handlers_[static_cast<size_t>(channel)] = handler;
+}
+
+void TcpTransport::Start() {
   epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_.valid() || !wake_.valid()) ThrowErrno("epoll/eventfd for the transport");
@@ -280,17 +297,27 @@ void TcpTransport::StartSenders() {
   }
 }
 
-void TcpTransport::Send(NodeId to, const Message& message) {
+void TcpTransport::Send(NodeId to, Channel channel, std::span<const uint8_t> payload,
+                        const PageBuffer& page) {
   const auto it = peers_.find(to);
   if (it == peers_.end())
     throw Error(fmt::format("node {} is not a peer of node {}", to, config_.self));
+  if (payload.size() > kMaxFramePayload) {
+    throw Error(fmt::format("a {}-byte {} message is larger than a frame takes", payload.size(),
+                            ChannelName(channel)));
+  }
   Peer& peer = *it->second;
-  std::vector<uint8_t> out;
-  Encode(config_.self, message, out);
+  OutFrame out;
+  out.head.reserve(kFrameHeaderSize + payload.size());
+  EncodeFrameHeader(
+      {channel, static_cast<bool>(page), static_cast<uint32_t>(payload.size()), config_.self},
+      out.head);
+  out.head.insert(out.head.end(), payload.begin(), payload.end());
+  out.page = page;
   std::lock_guard<std::mutex> lock(peer.out_mu);
   if (peer.stopped) {
-    throw Error(fmt::format("send {} to {}: {}", MessageName(message), peer.address.Describe(),
-                            peer.send_error));
+    throw Error(fmt::format("send a {} message to {}: {}", ChannelName(channel),
+                            peer.address.Describe(), peer.send_error));
   }
   // The connection broke: the peer closed or died. Its receive side reports
   // the loss, after what the peer sent before it (a Shutdown, say), so a
@@ -299,7 +326,11 @@ void TcpTransport::Send(NodeId to, const Message& message) {
   size_t written = 0;
   if (peer.queue.empty() && !peer.writing) {
     for (;;) {
-      const ssize_t w = ::send(peer.fd.get(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      iovec iov[2];
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(Gather(std::span(&out, 1), 0, 0, iov, 2));
+      const ssize_t w = ::sendmsg(peer.fd.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       writes_.fetch_add(1, std::memory_order_relaxed);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0 && errno != EAGAIN) {
@@ -315,9 +346,10 @@ void TcpTransport::Send(NodeId to, const Message& message) {
     }
   }
   if (peer.queued_bytes + out.size() > config_.max_queued_bytes) {
-    throw Error(fmt::format("send {} to {}: {} MiB are queued and unsent; the peer is not reading",
-                            MessageName(message), peer.address.Describe(),
-                            peer.queued_bytes >> 20));
+    throw Error(
+        fmt::format("send a {} message to {}: {} MiB are queued and unsent; the peer is "
+                    "not reading",
+                    ChannelName(channel), peer.address.Describe(), peer.queued_bytes >> 20));
   }
   if (peer.queue.empty()) peer.head_offset = written;
   peer.queued_bytes += out.size();
@@ -331,7 +363,7 @@ void TcpTransport::SenderLoop(Peer& peer) {
   for (;;) {
     peer.out_cv.wait(lock, [&] { return !peer.queue.empty() || peer.stopping; });
     if (peer.queue.empty()) return;  // stopping, and everything went out
-    std::deque<std::vector<uint8_t>> batch;
+    std::deque<OutFrame> batch;
     batch.swap(peer.queue);
     const size_t offset = std::exchange(peer.head_offset, 0);
     peer.writing = true;
@@ -366,9 +398,8 @@ void TcpTransport::StopSenders() {
     // Not a structured binding: clang (before 16) cannot capture one.
     auto& p = *entry.second;
     std::unique_lock<std::mutex> lock(p.out_mu);
-    p.out_cv.wait_until(lock, deadline, [&p] {
-      return (p.queue.empty() && !p.writing) || !p.send_error.empty();
-    });
+    p.out_cv.wait_until(lock, deadline,
+                        [&p] { return (p.queue.empty() && !p.writing) || !p.send_error.empty(); });
   }
   for (auto& [id, peer] : peers_) {
     if (peer->fd.valid()) ::shutdown(peer->fd.get(), SHUT_RDWR);
@@ -406,42 +437,94 @@ void TcpTransport::ReceiveLoop() {
   }
 }
 
+// A frame is read in stages (header, payload, page), each recv asking for
+// no more than the stage needs: a page then lands in its buffer straight from
+// the socket, never in an intermediate buffer. At most kFramesPerWake frames
+// per call, so one busy peer cannot starve the others.
 bool TcpTransport::ReadFrom(Peer& peer) {
-  uint8_t buf[64 * 1024];
-  const ssize_t r = ::recv(peer.fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
-  if (r < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (r <= 0) {
-    Lose(peer, r == 0 ? "closed the connection" : "connection failed: " + ErrnoText(errno));
-    return false;
-  }
-  peer.inbox.insert(peer.inbox.end(), buf, buf + r);
-  size_t used = 0;
+  constexpr int kFramesPerWake = 64;
+  Inbound& in = peer.in;
   try {
-    while (peer.inbox.size() - used >= kHeaderSize) {
-      const uint8_t* head = peer.inbox.data() + used;
-      const uint32_t payload =
-          PayloadSize(std::span<const uint8_t, kHeaderSize>(head, kHeaderSize));
-      if (peer.inbox.size() - used < kHeaderSize + payload) break;
-      Frame f = Decode({head, kHeaderSize + payload});
-      used += kHeaderSize + payload;
-      if (f.sender != peer.address.id) {
-        throw Error(fmt::format("claims to be node {}", f.sender));
+    for (int frames = 0; frames < kFramesPerWake;) {
+      uint8_t* into = nullptr;
+      size_t want = 0;
+      switch (in.stage) {
+        case Inbound::Stage::kHeader:
+          into = in.header.data();
+          want = in.header.size();
+          break;
+        case Inbound::Stage::kPayload:
+          into = in.payload.data();
+          want = in.payload.size();
+          break;
+        case Inbound::Stage::kPage:
+          into = in.page.mutable_data();
+          want = abi::kPageSize;
+          break;
       }
-      if (std::holds_alternative<Hello>(f.message)) throw Error("sent a second Hello");
-      received_.fetch_add(1, std::memory_order_relaxed);
-      handler_->OnMessage(peer.address.id, std::move(f.message));
+      if (in.got < want) {
+        const ssize_t r = ::recv(peer.fd.get(), into + in.got, want - in.got, MSG_DONTWAIT);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+        if (r <= 0) {
+          Lose(peer, r == 0 ? "closed the connection" : "connection failed: " + ErrnoText(errno));
+          return false;
+        }
+        in.got += static_cast<size_t>(r);
+        if (in.got < want) continue;
+      }
+      in.got = 0;
+      switch (in.stage) {
+        case Inbound::Stage::kHeader:
+          in.frame = DecodeFrameHeader(in.header);
+          if (in.frame.sender != peer.address.id) {
+            throw Error(fmt::format("claims to be node {}", in.frame.sender));
+          }
+          if (in.frame.channel == Channel::kHandshake) throw Error("sent a second Hello");
+          in.payload.resize(in.frame.payload);
+          in.stage = Inbound::Stage::kPayload;
+          break;
+        case Inbound::Stage::kPayload:
+          if (in.frame.has_page) {
+            in.page = pages_.Allocate();
+            in.stage = Inbound::Stage::kPage;
+            break;
+          }
+          Deliver(peer);
+          ++frames;
+          break;
+        case Inbound::Stage::kPage:
+          in.page.CountCopy();  // from the socket into its buffer: the one copy
+          Deliver(peer);
+          ++frames;
+          break;
+      }
     }
   } catch (const Error& e) {
     Lose(peer, fmt::format("sent a bad message: {}", e.what()));
     return false;
   }
-  peer.inbox.erase(peer.inbox.begin(), peer.inbox.begin() + static_cast<ptrdiff_t>(used));
   return true;
+}
+
+void TcpTransport::Deliver(Peer& peer) {
+  Inbound& in = peer.in;
+  in.stage = Inbound::Stage::kHeader;
+  ChannelHandler* h = handlers_[static_cast<size_t>(in.frame.channel)];
+  if (h == nullptr) {
+    throw Error(fmt::format("sent a {} message, a channel this node does not serve",
+                            ChannelName(in.frame.channel)));
+  }
+  received_.fetch_add(1, std::memory_order_relaxed);
+  h->OnReceive(peer.address.id, in.payload, std::move(in.page));
+  in.page = PageBuffer();
 }
 
 void TcpTransport::Lose(Peer& peer, const std::string& reason) {
   peer.lost = true;
-  handler_->OnPeerLost(peer.address.id, fmt::format("{} {}", peer.address.Describe(), reason));
+  const std::string why = fmt::format("{} {}", peer.address.Describe(), reason);
+  for (ChannelHandler* h : handlers_) {
+    if (h != nullptr) h->OnPeerLost(peer.address.id, why);
+  }
 }
 
-}  // namespace ssivm::dsm
+}  // namespace ssivm::cluster

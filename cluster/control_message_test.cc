@@ -1,0 +1,71 @@
+#include "cluster/control_message.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "tests/support/mutate.h"
+
+namespace ssivm::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<ControlMessage> Samples() {
+  return {InterruptRequest{3, 0xf0}, IoRequest{77, 2, 0x3f8, 1, true, 'x'}, IoReply{77, 0x60},
+          Shutdown{-5, 2}};
+}
+
+std::string DecodeError(const std::vector<uint8_t>& payload) {
+  try {
+    DecodeControl(payload);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ControlMessage, EveryTypeRoundTrips) {
+  for (const ControlMessage& m : Samples()) {
+    const std::vector<uint8_t> payload = EncodeControl(m);
+    const ControlMessage got = DecodeControl(payload);
+    EXPECT_EQ(got.index(), m.index()) << ControlMessageName(m);
+    EXPECT_EQ(EncodeControl(got), payload) << ControlMessageName(m);
+  }
+  const auto s = std::get<Shutdown>(DecodeControl(EncodeControl(Shutdown{-5, 2})));
+  EXPECT_EQ(s.status, -5);
+  EXPECT_EQ(s.origin, 2u);
+}
+
+TEST(ControlMessage, RejectsBadTypesSizesAndFields) {
+  std::vector<uint8_t> f = EncodeControl(IoReply{1, 2});
+  f[0] = 9;
+  EXPECT_THAT(DecodeError(f), HasSubstr("unknown control message type 9"));
+  f = EncodeControl(IoReply{1, 2});
+  f.push_back(0);
+  EXPECT_THAT(DecodeError(f), HasSubstr("trailing"));
+  f.resize(4);
+  EXPECT_THAT(DecodeError(f), HasSubstr("truncated"));
+  f = EncodeControl(IoRequest{1, 0, 0x3f8, 1, false, 0});
+  f[1 + 14] = 3;
+  EXPECT_THAT(DecodeError(f), HasSubstr("bad I/O size 3"));
+  f = EncodeControl(IoRequest{1, 0, 0x3f8, 1, false, 0});
+  f[1 + 15] = 2;
+  EXPECT_THAT(DecodeError(f), HasSubstr("bad boolean 2"));
+}
+
+TEST(ControlMessage, FuzzedPayloadsAreRejectedOrCanonical) {
+  std::vector<std::vector<uint8_t>> samples;
+  for (const ControlMessage& m : Samples()) samples.push_back(EncodeControl(m));
+  const testing::FuzzCounts counts = testing::FuzzDecoder(
+      samples, 100000,
+      [](const std::vector<uint8_t>& in, std::mt19937_64&) {
+        return EncodeControl(DecodeControl(in));
+      },
+      [](const std::vector<uint8_t>&) { ADD_FAILURE() << "accepted a non-canonical payload"; });
+  EXPECT_GT(counts.accepted, 1000);
+  EXPECT_GT(counts.rejected, 1000);
+}
+
+}  // namespace
+}  // namespace ssivm::cluster

@@ -1,0 +1,55 @@
+// The frame every transport message travels in, and the handshake.
+//
+// Frame = 16-byte header + payload [+ one 4 KiB page], little-endian:
+//   u32 magic "SSID", u8 version, u8 channel, u16 flags (bit 0: a page
+//   follows the payload), u32 payload bytes (the page not included),
+//   u32 sender node id.
+// Payloads are small (the page travels beside them, never inside), so a
+// receiver reads the header, then the payload, then lands the page straight
+// in its buffer.
+#ifndef SSIVM_CLUSTER_TRANSPORT_FRAME_H_
+#define SSIVM_CLUSTER_TRANSPORT_FRAME_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "cluster/transport/transport.h"
+
+namespace ssivm::cluster {
+
+inline constexpr uint32_t kFrameMagic = 0x44495353;  // "SSID"
+// 2: Shutdown names its origin. 3: channels; pages beside the payload.
+inline constexpr uint8_t kProtocolVersion = 3;
+inline constexpr size_t kFrameHeaderSize = 16;
+inline constexpr uint32_t kMaxFramePayload = 256;
+inline constexpr uint16_t kFlagPage = 1;
+
+struct FrameHeader {
+  Channel channel;
+  bool has_page;
+  uint32_t payload;
+  NodeId sender;
+};
+
+// Appends the header of a frame to `out`.
+void EncodeFrameHeader(const FrameHeader& h, std::vector<uint8_t>& out);
+// Checks a received header (magic, version, channel, flags, size). Throws
+// Error naming the problem.
+FrameHeader DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize> header);
+
+// Connection handshake: both sides send one and check the other's.
+struct Hello {
+  uint64_t cluster_id;
+  uint32_t protocol_version;
+  NodeId node_id;
+  uint64_t epoch;
+};
+// A whole Hello frame (header and payload).
+std::vector<uint8_t> EncodeHello(const Hello& h);
+// The Hello in a frame's payload. Throws Error if it is not exactly one.
+Hello DecodeHello(std::span<const uint8_t> payload);
+
+}  // namespace ssivm::cluster
+
+#endif  // SSIVM_CLUSTER_TRANSPORT_FRAME_H_
