@@ -68,6 +68,12 @@ std::vector<uint8_t> EncodeHello(const Hello& h) {
   return out;
 }
 
+std::vector<uint8_t> EncodeGoodbye(NodeId sender) {
+  std::vector<uint8_t> out;
+  EncodeFrameHeader({Channel::kHandshake, false, 0, sender}, out);
+  return out;
+}
+
 Hello DecodeHello(std::span<const uint8_t> payload) {
   wire::Reader r(payload);
   Hello h{};

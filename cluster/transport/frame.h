@@ -45,6 +45,10 @@ struct Hello {
   NodeId node_id;
   uint64_t epoch;
 };
+// Goodbye: a handshake-channel frame without payload, the last a peer that
+// leaves in order sends (RemovePeer): its closing that follows is no loss.
+std::vector<uint8_t> EncodeGoodbye(NodeId sender);
+
 // A whole Hello frame (header and payload).
 std::vector<uint8_t> EncodeHello(const Hello& h);
 // The Hello in a frame's payload. Throws Error if it is not exactly one.

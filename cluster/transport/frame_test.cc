@@ -40,6 +40,16 @@ TEST(Frame, HeadersRoundTrip) {
   }
 }
 
+TEST(Frame, GoodbyeIsAnEmptyHandshakeFrame) {
+  const std::vector<uint8_t> bytes = EncodeGoodbye(4);
+  ASSERT_EQ(bytes.size(), kFrameHeaderSize);
+  const FrameHeader h =
+      DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize>(bytes.data(), bytes.size()));
+  EXPECT_EQ(h.channel, Channel::kHandshake);
+  EXPECT_EQ(h.payload, 0u);
+  EXPECT_EQ(h.sender, 4u);
+}
+
 TEST(Frame, BadHeadersAreRejectedByName) {
   const std::vector<uint8_t> good = Header({Channel::kCoherence, false, 9, 1});
   auto bad = good;

@@ -1,6 +1,7 @@
 #include "cluster/transport/tcp_transport.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <span>
 #include <utility>
@@ -102,40 +104,97 @@ std::string WriteBatch(int fd, const Frames& batch, size_t offset, std::atomic<u
   return "";
 }
 
-Hello MyHello(const TransportConfig& c) {
-  return Hello{c.cluster_id, kProtocolVersion, c.self, c.epoch};
+// Reads one handshake frame before the deadline: nullopt if the peer closed
+// the connection before its first byte (it has not admitted this node).
+std::optional<std::pair<FrameHeader, Hello>> ReadHello(int fd, Clock::time_point deadline,
+                                                       const std::string& peer) {
+  std::array<uint8_t, kFrameHeaderSize> header{};
+  {
+    // The first byte alone: a close before it is a refusal, not an error.
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) throw Error(fmt::format("{}: no handshake before the timeout", peer));
+      pollfd pfd{fd, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+      const ssize_t r = ::recv(fd, header.data(), 1, 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == ECONNRESET || errno == EPIPE)) return std::nullopt;
+      if (r < 0) ThrowErrno(fmt::format("receive from {}", peer));
+      if (r == 0) return std::nullopt;
+      break;
+    }
+  }
+  ReadExact(fd, header.data() + 1, header.size() - 1, deadline, peer);
+  const FrameHeader f = DecodeFrameHeader(header);
+  if (f.channel != Channel::kHandshake || f.has_page) {
+    throw Error(fmt::format("sent a {} frame instead of Hello", ChannelName(f.channel)));
+  }
+  std::vector<uint8_t> payload(f.payload);
+  ReadExact(fd, payload.data(), payload.size(), deadline, peer);
+  return std::make_pair(f, DecodeHello(payload));
 }
 
-// Sends our Hello, reads theirs, and checks everything but the node id.
-Hello Handshake(int fd, const TransportConfig& config, const std::string& peer,
-                Clock::time_point deadline) {
-  const std::vector<uint8_t> out = EncodeHello(MyHello(config));
-  WriteAll(fd, out.data(), out.size(), peer);
-  std::array<uint8_t, kFrameHeaderSize> header{};
-  ReadExact(fd, header.data(), header.size(), deadline, peer);
-  try {
-    const FrameHeader f = DecodeFrameHeader(header);
-    if (f.channel != Channel::kHandshake || f.has_page) {
-      throw Error(fmt::format("sent a {} frame instead of Hello", ChannelName(f.channel)));
+// Everything about a peer's Hello but whether this node expects its id.
+void CheckHello(const FrameHeader& f, const Hello& h, uint64_t cluster_id, uint64_t epoch) {
+  if (h.protocol_version != kProtocolVersion) {
+    throw Error(
+        fmt::format("speaks protocol {}, this node {}", h.protocol_version, kProtocolVersion));
+  }
+  if (h.cluster_id != cluster_id) {
+    throw Error(fmt::format("belongs to cluster {:#x}, this node to cluster {:#x}", h.cluster_id,
+                            cluster_id));
+  }
+  if (h.epoch != epoch) {
+    throw Error(fmt::format("has manifest epoch {}, this node {}", h.epoch, epoch));
+  }
+  if (f.sender != h.node_id) throw Error("frame sender and Hello node id differ");
+}
+
+std::string Describe(const sockaddr_in& from) {
+  char ip[INET_ADDRSTRLEN] = "?";
+  ::inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+  return fmt::format("a connection from {}:{}", ip, ntohs(from.sin_port));
+}
+
+// Dials `addr` and passes the handshake (this node's Hello first), retrying
+// while it does not listen or closes without a Hello (it has not admitted
+// this node yet), until the deadline. A Hello that does not match throws.
+UniqueFd Dial(const NodeAddress& addr, const Hello& mine, uint64_t cluster_id,
+              Clock::time_point deadline) {
+  const std::string who = addr.Describe();
+  const sockaddr_in a = ToSockaddr(addr.host, addr.port);
+  const std::vector<uint8_t> hello = EncodeHello(mine);
+  std::string failure;
+  for (;; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    if (Clock::now() > deadline) {
+      throw Error(fmt::format("node {} cannot join {}: {}", mine.node_id, who, failure));
     }
-    std::vector<uint8_t> payload(f.payload);
-    ReadExact(fd, payload.data(), payload.size(), deadline, peer);
-    const Hello h = DecodeHello(payload);
-    if (h.protocol_version != kProtocolVersion) {
-      throw Error(
-          fmt::format("speaks protocol {}, this node {}", h.protocol_version, kProtocolVersion));
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
+      failure = "cannot connect: " + ErrnoText(errno);
+      continue;
     }
-    if (h.cluster_id != config.cluster_id) {
-      throw Error(fmt::format("belongs to cluster {:#x}, this node to cluster {:#x}", h.cluster_id,
-                              config.cluster_id));
+    SetNoDelay(fd.get());
+    if (::send(fd.get(), hello.data(), hello.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(hello.size())) {
+      failure = "it closed the connection before the handshake";
+      continue;
     }
-    if (h.epoch != config.epoch) {
-      throw Error(fmt::format("has manifest epoch {}, this node {}", h.epoch, config.epoch));
+    try {
+      const auto got = ReadHello(fd.get(), deadline, who);
+      if (!got) {
+        failure = "it closed the connection without a Hello (it has not admitted this node)";
+        continue;
+      }
+      CheckHello(got->first, got->second, cluster_id, mine.epoch);
+      if (got->second.node_id != addr.id) {
+        throw Error(fmt::format("it says it is node {}", got->second.node_id));
+      }
+    } catch (const Error& e) {
+      throw Error(fmt::format("handshake with {} failed: {}", who, e.what()));
     }
-    if (f.sender != h.node_id) throw Error("frame sender and Hello node id differ");
-    return h;
-  } catch (const Error& e) {
-    throw Error(fmt::format("handshake with {} failed: {}", peer, e.what()));
+    return fd;
   }
 }
 
@@ -157,7 +216,8 @@ void SetNoDelay(int fd) {
 }
 
 TcpListener TcpListener::Listen(const std::string& host, uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking: the receive thread accepts until there is nothing left.
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) ThrowErrno("socket");
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -173,46 +233,30 @@ TcpListener TcpListener::Listen(const std::string& host, uint16_t port) {
 
 std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& config,
                                                     TcpListener listener) {
-  std::unique_ptr<TcpTransport> t(new TcpTransport(config));
-  const auto deadline = Clock::now() + config.connect_timeout;
   std::map<NodeId, const NodeAddress*> members;
   for (const NodeAddress& n : config.nodes) {
     if (!members.emplace(n.id, &n).second)
       throw Error(fmt::format("node {} is listed twice", n.id));
   }
   if (!members.count(config.self)) throw Error(fmt::format("node {} is not a member", config.self));
+  std::unique_ptr<TcpTransport> t(new TcpTransport(config, std::move(listener)));
+  const auto deadline = Clock::now() + config.connect_timeout;
+  const Hello mine{config.cluster_id, kProtocolVersion, config.self, config.epoch};
 
   // Dial every lower id; they may not be listening yet.
   for (const auto& [id, addr] : members) {
-    if (id >= config.self) continue;
-    const std::string who = addr->Describe();
-    const sockaddr_in a = ToSockaddr(addr->host, addr->port);
-    UniqueFd fd;
-    for (;;) {
-      fd.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0) break;
-      if (Clock::now() > deadline) ThrowErrno(fmt::format("cannot connect to {}", who));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    SetNoDelay(fd.get());
-    const Hello h = Handshake(fd.get(), config, who, deadline);
-    if (h.node_id != id) {
-      throw Error(fmt::format("handshake with {} failed: it says it is node {}", who, h.node_id));
-    }
-    auto peer = std::make_unique<Peer>();
-    peer->address = *addr;
-    peer->fd = std::move(fd);
-    t->peers_.emplace(id, std::move(peer));
+    if (id < config.self) t->AddConnected(*addr, Dial(*addr, mine, config.cluster_id, deadline));
   }
-  // Accept every higher id.
+  // Accept every higher id: this node's Hello first, then theirs.
   std::set<NodeId> waiting;
   for (const auto& [id, addr] : members) {
     if (id > config.self) waiting.insert(id);
   }
+  const std::vector<uint8_t> hello = EncodeHello(mine);
   while (!waiting.empty()) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    pollfd pfd{listener.fd(), POLLIN, 0};
+    pollfd pfd{t->listener_.fd(), POLLIN, 0};
     if (left.count() <= 0 ||
         ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) == 0) {
       std::string missing;
@@ -222,30 +266,63 @@ std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& confi
     }
     sockaddr_in from{};
     socklen_t len = sizeof(from);
-    UniqueFd fd(::accept4(listener.fd(), reinterpret_cast<sockaddr*>(&from), &len, SOCK_CLOEXEC));
+    UniqueFd fd(
+        ::accept4(t->listener_.fd(), reinterpret_cast<sockaddr*>(&from), &len, SOCK_CLOEXEC));
     if (!fd.valid()) continue;
-    char ip[INET_ADDRSTRLEN] = "?";
-    ::inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
-    const std::string who = fmt::format("a connection from {}:{}", ip, ntohs(from.sin_port));
+    const std::string who = Describe(from);
     SetNoDelay(fd.get());
-    const Hello h = Handshake(fd.get(), config, who, deadline);
-    if (!waiting.count(h.node_id)) {
-      throw Error(
-          fmt::format("handshake with {} failed: node {} is not expected to connect to node {}",
-                      who, h.node_id, config.self));
+    try {
+      WriteAll(fd.get(), hello.data(), hello.size(), who);
+      const auto got = ReadHello(fd.get(), deadline, who);
+      if (!got) throw Error("closed the connection during the handshake");
+      CheckHello(got->first, got->second, config.cluster_id, config.epoch);
+      const NodeId id = got->second.node_id;
+      if (!waiting.count(id)) {
+        throw Error(fmt::format("node {} is not expected to connect to node {}", id, config.self));
+      }
+      waiting.erase(id);
+      t->AddConnected(*members[id], std::move(fd));
+    } catch (const Error& e) {
+      throw Error(fmt::format("handshake with {} failed: {}", who, e.what()));
     }
-    waiting.erase(h.node_id);
-    auto peer = std::make_unique<Peer>();
-    peer->address = *members[h.node_id];
-    peer->fd = std::move(fd);
-    t->peers_.emplace(h.node_id, std::move(peer));
   }
-  t->StartSenders();
   return t;
 }
 
+TcpTransport::TcpTransport(const TransportConfig& config, TcpListener listener)
+    : config_(config), listener_(std::move(listener)), epoch_(config.epoch) {}
+
 TcpTransport::~TcpTransport() {
   Stop();
+}
+
+std::shared_ptr<TcpTransport::Peer> TcpTransport::FindPeer(NodeId id) const {
+  std::shared_lock<std::shared_mutex> lock(peers_mu_);
+  const auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : it->second;
+}
+
+// A connection that passed its handshake becomes a peer: its sender starts,
+// and (once receiving) the receive thread watches it.
+void TcpTransport::AddConnected(const NodeAddress& address, UniqueFd fd) {
+  auto peer = std::make_shared<Peer>();
+  peer->address = address;
+  peer->fd = std::move(fd);
+  {
+    std::unique_lock<std::shared_mutex> lock(peers_mu_);
+    if (!peers_.emplace(address.id, peer).second) {
+      throw Error(fmt::format("{} is a peer already", address.Describe()));
+    }
+  }
+  StartSender(peer);
+  if (epoll_.valid()) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = address.id;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, peer->fd.get(), &ev) != 0) {
+      ThrowErrno(fmt::format("watching {}", address.Describe()));
+    }
+  }
 }
 
 void TcpTransport::SetHandler(Channel channel, ChannelHandler* handler) {
@@ -253,19 +330,187 @@ void TcpTransport::SetHandler(Channel channel, ChannelHandler* handler) {
   handlers_[static_cast<size_t>(channel)] = handler;
 }
 
+namespace {
+// epoll tags: peers are tagged with their node id (< 2^32).
+constexpr uint64_t kWakeTag = UINT64_MAX;
+constexpr uint64_t kListenTag = UINT64_MAX - 1;
+constexpr uint64_t kPendingTag = uint64_t{1} << 62;  // + token
+}  // namespace
+
 void TcpTransport::Start() {
   epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_.valid() || !wake_.valid()) ThrowErrno("epoll/eventfd for the transport");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = UINT64_MAX;
+  ev.data.u64 = kWakeTag;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev);
+  ev.data.u64 = kListenTag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.fd(), &ev) != 0) {
+    ThrowErrno("watching the transport's listening socket");
+  }
+  std::shared_lock<std::shared_mutex> lock(peers_mu_);
   for (auto& [id, peer] : peers_) {
     ev.data.u64 = id;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, peer->fd.get(), &ev) != 0) ThrowErrno("epoll_ctl");
   }
   thread_ = std::thread([this] { ReceiveLoop(); });
+}
+
+// ---- Membership at runtime ---------------------------------------------------
+//
+// A node that joins dials every member (all have lower ids: ids are never
+// reused), as Connect does. A member lets it in only once AddPeer admitted
+// it: the receive thread reads the joiner's Hello on the accepted connection
+// without blocking (other connections and peers go on meanwhile), checks it,
+// and answers with this node's Hello only if the node is admitted; anything
+// else is closed without a Hello (the joiner retries until its timeout) and
+// counted. A connection that sends nothing is closed at the connect timeout.
+
+void TcpTransport::AddPeer(const NodeAddress& peer, uint64_t epoch) {
+  if (peer.id == config_.self || FindPeer(peer.id) != nullptr) {
+    throw Error(fmt::format("{} is a peer of node {} already", peer.Describe(), config_.self));
+  }
+  epoch_ = epoch;
+  const auto deadline = Clock::now() + config_.connect_timeout;
+  if (peer.id < config_.self) {
+    const Hello mine{config_.cluster_id, kProtocolVersion, config_.self, epoch};
+    AddConnected(peer, Dial(peer, mine, config_.cluster_id, deadline));
+    return;
+  }
+  std::unique_lock<std::mutex> lock(admit_mu_);
+  admitted_[peer.id] = peer;
+  const bool joined = admit_cv_.wait_until(
+      lock, deadline, [&] { return stopping_ || admitted_.count(peer.id) == 0; });
+  if (joined && !stopping_) return;
+  admitted_.erase(peer.id);
+  throw Error(fmt::format("{} did not join node {} in time{}", peer.Describe(), config_.self,
+                          last_refusal_.empty() ? "" : " (last refused: " + last_refusal_ + ")"));
+}
+
+void TcpTransport::RemovePeer(NodeId id) {
+  std::shared_ptr<Peer> peer;
+  {
+    std::unique_lock<std::shared_mutex> lock(peers_mu_);
+    const auto it = peers_.find(id);
+    if (it == peers_.end()) {
+      throw Error(fmt::format("node {} is not a peer of node {}", id, config_.self));
+    }
+    peer = std::move(it->second);
+    peers_.erase(it);
+  }
+  peer->removed = true;
+  if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer->fd.get(), nullptr);
+  // After what is queued: the peer closes its side without reporting a loss.
+  OutFrame goodbye;
+  goodbye.head = EncodeGoodbye(config_.self);
+  Enqueue(*peer, std::move(goodbye), Channel::kHandshake);
+  StopSender(*peer, Clock::now() + config_.flush_timeout);
+}
+
+uint64_t TcpTransport::connections_refused() const {
+  std::lock_guard<std::mutex> lock(admit_mu_);
+  return refused_;
+}
+
+std::string TcpTransport::last_refusal() const {
+  std::lock_guard<std::mutex> lock(admit_mu_);
+  return last_refusal_;
+}
+
+void TcpTransport::AcceptPending() {
+  for (;;) {
+    sockaddr_in from{};
+    socklen_t len = sizeof(from);
+    UniqueFd fd(::accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&from), &len,
+                          SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!fd.valid()) return;  // EAGAIN, or an error that the next accept shows again
+    SetNoDelay(fd.get());
+    const uint64_t token = next_token_++;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kPendingTag + token;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) continue;
+    Pending& p = pending_[token];
+    p.fd = std::move(fd);
+    p.who = Describe(from);
+    p.deadline = Clock::now() + config_.connect_timeout;
+  }
+}
+
+void TcpTransport::ReadPending(uint64_t token) {
+  const auto it = pending_.find(token);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  Hello h{};
+  try {
+    switch (ReadStaged(p.fd.get(), p.in)) {
+      case ReadResult::kAgain:
+        return;
+      case ReadResult::kClosed:
+      case ReadResult::kFailed:
+        return Refuse(token, "closed the connection during the handshake");
+      case ReadResult::kFrame:
+        break;
+    }
+    if (p.in.frame.channel != Channel::kHandshake || p.in.frame.has_page) {
+      throw Error(fmt::format("sent a {} frame instead of Hello", ChannelName(p.in.frame.channel)));
+    }
+    h = DecodeHello(p.in.payload);
+    CheckHello(p.in.frame, h, config_.cluster_id, epoch_);
+  } catch (const Error& e) {
+    return Refuse(token, e.what());
+  }
+  std::optional<NodeAddress> address;
+  {
+    std::lock_guard<std::mutex> lock(admit_mu_);
+    const auto a = admitted_.find(h.node_id);
+    if (a != admitted_.end()) address = a->second;
+  }
+  if (!address) {
+    return Refuse(token,
+                  fmt::format("node {} is not admitted to node {}", h.node_id, config_.self));
+  }
+  const std::vector<uint8_t> mine =
+      EncodeHello({config_.cluster_id, kProtocolVersion, config_.self, epoch_});
+  if (::send(p.fd.get(), mine.data(), mine.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+      static_cast<ssize_t>(mine.size())) {
+    return Refuse(token, "cannot answer its Hello: " + ErrnoText(errno));
+  }
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.fd.get(), nullptr);
+  UniqueFd fd = std::move(p.fd);
+  pending_.erase(it);
+  // The sender thread writes with blocking calls; receiving never blocks.
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  AddConnected(*address, std::move(fd));
+  std::lock_guard<std::mutex> lock(admit_mu_);
+  admitted_.erase(h.node_id);
+  admit_cv_.notify_all();
+}
+
+void TcpTransport::Refuse(uint64_t token, const std::string& why) {
+  const auto it = pending_.find(token);
+  if (it == pending_.end()) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+  std::lock_guard<std::mutex> lock(admit_mu_);
+  ++refused_;
+  last_refusal_ = fmt::format("{}: {}", it->second.who, why);
+  pending_.erase(it);
+}
+
+int TcpTransport::NextPendingTimeoutMs() {
+  const auto now = Clock::now();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const uint64_t token = it->first;
+    const bool expired = it->second.deadline <= now;
+    ++it;
+    if (expired) Refuse(token, "no handshake before the timeout");
+  }
+  if (pending_.empty()) return -1;
+  auto first = pending_.begin()->second.deadline;
+  for (const auto& [token, p] : pending_) first = std::min(first, p.deadline);
+  return static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(first - now).count() + 1);
 }
 
 // ---- Sending ----------------------------------------------------------------
@@ -290,23 +535,22 @@ void TcpTransport::Start() {
 // writes whole batches in queue order, so each peer receives in Send order
 // (the coherence protocol needs FIFO channels).
 
-void TcpTransport::StartSenders() {
-  for (auto& [id, peer] : peers_) {
-    Peer* p = peer.get();
-    p->sender = std::thread([this, p] { SenderLoop(*p); });
-  }
+void TcpTransport::StartSender(const std::shared_ptr<Peer>& peer) {
+  Peer* p = peer.get();  // the thread is joined before the peer goes
+  p->sender = std::thread([this, p] { SenderLoop(*p); });
 }
 
 void TcpTransport::Send(NodeId to, Channel channel, std::span<const uint8_t> payload,
                         const PageBuffer& page) {
-  const auto it = peers_.find(to);
-  if (it == peers_.end())
+  const std::shared_ptr<Peer> found = FindPeer(to);
+  if (found == nullptr) {
     throw Error(fmt::format("node {} is not a peer of node {}", to, config_.self));
+  }
   if (payload.size() > kMaxFramePayload) {
     throw Error(fmt::format("a {}-byte {} message is larger than a frame takes", payload.size(),
                             ChannelName(channel)));
   }
-  Peer& peer = *it->second;
+  if (channel == Channel::kHandshake) throw Error("the handshake channel is the transport's own");
   OutFrame out;
   out.head.reserve(kFrameHeaderSize + payload.size());
   EncodeFrameHeader(
@@ -314,6 +558,10 @@ void TcpTransport::Send(NodeId to, Channel channel, std::span<const uint8_t> pay
       out.head);
   out.head.insert(out.head.end(), payload.begin(), payload.end());
   out.page = page;
+  Enqueue(*found, std::move(out), channel);
+}
+
+void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel) {
   std::lock_guard<std::mutex> lock(peer.out_mu);
   if (peer.stopped) {
     throw Error(fmt::format("send a {} message to {}: {}", ChannelName(channel),
@@ -385,31 +633,20 @@ void TcpTransport::SenderLoop(Peer& peer) {
   }
 }
 
-void TcpTransport::StopSenders() {
-  const auto deadline = Clock::now() + config_.flush_timeout;
-  for (auto& [id, peer] : peers_) {
-    std::lock_guard<std::mutex> lock(peer->out_mu);
-    peer->stopping = true;
-    peer->out_cv.notify_all();
-  }
-  // Let queued messages (a Shutdown, say) go out, but never wait for a peer
+void TcpTransport::StopSender(Peer& p, Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(p.out_mu);
+  p.stopping = true;
+  p.out_cv.notify_all();
+  // Let queued frames (a Shutdown, say) go out, but never wait for a peer
   // that does not read: shutting the socket down fails its blocked sendmsg.
-  for (auto& entry : peers_) {
-    // Not a structured binding: clang (before 16) cannot capture one.
-    auto& p = *entry.second;
-    std::unique_lock<std::mutex> lock(p.out_mu);
-    p.out_cv.wait_until(lock, deadline,
-                        [&p] { return (p.queue.empty() && !p.writing) || !p.send_error.empty(); });
-  }
-  for (auto& [id, peer] : peers_) {
-    if (peer->fd.valid()) ::shutdown(peer->fd.get(), SHUT_RDWR);
-  }
-  for (auto& [id, peer] : peers_) {
-    if (peer->sender.joinable()) peer->sender.join();
-    std::lock_guard<std::mutex> lock(peer->out_mu);
-    if (peer->send_error.empty()) peer->send_error = "the transport is stopped";
-    peer->stopped = true;
-  }
+  p.out_cv.wait_until(lock, deadline,
+                      [&p] { return (p.queue.empty() && !p.writing) || !p.send_error.empty(); });
+  lock.unlock();
+  if (p.fd.valid()) ::shutdown(p.fd.get(), SHUT_RDWR);
+  if (p.sender.joinable()) p.sender.join();
+  lock.lock();
+  if (p.send_error.empty()) p.send_error = "the transport is stopped";
+  p.stopped = true;
 }
 
 void TcpTransport::Stop() {
@@ -418,20 +655,43 @@ void TcpTransport::Stop() {
     (void)!::write(wake_.get(), &one, sizeof(one));
     thread_.join();
   }
-  StopSenders();
+  {
+    std::lock_guard<std::mutex> lock(admit_mu_);
+    stopping_ = true;
+    admit_cv_.notify_all();
+  }
+  std::vector<std::shared_ptr<Peer>> peers;
+  {
+    std::shared_lock<std::shared_mutex> lock(peers_mu_);
+    for (const auto& [id, peer] : peers_) peers.push_back(peer);
+  }
+  // Every peer's queue drains at once, within one flush timeout in all.
+  const auto deadline = Clock::now() + config_.flush_timeout;
+  for (const auto& peer : peers) {
+    std::lock_guard<std::mutex> lock(peer->out_mu);
+    peer->stopping = true;
+    peer->out_cv.notify_all();
+  }
+  for (const auto& peer : peers) StopSender(*peer, deadline);
 }
 
 void TcpTransport::ReceiveLoop() {
   epoll_event events[16];
   for (;;) {
-    const int n = ::epoll_wait(epoll_.get(), events, 16, -1);
+    const int n = ::epoll_wait(epoll_.get(), events, 16, NextPendingTimeoutMs());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return;
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == UINT64_MAX) return;
-      Peer& peer = *peers_.at(static_cast<NodeId>(events[i].data.u64));
-      if (!peer.lost && !ReadFrom(peer)) {
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.fd.get(), nullptr);
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kWakeTag) return;
+      if (tag == kListenTag) {
+        AcceptPending();
+      } else if (tag >= kPendingTag) {
+        ReadPending(tag - kPendingTag);
+      } else if (const std::shared_ptr<Peer> peer = FindPeer(static_cast<NodeId>(tag))) {
+        if (!peer->lost && !ReadFrom(*peer)) {
+          ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer->fd.get(), nullptr);
+        }
       }
     }
   }
@@ -439,63 +699,73 @@ void TcpTransport::ReceiveLoop() {
 
 // A frame is read in stages (header, payload, page), each recv asking for
 // no more than the stage needs: a page then lands in its buffer straight from
-// the socket, never in an intermediate buffer. At most kFramesPerWake frames
-// per call, so one busy peer cannot starve the others.
+// the socket, never in an intermediate buffer.
+TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in) {
+  for (;;) {
+    uint8_t* into = nullptr;
+    size_t want = 0;
+    switch (in.stage) {
+      case Inbound::Stage::kHeader:
+        into = in.header.data();
+        want = in.header.size();
+        break;
+      case Inbound::Stage::kPayload:
+        into = in.payload.data();
+        want = in.payload.size();
+        break;
+      case Inbound::Stage::kPage:
+        into = in.page.mutable_data();
+        want = abi::kPageSize;
+        break;
+    }
+    if (in.got < want) {
+      const ssize_t r = ::recv(fd, into + in.got, want - in.got, MSG_DONTWAIT);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) return ReadResult::kAgain;
+      if (r == 0) return ReadResult::kClosed;
+      if (r < 0) return ReadResult::kFailed;
+      in.got += static_cast<size_t>(r);
+      if (in.got < want) continue;
+    }
+    in.got = 0;
+    switch (in.stage) {
+      case Inbound::Stage::kHeader:
+        in.frame = DecodeFrameHeader(in.header);
+        in.payload.resize(in.frame.payload);
+        in.stage = Inbound::Stage::kPayload;
+        break;
+      case Inbound::Stage::kPayload:
+        if (in.frame.has_page) {
+          in.page = pages_.Allocate();
+          in.stage = Inbound::Stage::kPage;
+          break;
+        }
+        in.stage = Inbound::Stage::kHeader;
+        return ReadResult::kFrame;
+      case Inbound::Stage::kPage:
+        in.page.CountCopy();  // from the socket into its buffer: the one copy
+        in.stage = Inbound::Stage::kHeader;
+        return ReadResult::kFrame;
+    }
+  }
+}
+
+// At most kFramesPerWake frames per call, so one busy peer cannot starve the
+// others.
 bool TcpTransport::ReadFrom(Peer& peer) {
   constexpr int kFramesPerWake = 64;
-  Inbound& in = peer.in;
   try {
-    for (int frames = 0; frames < kFramesPerWake;) {
-      uint8_t* into = nullptr;
-      size_t want = 0;
-      switch (in.stage) {
-        case Inbound::Stage::kHeader:
-          into = in.header.data();
-          want = in.header.size();
-          break;
-        case Inbound::Stage::kPayload:
-          into = in.payload.data();
-          want = in.payload.size();
-          break;
-        case Inbound::Stage::kPage:
-          into = in.page.mutable_data();
-          want = abi::kPageSize;
-          break;
-      }
-      if (in.got < want) {
-        const ssize_t r = ::recv(peer.fd.get(), into + in.got, want - in.got, MSG_DONTWAIT);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-        if (r <= 0) {
-          Lose(peer, r == 0 ? "closed the connection" : "connection failed: " + ErrnoText(errno));
+    for (int frames = 0; frames < kFramesPerWake; ++frames) {
+      switch (ReadStaged(peer.fd.get(), peer.in)) {
+        case ReadResult::kAgain:
+          return true;
+        case ReadResult::kClosed:
+          Lose(peer, "closed the connection");
           return false;
-        }
-        in.got += static_cast<size_t>(r);
-        if (in.got < want) continue;
-      }
-      in.got = 0;
-      switch (in.stage) {
-        case Inbound::Stage::kHeader:
-          in.frame = DecodeFrameHeader(in.header);
-          if (in.frame.sender != peer.address.id) {
-            throw Error(fmt::format("claims to be node {}", in.frame.sender));
-          }
-          if (in.frame.channel == Channel::kHandshake) throw Error("sent a second Hello");
-          in.payload.resize(in.frame.payload);
-          in.stage = Inbound::Stage::kPayload;
-          break;
-        case Inbound::Stage::kPayload:
-          if (in.frame.has_page) {
-            in.page = pages_.Allocate();
-            in.stage = Inbound::Stage::kPage;
-            break;
-          }
+        case ReadResult::kFailed:
+          Lose(peer, "connection failed: " + ErrnoText(errno));
+          return false;
+        case ReadResult::kFrame:
           Deliver(peer);
-          ++frames;
-          break;
-        case Inbound::Stage::kPage:
-          in.page.CountCopy();  // from the socket into its buffer: the one copy
-          Deliver(peer);
-          ++frames;
           break;
       }
     }
@@ -508,7 +778,14 @@ bool TcpTransport::ReadFrom(Peer& peer) {
 
 void TcpTransport::Deliver(Peer& peer) {
   Inbound& in = peer.in;
-  in.stage = Inbound::Stage::kHeader;
+  if (in.frame.sender != peer.address.id) {
+    throw Error(fmt::format("claims to be node {}", in.frame.sender));
+  }
+  if (in.frame.channel == Channel::kHandshake) {
+    if (!in.payload.empty()) throw Error("sent a second Hello");
+    peer.removed = true;  // Goodbye: it leaves, its closing is no loss
+    return;
+  }
   ChannelHandler* h = handlers_[static_cast<size_t>(in.frame.channel)];
   if (h == nullptr) {
     throw Error(fmt::format("sent a {} message, a channel this node does not serve",
@@ -521,6 +798,7 @@ void TcpTransport::Deliver(Peer& peer) {
 
 void TcpTransport::Lose(Peer& peer, const std::string& reason) {
   peer.lost = true;
+  if (peer.removed) return;  // RemovePeer closed it: an orderly leave
   const std::string why = fmt::format("{} {}", peer.address.Describe(), reason);
   for (ChannelHandler* h : handlers_) {
     if (h != nullptr) h->OnPeerLost(peer.address.id, why);

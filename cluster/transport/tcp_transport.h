@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,10 +51,11 @@ class TcpListener {
 
 class TcpTransport final : public Transport {
  public:
-  // Builds the whole mesh: dials lower ids (retrying until they listen),
-  // accepts higher ids, and checks each peer's handshake (cluster id,
-  // protocol version, node id, epoch). Throws Error naming the peer and the
-  // mismatch, or the peers still missing at the timeout.
+  // Builds the whole mesh: dials lower ids (retrying until they listen and
+  // admit this node), accepts higher ids, and checks each peer's handshake
+  // (cluster id, protocol version, node id, epoch). Throws Error naming the
+  // peer and the mismatch, or the peers still missing at the timeout. The
+  // listener stays open: peers added later (AddPeer) connect through it.
   static std::unique_ptr<TcpTransport> Connect(const TransportConfig& config, TcpListener listener);
   ~TcpTransport() override;
 
@@ -63,6 +65,8 @@ class TcpTransport final : public Transport {
   // and the socket has room, queues the rest for the peer's sender thread.
   void Send(NodeId to, Channel channel, std::span<const uint8_t> payload,
             const PageBuffer& page = {}) override;
+  void AddPeer(const NodeAddress& peer, uint64_t epoch) override;
+  void RemovePeer(NodeId id) override;
   void Stop() override;
   PagePool& pages() override { return pages_; }
 
@@ -72,6 +76,10 @@ class TcpTransport final : public Transport {
   // Socket write calls (send/sendmsg) made: fewer than messages_sent() when
   // queued frames went out together.
   uint64_t socket_writes() const { return writes_.load(std::memory_order_relaxed); }
+  // Connections refused after Start (not admitted, bad handshake, timeout),
+  // and the reason of the last one.
+  uint64_t connections_refused() const;
+  std::string last_refusal() const;
 
  private:
   // A frame to send: header and payload, and the page that follows them.
@@ -80,7 +88,7 @@ class TcpTransport final : public Transport {
     PageBuffer page;
     size_t size() const { return head.size() + (page ? abi::kPageSize : 0); }
   };
-  // Where the receive side is in the peer's current frame.
+  // Where the receive side is in a connection's current frame.
   struct Inbound {
     enum class Stage : uint8_t { kHeader, kPayload, kPage };
     Stage stage = Stage::kHeader;
@@ -93,8 +101,9 @@ class TcpTransport final : public Transport {
   struct Peer {
     NodeAddress address;
     UniqueFd fd;
-    Inbound in;         // receive thread only
-    bool lost = false;  // receive side only
+    Inbound in;                        // receive thread only
+    bool lost = false;                 // receive thread only
+    std::atomic<bool> removed{false};  // RemovePeer: its closing is no loss
 
     // Out-queue, guarded by out_mu. The first frame may be partly written
     // already (head_offset bytes).
@@ -110,21 +119,54 @@ class TcpTransport final : public Transport {
 
     std::thread sender;
   };
+  // A connection accepted after Start, before its handshake is done.
+  struct Pending {
+    UniqueFd fd;
+    std::string who;
+    Inbound in;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  enum class ReadResult : uint8_t { kFrame, kAgain, kClosed, kFailed };
 
-  explicit TcpTransport(const TransportConfig& config) : config_(config) {}
-  void StartSenders();
+  TcpTransport(const TransportConfig& config, TcpListener listener);
+  std::shared_ptr<Peer> FindPeer(NodeId id) const;
+  void AddConnected(const NodeAddress& address, UniqueFd fd);
+  void StartSender(const std::shared_ptr<Peer>& peer);
+  // Writes at once or queues (see "Sending" in tcp_transport.cc).
+  void Enqueue(Peer& peer, OutFrame out, Channel channel);
   void SenderLoop(Peer& peer);
-  void StopSenders();
+  // Lets the peer's queue drain until `deadline`, closes, joins its sender.
+  static void StopSender(Peer& peer, std::chrono::steady_clock::time_point deadline);
   void ReceiveLoop();
+  ReadResult ReadStaged(int fd, Inbound& in);
   // Returns false when the peer is lost (after reporting it).
   bool ReadFrom(Peer& peer);
   void Deliver(Peer& peer);
   void Lose(Peer& peer, const std::string& reason);
+  void AcceptPending();
+  void ReadPending(uint64_t token);
+  void Refuse(uint64_t token, const std::string& why);
+  int NextPendingTimeoutMs();
 
-  TransportConfig config_;
+  const TransportConfig config_;
+  const TcpListener listener_;
   PagePool pages_;
-  std::map<NodeId, std::unique_ptr<Peer>> peers_;
+  std::atomic<uint64_t> epoch_;
+  mutable std::shared_mutex peers_mu_;
+  std::map<NodeId, std::shared_ptr<Peer>> peers_;
   std::array<ChannelHandler*, kChannelCount> handlers_{};
+
+  // Admissions (AddPeer of a higher id): guarded by admit_mu_.
+  mutable std::mutex admit_mu_;
+  std::condition_variable admit_cv_;
+  std::map<NodeId, NodeAddress> admitted_;  // may connect now
+  bool stopping_ = false;
+  uint64_t refused_ = 0;
+  std::string last_refusal_;
+
+  std::map<uint64_t, Pending> pending_;  // receive thread only
+  uint64_t next_token_ = 0;
+
   UniqueFd epoll_;
   UniqueFd wake_;
   std::thread thread_;

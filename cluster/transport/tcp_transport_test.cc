@@ -211,6 +211,120 @@ TEST(TcpTransport, APayloadLargerThanAFrameIsRefused) {
   EXPECT_THROW(m.transports[0]->Send(1, Channel::kCoherence, big), Error);
 }
 
+int RawConnect(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return -1;
+  return fd;
+}
+
+// A node with a sparse id joins a running mesh: it dials every member, each
+// lets it in once AddPeer admitted it (the connection attempts before that
+// are refused), and frames flow both ways on the new connections.
+TEST(TcpTransport, APeerAddedAtRuntimeJoinsTheMesh) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  Mesh m = Build(configs, std::move(listeners));
+  TransportConfig joiner = configs[0];
+  TcpListener joiner_listener = TcpListener::Listen("127.0.0.1", 0);
+  const NodeAddress five{5, "127.0.0.1", joiner_listener.port()};
+  joiner.self = 5;
+  joiner.epoch = 4;
+  joiner.nodes.push_back(five);
+  auto joined = std::async(std::launch::async, [&] {
+    return TcpTransport::Connect(joiner, std::move(joiner_listener));
+  });
+  std::this_thread::sleep_for(200ms);  // let it knock before it is admitted (not required)
+  auto admit1 = std::async(std::launch::async, [&] { m.transports[1]->AddPeer(five, 4); });
+  m.transports[0]->AddPeer(five, 4);
+  admit1.get();
+  std::unique_ptr<TcpTransport> t5 = joined.get();
+  Recorder r5;
+  t5->SetHandler(Channel::kCoherence, &r5);
+  t5->Start();
+  PagePool& pool = t5->pages();
+  t5->Send(0, Channel::kCoherence, Number(50), PageNumbered(pool, 50));
+  t5->Send(1, Channel::kCoherence, Number(51));
+  m.transports[0]->Send(5, Channel::kCoherence, Number(5));
+  m.transports[1]->Send(5, Channel::kCoherence, Number(15));
+  ASSERT_TRUE(m.recorders[0]->WaitMessages(1));
+  ASSERT_TRUE(m.recorders[1]->WaitMessages(1));
+  ASSERT_TRUE(r5.WaitMessages(2));
+  EXPECT_EQ(m.recorders[0]->got_[0].from, 5u);
+  EXPECT_TRUE(IsPageNumbered(m.recorders[0]->got_[0].page, 50));
+  EXPECT_EQ(NumberIn(m.recorders[1]->got_[0].payload), 51u);
+  uint64_t sum = 0;
+  for (const Got& g : r5.got_) sum += NumberIn(g.payload);
+  EXPECT_EQ(sum, 20u);
+  EXPECT_THROW(m.transports[0]->AddPeer(five, 4), Error);  // a peer already
+  t5->Stop();
+}
+
+// A peer that leaves is closed in order: what was queued to it arrives, no
+// loss is reported on either side, and the others go on.
+TEST(TcpTransport, ARemovedPeerIsClosedWithoutALossReport) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(3, listeners);
+  Mesh m = Build(configs, std::move(listeners));
+  m.transports[0]->Send(2, Channel::kCoherence, Number(1));
+  m.transports[0]->RemovePeer(2);
+  ASSERT_TRUE(m.recorders[2]->WaitMessages(1));
+  m.transports[2]->RemovePeer(0);  // node 2 applies the same change
+  EXPECT_THROW(m.transports[0]->Send(2, Channel::kCoherence, Number(2)), Error);
+  EXPECT_THROW(m.transports[0]->RemovePeer(2), Error);
+  m.transports[0]->Send(1, Channel::kCoherence, Number(3));
+  m.transports[2]->Send(1, Channel::kCoherence, Number(4));
+  ASSERT_TRUE(m.recorders[1]->WaitMessages(2));
+  std::this_thread::sleep_for(200ms);  // a loss report would come now
+  for (auto& r : m.recorders) EXPECT_TRUE(r->lost_.empty()) << r->lost_.front().second;
+}
+
+// Connections to a running node that are not an admitted peer are refused
+// one by one, without a Hello, each for its reason, while the mesh goes on.
+TEST(TcpTransport, ConnectionsNobodyAdmittedAreRefusedWhileTheMeshGoesOn) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  configs[0].connect_timeout = 1s;  // how long a silent connection may stay
+  const uint16_t port = listeners[0].port();
+  Mesh m = Build(configs, std::move(listeners));
+  const int silent = RawConnect(port);
+  const int junk = RawConnect(port);
+  const int stranger = RawConnect(port);
+  ASSERT_GE(silent, 0);
+  ASSERT_GE(junk, 0);
+  ASSERT_GE(stranger, 0);
+  const char text[] = "GET / HTTP/1.0\r\n\r\n";
+  (void)!::send(junk, text, sizeof(text) - 1, MSG_NOSIGNAL);
+  const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 9, 3});
+  (void)!::send(stranger, hello.data(), hello.size(), MSG_NOSIGNAL);
+  for (int fd : {junk, stranger, silent}) {
+    uint8_t byte;
+    // Closed (or reset, where it sent what was not read): never a Hello.
+    EXPECT_LE(::recv(fd, &byte, 1, 0), 0) << "a refused connection got an answer";
+    ::close(fd);
+  }
+  EXPECT_EQ(m.transports[0]->connections_refused(), 3u);
+  m.transports[1]->Send(0, Channel::kCoherence, Number(8));
+  ASSERT_TRUE(m.recorders[0]->WaitMessages(1));
+  EXPECT_TRUE(m.recorders[0]->lost_.empty());
+}
+
+TEST(TcpTransport, APeerThatNeverJoinsIsNamedAtTheTimeout) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  configs[0].connect_timeout = 500ms;
+  Mesh m = Build(configs, std::move(listeners));
+  try {
+    m.transports[0]->AddPeer({7, "127.0.0.1", 1}, 4);
+    FAIL() << "a peer that never came was added";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("node 7 (127.0.0.1:1) did not join node 0 in time"));
+  }
+}
+
 TEST(TcpTransport, MismatchedClusterIsRejectedWithNames) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
@@ -242,16 +356,6 @@ TEST(TcpTransport, MismatchedEpochIsRejected) {
     EXPECT_THAT(e.what(), HasSubstr("epoch 4"));
   }
   EXPECT_THROW(a.get(), Error);
-}
-
-int RawConnect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return -1;
-  return fd;
 }
 
 TEST(TcpTransport, GarbageInsteadOfAHandshakeIsRejected) {

@@ -83,6 +83,17 @@ class Transport {
   // must not lose a race with an acknowledgement sent to it).
   virtual void Send(NodeId to, Channel channel, std::span<const uint8_t> payload,
                     const PageBuffer& page = {}) = 0;
+  // Makes `peer` a member at runtime (a node that joins: the view with it has
+  // `epoch`, which this node's handshakes carry from now on). Connects to it
+  // (a lower id: this node dials) or lets it connect (a higher id: it dials
+  // every member), and returns once the connection passed its handshake.
+  // Throws Error naming the peer if that does not happen within the connect
+  // timeout, or if it is a peer already.
+  virtual void AddPeer(const NodeAddress& peer, uint64_t epoch) = 0;
+  // Closes the connection to a peer that leaves, after what is queued to it
+  // went out (bounded by the flush timeout). No loss is reported. Throws
+  // Error if it is not a peer.
+  virtual void RemovePeer(NodeId id) = 0;
   // Stops receiving and closes every connection. Idempotent.
   virtual void Stop() = 0;
   // Received pages come from this pool; senders take theirs from it too, so

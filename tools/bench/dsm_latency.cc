@@ -85,7 +85,9 @@ json Summary(std::vector<double> v) {
 
 // TCP floor, server side: answers `rounds` 8-byte requests with 4 KiB.
 void FloorServe(const TcpListener& l, int rounds) {
-  UniqueFd fd(::accept(l.fd(), nullptr, nullptr));
+  pollfd pfd{l.fd(), POLLIN, 0};  // the listener does not block
+  if (::poll(&pfd, 1, -1) != 1) ThrowErrno("poll (TCP floor)");
+  UniqueFd fd(::accept4(l.fd(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!fd.valid()) ThrowErrno("accept (TCP floor)");
   SetNoDelay(fd.get());
   char req[8], page[4096] = {};
