@@ -41,9 +41,15 @@ void CoherenceNode::AdoptLocalPage(PageNumber page) {
   clients_[page].state = LocalState::kReadWrite;
 }
 
-void CoherenceNode::AdoptReplicatedPage(PageNumber page, uint32_t node_count) {
-  if (node_count == 0 || node_count > kMaxNodes) {
-    throw Error(fmt::format("cannot replicate page {:#x} on {} nodes", page, node_count));
+void CoherenceNode::AdoptReplicatedPage(PageNumber page, const std::vector<NodeId>& members) {
+  uint64_t sharers = 0;
+  for (NodeId n : members) {
+    if (n >= kMaxNodes) throw Error(fmt::format("node id {} is beyond {}", n, kMaxNodes - 1));
+    sharers |= Bit(n);
+  }
+  if (!Has(sharers, self_)) {
+    throw Error(fmt::format("page {:#x} cannot be replicated on nodes this node {} is not one of",
+                            page, self_));
   }
   if (home_of_(page) == self_) {
     Dir& d = dirs_[page];
@@ -52,7 +58,7 @@ void CoherenceNode::AdoptReplicatedPage(PageNumber page, uint32_t node_count) {
           fmt::format("page {:#x} cannot be replicated: the protocol already knows it", page));
     }
     d.state = DirState::kShared;
-    d.sharers = node_count == kMaxNodes ? ~uint64_t{0} : (uint64_t{1} << node_count) - 1;
+    d.sharers = sharers;
   }
   clients_[page].state = LocalState::kReadOnly;
 }

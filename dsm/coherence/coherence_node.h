@@ -61,8 +61,9 @@ class CoherenceNode {
   void AdoptLocalPage(PageNumber page);
 
   // A page every node loaded itself (kernel text): read-only everywhere,
-  // shared by all `node_count` nodes from the start. Call on every node.
-  void AdoptReplicatedPage(PageNumber page, uint32_t node_count);
+  // shared by every one of `members` (this node among them) from the start.
+  // Call on every member.
+  void AdoptReplicatedPage(PageNumber page, const std::vector<NodeId>& members);
 
   // A local access faulted (read or write). Returns what to do; empty if a
   // request for the page is already in flight (the access retries when the

@@ -198,7 +198,7 @@ TEST(Coherence, ReadSharedPagesStayShared) {
 TEST(Coherence, ReplicatedPagesAreReadEverywhereAndInvalidatedOnWrite) {
   TestCluster c(3, 3);
   for (NodeId n = 0; n < 3; ++n) {
-    c.node(n).AdoptReplicatedPage(0, 3);
+    c.node(n).AdoptReplicatedPage(0, {0, 1, 2});
     c.copy(n, 0) = {LocalState::kReadOnly, 0};
   }
   EXPECT_EQ(c.node(0).dir_state(0), DS::kShared);

@@ -9,15 +9,20 @@
 
 namespace ssivm::dsm {
 
-HomeMap::HomeMap(const std::vector<uint64_t>& bytes, std::vector<RamSpan> ram) {
-  if (bytes.empty()) throw Error("a cluster needs at least one node's memory");
+HomeMap::HomeMap(const std::vector<Contribution>& contributions, std::vector<RamSpan> ram) {
+  if (contributions.empty()) throw Error("a cluster needs at least one node's memory");
   uint64_t total = 0;
-  for (NodeId k = 0; k < bytes.size(); ++k) {
-    if (bytes[k] == 0 || bytes[k] % abi::kPageSize != 0) {
-      throw Error(fmt::format("node {} contributes {} bytes: not a positive multiple of {}", k,
-                              bytes[k], abi::kPageSize));
+  for (size_t i = 0; i < contributions.size(); ++i) {
+    const Contribution& c = contributions[i];
+    if (c.bytes == 0 || c.bytes % abi::kPageSize != 0) {
+      throw Error(fmt::format("node {} contributes {} bytes: not a positive multiple of {}", c.node,
+                              c.bytes, abi::kPageSize));
     }
-    total += bytes[k];
+    if (i > 0 && c.node <= contributions[i - 1].node) {
+      throw Error(fmt::format("node {} contributes after node {}: in ascending ids, once each",
+                              c.node, contributions[i - 1].node));
+    }
+    total += c.bytes;
   }
   if (ram.empty()) ram.push_back({0, total});
   uint64_t ram_total = 0;
@@ -29,10 +34,10 @@ HomeMap::HomeMap(const std::vector<uint64_t>& bytes, std::vector<RamSpan> ram) {
   // Walk both lists: each piece is the overlap of one contribution and one span.
   size_t span = 0;
   uint64_t used = 0;  // of ram[span]
-  for (NodeId k = 0; k < bytes.size(); ++k) {
-    for (uint64_t left = bytes[k]; left > 0;) {
+  for (const Contribution& c : contributions) {
+    for (uint64_t left = c.bytes; left > 0;) {
       const uint64_t piece = std::min(left, ram[span].size - used);
-      ranges_.push_back({ram[span].base + used, piece, k});
+      ranges_.push_back({ram[span].base + used, piece, c.node});
       left -= piece;
       used += piece;
       if (used == ram[span].size) ++span, used = 0;

@@ -1,5 +1,6 @@
-// Which node is home of each page: node k is home of the guest RAM it
-// contributes, laid out in node order from the lowest RAM address
+// Which node is home of each page: each node is home of the guest RAM it
+// contributes, laid out in the order of the contributions (ascending node
+// id: ids may be sparse) from the lowest RAM address
 // (ARCHITECTURE.md, "Guest-physical memory": one home range per node). Guest
 // RAM can have holes (the MMIO hole below 4 GiB): a contribution that
 // reaches a hole continues after it, so a node can be home of two ranges.
@@ -26,11 +27,16 @@ class HomeMap {
     uint64_t size;
   };
 
-  // bytes[k] = what node k contributes (page aligned, non-zero), laid over
-  // `ram` (ascending, page aligned; default: one span from 0 as large as all
-  // contributions). Throws Error if a contribution is bad or the RAM is not
-  // exactly as large as the contributions.
-  explicit HomeMap(const std::vector<uint64_t>& bytes, std::vector<RamSpan> ram = {});
+  struct Contribution {
+    NodeId node;
+    uint64_t bytes;  // page aligned, non-zero
+  };
+
+  // The contributions (ascending node ids), laid over `ram` (ascending, page
+  // aligned; default: one span from 0 as large as all contributions). Throws
+  // Error if a contribution is bad, a node contributes twice or out of order,
+  // or the RAM is not exactly as large as the contributions.
+  explicit HomeMap(const std::vector<Contribution>& contributions, std::vector<RamSpan> ram = {});
 
   // The home of a page; pages in a hole belong to the next range's home,
   // pages past the end to the last node.

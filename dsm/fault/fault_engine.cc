@@ -80,7 +80,8 @@ std::optional<PageNumber> SharedRam::PageAt(uint64_t host_address) const {
 
 FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of,
                          cluster::Transport& transport, FatalHandler on_fatal,
-                         const std::vector<PageNumber>& replicated, uint32_t node_count)
+                         const std::vector<PageNumber>& replicated,
+                         const std::vector<NodeId>& members)
     : ram_(std::move(ram)),
       transport_(transport),
       on_fatal_(std::move(on_fatal)),
@@ -91,7 +92,7 @@ FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_
   transport_.SetHandler(cluster::Channel::kCoherence, this);
   const std::unordered_set<PageNumber> shared(replicated.begin(), replicated.end());
   for (PageNumber p : replicated) {
-    node_.AdoptReplicatedPage(p, node_count);
+    node_.AdoptReplicatedPage(p, members);
     uffd_.WriteProtect(HostAddress(p), true);  // a write must ask the home first
   }
   for (PageNumber p : ResidentPages(ram_)) {

@@ -80,15 +80,17 @@ class FaultEngine final : public cluster::ChannelHandler {
   // DSM starts) become this node's exclusive pages; every such page must be
   // homed here. Registers the region with userfaultfd.
   // `replicated` pages (kernel text every node loaded itself) start
-  // read-only and shared by all `node_count` nodes.
+  // read-only and shared by every one of `members`.
   FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_of,
               cluster::Transport& transport, FatalHandler on_fatal,
-              const std::vector<PageNumber>& replicated = {}, uint32_t node_count = 1);
+              const std::vector<PageNumber>& replicated = {},
+              const std::vector<NodeId>& members = {});
   FaultEngine(NodeId self, SharedRegion region, CoherenceNode::HomeOf home_of,
               cluster::Transport& transport, FatalHandler on_fatal,
-              const std::vector<PageNumber>& replicated = {}, uint32_t node_count = 1)
+              const std::vector<PageNumber>& replicated = {},
+              const std::vector<NodeId>& members = {})
       : FaultEngine(self, SharedRam({region}), std::move(home_of), transport, std::move(on_fatal),
-                    replicated, node_count) {}
+                    replicated, members) {}
   ~FaultEngine() override;
 
   void Start();

@@ -1,5 +1,7 @@
 #include "hypervisor/node/cluster_role.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "cluster/cluster_view.h"
@@ -23,10 +25,17 @@ std::vector<cluster::NodeAddress> ClusterRole::addresses() const {
   return out;
 }
 
-std::vector<uint64_t> ClusterRole::node_bytes() const {
-  std::vector<uint64_t> out;
-  for (const auto& [id, bytes] : view.Contributions()) out.push_back(bytes);
+std::vector<cluster::NodeId> ClusterRole::member_ids() const {
+  std::vector<cluster::NodeId> out;
+  for (const cluster::Member& m : view.members()) out.push_back(m.id);
   return out;
+}
+
+uint32_t ClusterRole::GuestNodeOf(cluster::NodeId id) const {
+  const std::vector<cluster::NodeId> ids = member_ids();
+  const auto it = std::find(ids.begin(), ids.end(), id);
+  if (it == ids.end()) throw Error(fmt::format("node {} is not a member", id));
+  return static_cast<uint32_t>(it - ids.begin());
 }
 
 std::vector<cluster::NodeId> ClusterRole::vcpu_node() const {
@@ -58,12 +67,6 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
   r.self = node_id;
   r.cluster_key = ClusterKey(m.cluster_id);
   r.view = cluster::ClusterView::FromManifest(m);
-  for (uint32_t id = 0; id < r.node_count(); ++id) {
-    if (r.view.Find(id) == nullptr) {
-      throw Error(fmt::format("node ids must be 0..{} for the node process; {} is missing",
-                              r.node_count() - 1, id));
-    }
-  }
   return r;
 }
 

@@ -14,9 +14,9 @@
 namespace ssivm {
 
 // What this node is (`self`) in the cluster `view` describes, as of the
-// start: the vectors below are the view's forms for the TCP transport and
-// the home map, which still need node ids 0..N-1. Once running, the live
-// view is ClusterLink's (ApplyViewChange); this one does not follow it.
+// start (node ids may be sparse: `ssictl node remove` leaves gaps). Once
+// running, the live view is ClusterLink's (ApplyViewChange); this one does
+// not follow it.
 struct ClusterRole {
   cluster::NodeId self = 0;
   uint64_t cluster_key = 0;  // the handshake's cluster id: a hash of the manifest's
@@ -26,14 +26,19 @@ struct ClusterRole {
   uint32_t vcpus() const { return view.vcpu_count(); }
   uint64_t epoch() const { return view.epoch(); }
   bool runs(uint32_t vcpu) const { return view.NodeOfVcpu(vcpu) == self; }
-  bool device_node() const { return self == 0; }
-  std::vector<cluster::NodeAddress> addresses() const;  // index = node id
-  std::vector<uint64_t> node_bytes() const;             // memory each node contributes
+  // The lowest id hosts the devices and loads the guest.
+  cluster::NodeId device_node_id() const { return view.members().front().id; }
+  bool device_node() const { return self == device_node_id(); }
+  std::vector<cluster::NodeAddress> addresses() const;  // ascending ids
+  std::vector<cluster::NodeId> member_ids() const;      // ascending
   std::vector<cluster::NodeId> vcpu_node() const;       // index = vCPU
+  // The guest sees its nodes as 0..N-1 (like NUMA nodes): a member's rank in
+  // id order.
+  uint32_t GuestNodeOf(cluster::NodeId id) const;
 };
 
-// Throws Error naming the problem (unknown node id, node ids not 0..N-1, an
-// address that is not IPv4, ...).
+// Throws Error naming the problem (unknown node id, an address that is not
+// IPv4, a manifest field this node cannot honour, ...).
 ClusterRole RoleFromManifest(const provision::ClusterManifest& manifest, uint32_t node_id);
 
 // FNV-1a of the cluster id: both ends of a connection must agree on it.

@@ -29,7 +29,7 @@ TEST(ClusterRole, FromManifest) {
   EXPECT_TRUE(r.runs(2));
   EXPECT_FALSE(r.runs(0));
   EXPECT_EQ(r.view.TotalMemoryBytes(), 192ull << 20);
-  EXPECT_EQ(r.node_bytes()[1], 64ull << 20);
+  EXPECT_EQ(r.view.Contributions()[1].second, 64ull << 20);
   EXPECT_EQ(r.addresses()[1].port, 7401);
   EXPECT_EQ(r.cluster_key, ClusterKey("test"));
   EXPECT_NE(ClusterKey("test"), ClusterKey("tesu"));
@@ -46,9 +46,23 @@ TEST(ClusterRole, RejectsWhatTheNodeProcessCannotRun) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("needs an IPv4 address"));
   }
-  m = TwoNodes();
-  m.nodes[1].id = 3;
-  EXPECT_THROW(RoleFromManifest(m, 0), Error);
+}
+
+// `ssictl node remove` leaves gaps: the node process runs with sparse ids;
+// the guest sees its nodes as 0..N-1, and the lowest id hosts the devices.
+TEST(ClusterRole, SparseNodeIds) {
+  provision::ClusterManifest m = TwoNodes();
+  m.nodes[0].id = 2;
+  m.nodes[1].id = 5;
+  const ClusterRole r = RoleFromManifest(m, 5);
+  EXPECT_EQ(r.vcpu_node(), (std::vector<cluster::NodeId>{2, 2, 5}));
+  EXPECT_EQ(r.member_ids(), (std::vector<cluster::NodeId>{2, 5}));
+  EXPECT_EQ(r.device_node_id(), 2u);
+  EXPECT_FALSE(r.device_node());
+  EXPECT_EQ(r.GuestNodeOf(2), 0u);
+  EXPECT_EQ(r.GuestNodeOf(5), 1u);
+  EXPECT_THROW(r.GuestNodeOf(3), Error);
+  EXPECT_EQ(r.addresses()[1].id, 5u);
 }
 
 // Valid manifest fields the node cannot honour are refused, not ignored.

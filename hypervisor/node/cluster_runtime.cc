@@ -21,7 +21,9 @@ uint64_t SharedRamBase() {
 dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem) {
   std::vector<dsm::HomeMap::RamSpan> ram;
   for (const GuestMemory::Region& r : mem.regions()) ram.push_back({r.gpa, r.size});
-  return dsm::HomeMap(role.node_bytes(), std::move(ram));
+  std::vector<dsm::HomeMap::Contribution> contributions;
+  for (const auto& [id, bytes] : role.view.Contributions()) contributions.push_back({id, bytes});
+  return dsm::HomeMap(contributions, std::move(ram));
 }
 
 ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
@@ -34,7 +36,9 @@ ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, 
   cfg.nodes = role.addresses();
   cfg.connect_timeout = std::chrono::seconds(60);
   spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(),
-               cfg.nodes[role.self].Describe());
+               cluster::NodeAddress{role.self, role.view.Find(role.self)->host,
+                                    role.view.Find(role.self)->port}
+                   .Describe());
   transport_ = cluster::MakeTransport(cfg);
   link_ =
       std::make_unique<ClusterLink>(role.self, role.view, *transport_, stop, std::move(interrupt));
@@ -66,9 +70,9 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
       replicated.push_back(a / abi::kPageSize);
   }
   std::sort(keep.begin(), keep.end());
-  if (role_.self != 0) {
-    // Node 0's copy of the guest is the one that counts: drop what this node
-    // loaded, except the read-only text every node keeps.
+  if (!role_.device_node()) {
+    // The device node's copy of the guest is the one that counts: drop what
+    // this node loaded, except the read-only text every node keeps.
     for (const dsm::SharedRegion& r : shared.regions()) {
       uint64_t from = r.gpa;
       auto drop = [&](uint64_t to) {
@@ -88,13 +92,13 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
       [this](const std::string& why) {
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },
-      replicated, role_.node_count());
+      replicated, role_.member_ids());
   transport_->Start();
   engine_->Start();
 }
 
 PioDevice* ClusterRuntime::ForwardDevice(uint16_t base) {
-  remote_devices_.push_back(std::make_unique<RemoteDevice>(*link_, 0, base));
+  remote_devices_.push_back(std::make_unique<RemoteDevice>(*link_, role_.device_node_id(), base));
   return remote_devices_.back().get();
 }
 

@@ -38,17 +38,17 @@ class ClusterRuntime {
   ClusterLink& link() { return *link_; }
 
   // Starts paging: `ram` is this node's view of guest RAM. Pages of the
-  // shared part that this node already wrote (node 0's loader) become its
+  // shared part that this node already wrote (the device node's loader) become its
   // own; on other nodes the shared part must be untouched.
   // `read_only` ranges (kernel text, initrd) were loaded by every node and
   // start replicated: shared by all, write-protected until a write asks the
   // home.
   void StartDsm(const GuestMemory& ram,
                 const std::vector<std::pair<uint64_t, uint64_t>>& read_only);
-  // A stand-in for a device that lives on node 0 at port `base`: every
+  // A stand-in for a device that lives on the device node at port `base`: every
   // access is forwarded there. Owned here.
   PioDevice* ForwardDevice(uint16_t base);
-  // node 0: peers may use these devices.
+  // The device node: peers may use these devices.
   void ServeDevices(IoBus& bus) { link_->set_devices(&bus); }
   // Tells the others the guest stopped, frees waiters and stops paging.
   // Faults still blocked on missing pages are released.

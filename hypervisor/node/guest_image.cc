@@ -112,9 +112,12 @@ PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
     boot.node_count = role->node_count();
     const dsm::HomeMap homes = HomesOf(*role, mem);
     for (const auto& h : homes.ranges()) {
-      boot.homes.push_back({.base = h.base, .size = h.size, .kind = 0, .home_node = h.home});
+      boot.homes.push_back(
+          {.base = h.base, .size = h.size, .kind = 0, .home_node = role->GuestNodeOf(h.home)});
     }
-    for (const dsm::NodeId n : role->vcpu_node()) boot.vcpu_node.push_back(static_cast<uint8_t>(n));
+    for (const dsm::NodeId n : role->vcpu_node()) {
+      boot.vcpu_node.push_back(static_cast<uint8_t>(role->GuestNodeOf(n)));
+    }
   }
   g.boot_params = WriteBootInfo(mem, g.layout, g.kernel, boot,
                                 g.kernel.setup_header ? &*g.kernel.setup_header : nullptr);

@@ -55,6 +55,9 @@ struct ClusterManifest {
 
   uint64_t TotalMemoryMib() const;
   const Node* FindNode(uint32_t id) const;
+  // The node with the lowest id: it hosts the devices and the console
+  // (ids may have gaps). The manifest must have a node.
+  uint32_t DeviceNodeId() const;
   const Node* FindNodeByName(std::string_view name) const;
 };
 

@@ -180,6 +180,13 @@ const Node* ClusterManifest::FindNode(uint32_t id) const {
   return nullptr;
 }
 
+uint32_t ClusterManifest::DeviceNodeId() const {
+  if (nodes.empty()) throw Error("the manifest has no node");
+  uint32_t lowest = nodes.front().id;
+  for (const Node& n : nodes) lowest = std::min(lowest, n.id);
+  return lowest;
+}
+
 const Node* ClusterManifest::FindNodeByName(std::string_view name) const {
   for (const Node& n : nodes) {
     if (n.name == name) return &n;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -275,14 +276,17 @@ TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
   EXPECT_THAT(r.out, HasSubstr("echo: across nodes")) << Describe(r);
 }
 
-std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline) {
+// Two nodes on localhost, one vCPU each; `ids` are their node ids (a
+// manifest after `ssictl node remove` has gaps).
+std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
+                          std::array<int, 2> ids = {0, 1}) {
   const char* dir = std::getenv("TEST_TMPDIR");
   const std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
   std::ofstream f(path);
   f << "cluster_id = \"t\"\nepoch = 1\n[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
     << "/ssivm/guest/kernel\"\ncmdline = \"" << cmdline << "\"\nvcpus_total = 2\n";
   for (int k = 0; k < 2; ++k) {
-    f << "[[nodes]]\nid = " << k << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
+    f << "[[nodes]]\nid = " << ids[k] << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
       << "address = \"127.0.0.1:" << port0 + k << "\"\nvcpus = { first = " << k << ", last = " << k
       << " }\nmemory_mib = 64\n";
   }
@@ -461,6 +465,18 @@ TEST_F(LocalManifest, UpReturnsTheGuestsStatus) {
   EXPECT_EQ(r.exit_code, 3) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("all 2 cpus online")) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("ssivm[node 1]: node 0 stopped the VM (status 3)")) << Describe(r);
+}
+
+// Node ids 2 and 5 (gaps, as `ssictl node remove` leaves them): node 2 is
+// the device node; the guest sees nodes 0 and 1 and its memory is coherent.
+TEST_F(LocalManifest, SparseNodeIdsRunOneGuest) {
+  const std::string run = ForRuntime("counter,memtest", "counter,memtest:1");
+  const ProcessResult r =
+      Ssictl("up", WriteManifest("sparse.toml", PortBase() + 50, "ssi.run=" + run, {2, 5}));
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("all 2 cpus online")) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("RESULT counter PASS")) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("RESULT memtest PASS")) << Describe(r);
 }
 
 TEST_F(LocalManifest, DetachStatusDown) {

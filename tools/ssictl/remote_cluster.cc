@@ -67,12 +67,13 @@ struct StopResult {
   std::vector<uint32_t> left;
 };
 
-// Stops the `running` nodes: node 0 first (it tells the others), then each
-// one left, then kills what still runs.
+// Stops the `running` nodes: the device node first (it tells the others),
+// then each one left, then kills what still runs.
 StopResult StopNodes(const ClusterHosts& c, std::vector<uint32_t> running) {
   std::vector<uint32_t> pending = running;
-  if (std::find(pending.begin(), pending.end(), 0) != pending.end()) {
-    c.Ask(0, "stop");
+  const uint32_t first = c.manifest().DeviceNodeId();
+  if (std::find(pending.begin(), pending.end(), first) != pending.end()) {
+    c.Ask(first, "stop");
     WaitUntilStopped(c, pending, seconds(5));
   }
   Parallel(pending.size(), [&](size_t i) { c.Ask(pending[i], "stop"); });
@@ -140,7 +141,8 @@ int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
   const std::vector<std::string> errors = Parallel(m.nodes.size(), [&](size_t i) {
     const uint32_t id = m.nodes[i].id;
     const Site& s = c.SiteOf(id);
-    const std::string console = id == 0 && opt.console != "stdio" ? opt.console : "none";
+    const std::string console =
+        id == m.DeviceNodeId() && opt.console != "stdio" ? opt.console : "none";
     const std::string start = StartCommand(s.ssivm, s.files, id, console, true);
     const CapturedRun r = s.host.Run(start, kCommandTimeout);
     if (r.exit_code != 0 || r.timed_out) {
@@ -214,7 +216,8 @@ struct NodeClients {
   }
 };
 
-// Starts every node in the foreground (node 0 on this terminal) and waits.
+// Starts every node in the foreground (the device node on this terminal) and
+// waits.
 int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
   const provision::ClusterManifest& m = c.manifest();
   const bool terminal = ::isatty(STDIN_FILENO) == 1 && opt.console == "stdio";
@@ -227,7 +230,7 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
   try {
     for (const provision::Node& n : m.nodes) {
       const Site& s = c.SiteOf(n.id);
-      const bool console_node = n.id == 0;
+      const bool console_node = n.id == m.DeviceNodeId();
       const std::vector<std::string> argv = s.host.Argv(
           StartCommand(s.ssivm, s.files, n.id, console_node ? opt.console : "none", false),
           console_node && terminal);
@@ -243,7 +246,8 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
     throw;
   }
   const size_t console_index =
-      std::find_if(m.nodes.begin(), m.nodes.end(), [](const auto& n) { return n.id == 0; }) -
+      std::find_if(m.nodes.begin(), m.nodes.end(),
+                   [&m](const auto& n) { return n.id == m.DeviceNodeId(); }) -
       m.nodes.begin();
   std::optional<int> status;
   std::optional<std::chrono::steady_clock::time_point> stop_asked;
@@ -275,9 +279,10 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
     c.Kill(m.nodes[i].id);
   }
   if (stopper.joinable()) stopper.join();
-  if (*status == kSshFailed && !c.SiteOf(0).host.local()) {
-    std::fprintf(stderr, "ssictl: ssh to %s (node 0) failed or lost its connection (status 255)\n",
-                 c.SiteOf(0).plan.host.c_str());
+  const uint32_t console_id = m.DeviceNodeId();
+  if (*status == kSshFailed && !c.SiteOf(console_id).host.local()) {
+    std::fprintf(stderr, "ssictl: ssh to %s (node %u) failed or lost its connection (status 255)\n",
+                 c.SiteOf(console_id).plan.host.c_str(), console_id);
   }
   return *status;
 }
