@@ -15,8 +15,6 @@
 #include "common/exit_status.h"
 #include "common/unique_fd.h"
 
-extern char** environ;
-
 namespace ssivm {
 
 int Spawn(const std::vector<std::string>& args, const SpawnStdio& stdio) {

@@ -75,7 +75,7 @@ PageBuffer PagePool::Allocate() {
     }
     std::free(p);
   });
-  return PageBuffer(std::move(bytes), state_.get());
+  return {std::move(bytes), state_.get()};
 }
 
 PageBuffer PagePool::CopyOf(const void* src) {

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/error.h"
+#include "common/main_guard.h"
 #include "hypervisor/emulated/agent.h"
 #include "hypervisor/emulated/runtime.h"
 #include "hypervisor/kvm/host_kind.h"
@@ -72,7 +73,7 @@ void SetUpLogging(const std::string& level) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
   const auto process_start = std::chrono::steady_clock::now();
   ssivm::MachineConfig cfg;
@@ -203,4 +204,8 @@ int main(int argc, char** argv) {
     spdlog::critical("internal error: {}", e.what());
     return ssivm::kExitVmmError;
   }
+}
+
+int main(int argc, char** argv) {
+  return ssivm::GuardMain("ssivm", [&] { return Main(argc, argv); });
 }

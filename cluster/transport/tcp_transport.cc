@@ -228,7 +228,7 @@ TcpListener TcpListener::Listen(const std::string& host, uint16_t port) {
   if (::listen(fd.get(), 64) != 0) ThrowErrno(fmt::format("listen on {}:{}", host, port));
   socklen_t len = sizeof(a);
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return TcpListener(std::move(fd), ntohs(a.sin_port));
+  return {std::move(fd), ntohs(a.sin_port)};
 }
 
 std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& config,

@@ -114,6 +114,7 @@ std::vector<std::unique_ptr<TcpTransport>> ConnectAll(const std::vector<Transpor
     }));
   }
   std::vector<std::unique_ptr<TcpTransport>> out;
+  out.reserve(futures.size());
   for (auto& f : futures) out.push_back(f.get());
   return out;
 }
@@ -134,9 +135,9 @@ TEST(TcpTransport, FullMeshDeliversInOrder) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(4, listeners);
   Mesh m = Build(configs, std::move(listeners));
-  constexpr int kPerPair = 200;
+  constexpr size_t kPerPair = 200;
   for (NodeId from = 0; from < 4; ++from) {
-    for (int k = 0; k < kPerPair; ++k) {
+    for (size_t k = 0; k < kPerPair; ++k) {
       for (NodeId to = 0; to < 4; ++to) {
         if (to != from) m.transports[from]->Send(to, Channel::kCoherence, Number(k));
       }

@@ -31,7 +31,7 @@ TEST_P(SequentialConsistency, ReadsSeeTheSingleCopyMemory) {
       const auto [from, to] = busy[rng() % busy.size()];
       cluster.Deliver(from, to);
     } else {
-      const NodeId n = static_cast<NodeId>(rng() % p.nodes);
+      const auto n = static_cast<NodeId>(rng() % p.nodes);
       const PageNumber page = rng() % p.pages;
       const bool write = rng() % 3 == 0;
       auto& c = cluster.copy(n, page);

@@ -105,10 +105,10 @@ TEST_F(TwoNodes, AtomicIncrementsOnBothNodesAreExact) {
   constexpr int kThreadsPerNode = 2, kIncrements = 1500;
   for (uint64_t offset : {5 * abi::kPageSize, 6 * abi::kPageSize}) {  // one page homed at each node
     std::vector<std::thread> threads;
-    for (int n = 0; n < 2; ++n) {
+    for (auto& node : nodes_) {
       for (int t = 0; t < kThreadsPerNode; ++t) {
-        threads.emplace_back([&, n] {
-          auto* c = reinterpret_cast<std::atomic<uint64_t>*>(nodes_[n].At<uint64_t>(offset));
+        threads.emplace_back([&node, offset] {
+          auto* c = reinterpret_cast<std::atomic<uint64_t>*>(node.At<uint64_t>(offset));
           for (int i = 0; i < kIncrements; ++i) c->fetch_add(1);
         });
       }

@@ -18,7 +18,7 @@ TEST(SharedRam, TranslatesPagesOnBothSidesOfTheHole) {
   const SharedRam ram({{16ull << 20, 3 * kGiB - (16ull << 20), kHost},
                        {4 * kGiB, kGiB, kHost + 3 * kGiB - (16ull << 20)}});
   EXPECT_EQ(ram.host_size(), 4 * kGiB - (16ull << 20));
-  const uint64_t host = reinterpret_cast<uint64_t>(kHost);
+  const auto host = reinterpret_cast<uint64_t>(kHost);
   EXPECT_EQ(*ram.HostAddress((16ull << 20) / abi::kPageSize), host);
   // The first page above the hole follows the last one below it in the host.
   EXPECT_EQ(*ram.HostAddress(4 * kGiB / abi::kPageSize), host + 3 * kGiB - (16ull << 20));

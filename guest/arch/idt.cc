@@ -25,7 +25,7 @@ void InstallAll(uint8_t soft_vector) {
 }
 
 void SetInterruptGate(uint8_t vector, void (*handler)(), uint8_t ist, uint8_t dpl) {
-  const uint64_t offset = reinterpret_cast<uint64_t>(handler);
+  const auto offset = reinterpret_cast<uint64_t>(handler);
   const uint64_t low = (offset & 0xffff) | (uint64_t{abi::kSelKernelCode} << 16) |
                        (uint64_t{ist & 7u} << 32) |
                        ((kGatePresent | (uint64_t{dpl & 3u} << 5) | kGateInterrupt64) << 40) |

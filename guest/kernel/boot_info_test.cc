@@ -45,7 +45,7 @@ class BootInfoTest : public ::testing::Test {
 
   void SetCmdline(const char* text) {
     std::strcpy(cmdline_, text);
-    const uint64_t gpa = reinterpret_cast<uint64_t>(cmdline_);
+    const auto gpa = reinterpret_cast<uint64_t>(cmdline_);
     params_->hdr.cmd_line_ptr = static_cast<uint32_t>(gpa);
     params_->ext_cmd_line_ptr = static_cast<uint32_t>(gpa >> 32);
   }

@@ -106,7 +106,7 @@ void* AllocPages(size_t pages, uint32_t node) {
 
 void FreePages(void* p, size_t pages) {
   if (p == nullptr || pages == 0) return;
-  const uint64_t addr = reinterpret_cast<uint64_t>(p);
+  const auto addr = reinterpret_cast<uint64_t>(p);
   Node& n = g_nodes[NodeOf(addr)];
   IrqLockGuard guard(n.lock);
   InsertLocked(n, addr, pages);

@@ -281,7 +281,7 @@ void Block() {
 }
 
 void Wake(Thread* t) {
-  uint32_t expected = static_cast<uint32_t>(ThreadState::kBlocked);
+  auto expected = static_cast<uint32_t>(ThreadState::kBlocked);
   if (!t->state.CompareExchange(expected, static_cast<uint32_t>(ThreadState::kRunnable),
                                 MemoryOrder::kAcqRel)) {
     return;

@@ -70,7 +70,7 @@ struct Buffer {
 };
 
 void PutToBuffer(void* ctx, char c) {
-  Buffer* b = static_cast<Buffer*>(ctx);
+  auto* b = static_cast<Buffer*>(ctx);
   if (b->used + 1 < b->size) b->data[b->used] = c;
   ++b->used;
 }
@@ -114,7 +114,9 @@ void VFormat(PutCharFn put, void* ctx, const char* fmt, va_list args) {
         int64_t v = length == Length::kLong || length == Length::kLongLong ? va_arg(args, long long)
                     : length == Length::kSize                              ? va_arg(args, long)
                                                                            : va_arg(args, int);
-        if (length == Length::kChar) v = static_cast<signed char>(v);
+        // %hhd: the int argument as the signed char it was (sign included).
+        if (length == Length::kChar)
+          v = static_cast<signed char>(v);  // NOLINT(bugprone-signed-char-misuse)
         if (length == Length::kShort) v = static_cast<short>(v);
         const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
         out.Number(magnitude, v < 0 ? "-" : "", 10, false, spec);

@@ -31,8 +31,8 @@ void* memset(void* dst, int c, size_t n) {
 }
 
 int memcmp(const void* a, const void* b, size_t n) {
-  const unsigned char* x = static_cast<const unsigned char*>(a);
-  const unsigned char* y = static_cast<const unsigned char*>(b);
+  const auto* x = static_cast<const unsigned char*>(a);
+  const auto* y = static_cast<const unsigned char*>(b);
   for (size_t i = 0; i < n; ++i) {
     if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
   }

@@ -47,13 +47,13 @@ void AcpiPm::Write(uint16_t offset, uint8_t size, uint32_t value) {
     return;
   }
   if (offset == 4 && size >= 2) {
-    const uint16_t v = static_cast<uint16_t>(value);
+    const auto v = static_cast<uint16_t>(value);
     control_.store(static_cast<uint16_t>((v & ~kSlpEn) | kSciEn));
     if (v & kSlpEn) on_sleep_(static_cast<uint8_t>((v >> kSlpTypShift) & kSlpTypMask));
     return;
   }
   if (offset == 5 && size == 1) {  // high byte of control alone (holds SLP_TYP, SLP_EN)
-    const uint16_t v = static_cast<uint16_t>((control_.load() & 0xff) | (value << 8));
+    const auto v = static_cast<uint16_t>((control_.load() & 0xff) | (value << 8));
     control_.store(static_cast<uint16_t>((v & ~kSlpEn) | kSciEn));
     if (v & kSlpEn) on_sleep_(static_cast<uint8_t>((v >> kSlpTypShift) & kSlpTypMask));
   }

@@ -228,6 +228,7 @@ void Uart16550::ClearRxFifo(Effects& fx) {
   // Console input the guest has not read goes back on the wire instead of
   // being dropped: drivers reset the FIFO while initialising, and what the
   // user typed before that must not be lost. Loopback bytes are dropped.
+  // NOLINTNEXTLINE(modernize-loop-convert): clang 14 cannot compile libstdc++ 12's reverse_view
   for (auto it = rx_fifo_.rbegin(); it != rx_fifo_.rend(); ++it) {
     if (it->from_host) {
       rx_backlog_.push_front(it->value);

@@ -28,8 +28,6 @@
 #include "hypervisor/emulated/fd_buffer.h"
 #include "hypervisor/emulated/l1_setup.h"
 
-extern char** environ;
-
 namespace ssivm::emulated {
 namespace {
 
@@ -150,9 +148,8 @@ class Agent {
             Pump(err_, MsgType::kStderr, buf);
             break;
           case -5:
-            if (!in_buf_.Flush(in_.get())) {
-              in_.Reset();  // the command closed its stdin
-            } else if (in_buf_.empty() && stdin_eof_ && !tty_) {
+            // The command closed its stdin, or all of ours went to it and ours ended.
+            if (!in_buf_.Flush(in_.get()) || (in_buf_.empty() && stdin_eof_ && !tty_)) {
               in_.Reset();
             }
             break;

@@ -107,7 +107,7 @@ TEST(ChannelProtocol, ExecRequestRoundTrips) {
 
 TEST(ChannelProtocol, BadExecRequestsNameTheField) {
   nlohmann::json j = ToJson(ExecRequest{{"/bin/true"}, {}, "/", false, 0, 0, false});
-  const auto expect = [](nlohmann::json bad, const std::string& what) {
+  const auto expect = [](const nlohmann::json& bad, const std::string& what) {
     try {
       ExecRequestFromJson(bad);
       FAIL() << what;

@@ -13,7 +13,7 @@ std::string Text(const std::vector<uint8_t>& v) {
 
 // Field i (0 = ino) of the header at `offset`.
 uint32_t Field(const std::string& a, size_t offset, int i) {
-  return static_cast<uint32_t>(std::stoul(a.substr(offset + 6 + 8 * i, 8), nullptr, 16));
+  return static_cast<uint32_t>(std::stoul(a.substr(offset + 6 + size_t{8} * i, 8), nullptr, 16));
 }
 
 TEST(Cpio, WritesNewcEntriesWithParentsAndTrailer) {

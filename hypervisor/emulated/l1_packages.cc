@@ -71,7 +71,7 @@ fs::path FetchDeb(const fs::path& debs, const std::string& pkg, const ProgressFn
 
 // pkgs/<deb name without .deb>, unpacked once (marked by .done).
 fs::path Unpack(const fs::path& deb, const fs::path& pkgs, const ProgressFn& progress) {
-  const fs::path dir = pkgs / deb.stem();
+  fs::path dir = pkgs / deb.stem();
   if (fs::exists(dir / ".done")) return dir;
   progress(fmt::format("unpacking {}", deb.filename().string()));
   const fs::path part = dir.string() + ".part";

@@ -77,7 +77,7 @@ std::string SetUpL1() {
   problems += Mount("devpts", "/dev/pts", "devpts", "ptmxmode=0666,mode=0620,gid=5");
   problems += Mount("shm", "/dev/shm", "tmpfs", "mode=1777");
   problems += LoopbackUp();
-  ::sethostname("hwkvm", 5);
+  (void)!::sethostname("hwkvm", 5);  // a name for the prompt only
   // Guest RAM backed by huge pages means fewer nested page walks.
   WriteFile("/sys/kernel/mm/transparent_hugepage/enabled", "always");
   const CommandResult r =

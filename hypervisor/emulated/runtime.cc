@@ -15,8 +15,6 @@
 #include "common/error.h"
 #include "hypervisor/kvm/host_kind.h"
 
-extern char** environ;
-
 namespace ssivm::emulated {
 
 std::optional<KvmChoice> ParseKvmChoice(std::string_view s) {
@@ -166,7 +164,7 @@ MachineRun RunCommandInEmulatedMachineFor(const std::string& who,
       std::fprintf(stderr, "%s: %s%s", who.c_str(), s.c_str(), tty ? "\r\n" : "\n");
     };
   }
-  const MachineRun r = RunInEmulatedMachine(options, exec);
+  MachineRun r = RunInEmulatedMachine(options, exec);
   if (r.machine_failed) std::fprintf(stderr, "%s: %s\n", who.c_str(), r.message.c_str());
   return r;
 }

@@ -33,8 +33,6 @@
 #include "hypervisor/emulated/l1_initramfs.h"
 #include "hypervisor/emulated/qemu_command.h"
 
-extern char** environ;
-
 namespace ssivm::emulated {
 namespace fs = std::filesystem;
 namespace {
@@ -133,6 +131,7 @@ Qemu StartQemu(const std::vector<std::string>& args) {
   if (::pipe2(p, O_CLOEXEC) != 0) ThrowErrno("pipe2");
   UniqueFd rd(p[0]), wr(p[1]);
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const pid_t parent = ::getpid();
@@ -502,7 +501,7 @@ class Supervisor {
         } else if (k == -5) {
           OnSignal();
         } else if (k == -6) {
-          const long n = ReadSome(STDIN_FILENO, buf, 16 * 1024);
+          const long n = ReadSome(STDIN_FILENO, buf, size_t{16} * 1024);
           if (n > 0) Send(MsgType::kStdin, 0, buf);
           if (n == 0) {
             stdin_open = false;

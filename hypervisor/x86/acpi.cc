@@ -10,7 +10,6 @@
 namespace ssivm {
 namespace {
 
-constexpr size_t kHeaderSize = 36;
 constexpr char kOemId[] = "SSIVM ";         // 6 bytes
 constexpr char kOemTableId[] = "SSIVMVM ";  // 8 bytes
 
@@ -47,7 +46,7 @@ class Table {
   size_t size() const { return b_.size(); }
   // Patches the header's length and checksum.
   std::vector<uint8_t> Finish() {
-    const uint32_t len = static_cast<uint32_t>(b_.size());
+    const auto len = static_cast<uint32_t>(b_.size());
     std::memcpy(&b_[4], &len, 4);
     b_[9] = AcpiChecksum(b_);
     return std::move(b_);

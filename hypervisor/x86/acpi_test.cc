@@ -31,7 +31,7 @@ struct Parsed {
   const AcpiTables* t;
   uint64_t Off(uint64_t gpa) const { return gpa - t->base_gpa; }
   std::string Sig(uint64_t gpa) const {
-    return std::string(reinterpret_cast<const char*>(&t->bytes[Off(gpa)]), 4);
+    return {reinterpret_cast<const char*>(&t->bytes[Off(gpa)]), 4};
   }
   uint32_t Len(uint64_t gpa) const { return U32(t->bytes, Off(gpa) + 4); }
   // The XSDT's entries.

@@ -179,7 +179,7 @@ class BootInfoTest : public ::testing::Test {
   }
   std::string Cmdline() const {
     const auto bytes = ram_.mem().Span(abi::kCmdlineGpa, abi::kCmdlineMaxSize);
-    return std::string(reinterpret_cast<const char*>(bytes.data()));
+    return {reinterpret_cast<const char*>(bytes.data())};
   }
   std::string WriteError(const LoadedKernel& k, const BootConfig& c, const abi::SetupHeader* h) {
     try {

@@ -34,7 +34,7 @@ TEST(BzImageTest, ParsesGoodImage) {
   const BzImage bz = ParseBzImage(file, "vmlinuz");
   EXPECT_EQ(bz.setup_size, 5u * 512);
   EXPECT_EQ(bz.protected_mode.size(), 10016u);  // syssize rounds up to paragraphs
-  EXPECT_EQ(bz.protected_mode.data(), file.data() + 5 * 512);
+  EXPECT_EQ(bz.protected_mode.data(), file.data() + ptrdiff_t{5} * 512);
   EXPECT_EQ(bz.load_gpa, abi::kKernelBase);
   EXPECT_EQ(bz.entry64, abi::kKernelBase + 0x200);
   EXPECT_EQ(bz.footprint, 8 * kMiB);

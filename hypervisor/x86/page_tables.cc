@@ -51,7 +51,7 @@ bool TranslateVirtual(const GuestMemory& mem, uint64_t cr3, uint64_t va, uint64_
   uint64_t accumulated = kPtePresent | kPteWrite | kPteUser;
   for (int level = 3; level >= 0; --level) {
     const uint64_t index = (va >> (12 + 9 * level)) & 511;
-    const uint64_t e = mem.ReadObject<uint64_t>(table + index * 8);
+    const auto e = mem.ReadObject<uint64_t>(table + index * 8);
     if (!(e & kPtePresent)) return false;
     accumulated &= e | ~(kPteWrite | kPteUser);
     const bool leaf = level == 0 || ((level == 1 || level == 2) && (e & kPteLarge));

@@ -61,7 +61,7 @@ TEST_F(PageTablesTest, UserBitOnlyWhenUserAccessible) {
   uint64_t cr3 = BuildIdentityPageTables(ram_.mem(), Options(4 * kGiB, false));
   ASSERT_TRUE(TranslateVirtual(ram_.mem(), cr3, 0x1000000, &pa, &flags));
   EXPECT_FALSE(flags & kPteUser);
-  const uint64_t pml4e = ram_.mem().ReadObject<uint64_t>(cr3);
+  const auto pml4e = ram_.mem().ReadObject<uint64_t>(cr3);
   EXPECT_FALSE(pml4e & kPteUser);
 
   cr3 = BuildIdentityPageTables(ram_.mem(), Options(4 * kGiB, true));
@@ -90,7 +90,7 @@ TEST_F(PageTablesTest, MmioHoleIsUncached) {
 
 TEST_F(PageTablesTest, RejectsTooSmallTableArea) {
   PageTableOptions opt = Options(8 * kGiB, false);
-  opt.tables_max = 4 * 4096;  // PML4 + PDPT + 2 PDs, 8 are needed
+  opt.tables_max = uint64_t{4} * 4096;  // PML4 + PDPT + 2 PDs, 8 are needed
   try {
     BuildIdentityPageTables(ram_.mem(), opt);
     FAIL() << "expected an Error";

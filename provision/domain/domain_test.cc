@@ -88,7 +88,7 @@ TEST(Domain, RoundTripThroughLibvirt) {
   std::string xml = DomainXmlFromManifest(m);
   std::string normalized = NormalizeDomainXml(xml, "dump.xml");
   EXPECT_EQ(ManifestFromDomainXml(normalized, "dump.xml", {}), m) << normalized;
-  EXPECT_TRUE(IgnoredDomainElements(normalized, "dump.xml").size() >= 1);  // libvirt's defaults
+  EXPECT_TRUE(!IgnoredDomainElements(normalized, "dump.xml").empty());  // libvirt's defaults
   EXPECT_TRUE(IgnoredDomainElements(xml, "dump.xml").empty());
 }
 

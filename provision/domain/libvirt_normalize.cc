@@ -49,7 +49,7 @@ std::string NormalizeDomainXml(std::string_view xml, const std::string& file_nam
   if (!dom) throw Error(file_name + ": libvirt: " + LastError());
   std::unique_ptr<char, CharFree> out(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
   if (!out) throw Error(file_name + ": libvirt: " + LastError());
-  return std::string(out.get());
+  return {out.get()};
 }
 
 }  // namespace ssivm::provision

@@ -80,7 +80,7 @@ class TableReader {
   void RejectUnknown() {
     std::vector<std::pair<std::string, int>> unknown;
     for (const auto& [k, v] : table_.as_table()) {
-      if (!known_.count(k)) unknown.push_back({k, LineOf(v)});
+      if (!known_.count(k)) unknown.emplace_back(k, LineOf(v));
     }
     std::sort(unknown.begin(), unknown.end());
     for (const auto& [k, line] : unknown) {

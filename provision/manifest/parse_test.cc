@@ -161,7 +161,7 @@ TEST(ManifestParse, GarbageNeverCrashes) {
                           "nodes = 3",
                           "[guest]\n[guest]\n",
                           "a = [1, \"x\"]",
-                          "cluster_id = \"\\uD800\""};
+                          R"(cluster_id = "\uD800")"};
   for (const char* in : inputs) {
     EXPECT_THROW(Parse(in, "g.toml"), Error) << in;
   }

@@ -85,7 +85,7 @@ void CheckNode(const Node& n, size_t i, uint32_t page_kib, std::vector<Problem>*
 void CheckCoverage(const ClusterManifest& m, std::vector<Problem>* out) {
   std::vector<std::pair<VcpuRange, size_t>> ranges;
   for (size_t i = 0; i < m.nodes.size(); ++i) {
-    if (m.nodes[i].vcpus.first <= m.nodes[i].vcpus.last) ranges.push_back({m.nodes[i].vcpus, i});
+    if (m.nodes[i].vcpus.first <= m.nodes[i].vcpus.last) ranges.emplace_back(m.nodes[i].vcpus, i);
   }
   std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) {
     return a.first.first < b.first.first || (a.first.first == b.first.first && a.second < b.second);

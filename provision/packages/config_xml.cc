@@ -83,7 +83,7 @@ std::string LegacyVersion(const xmlNode* v) {
 
 std::string ReadText(const std::string& path) {
   std::vector<uint8_t> bytes = ReadFileBytes(path, 16 << 20);
-  return std::string(bytes.begin(), bytes.end());
+  return {bytes.begin(), bytes.end()};
 }
 
 }  // namespace

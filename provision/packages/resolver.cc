@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <set>
+#include <utility>
 
 namespace ssivm::provision {
 namespace {
@@ -16,7 +17,7 @@ struct Provision {
 
 class Resolver {
  public:
-  Resolver(const Repository& repo, const Target& target) : repo_(repo), target_(target) {
+  Resolver(const Repository& repo, Target target) : repo_(repo), target_(std::move(target)) {
     for (const auto& [name, p] : repo_) Index(p);
   }
 

@@ -57,7 +57,7 @@ TEST(Resolver, MissingRequirement) {
 TEST(Resolver, VersionRelations) {
   Repository repo;
   Add(&repo, "lib", "2.4-1");
-  Add(&repo, "new", "1", "<requires><pkg rel=\"&gt;=\" version=\"3.0\">lib</pkg></requires>");
+  Add(&repo, "new", "1", R"(<requires><pkg rel="&gt;=" version="3.0">lib</pkg></requires>)");
   Add(&repo, "ok", "1",
       "<requires><pkg rel=\"&gt;\" version=\"2.3\">lib</pkg>"
       "<pkg rel=\"&lt;\" version=\"2.10\">lib</pkg><pkg rel=\"=\" version=\"2.4-1\">lib</pkg>"
@@ -100,7 +100,7 @@ TEST(Resolver, IndirectConflictThroughProvides) {
 
 TEST(Resolver, VersionedConflict) {
   Repository repo;
-  Add(&repo, "a", "1", "<conflicts><pkg rel=\"&lt;\" version=\"2\">b</pkg></conflicts>");
+  Add(&repo, "a", "1", R"(<conflicts><pkg rel="&lt;" version="2">b</pkg></conflicts>)");
   Add(&repo, "b", "2");
   EXPECT_TRUE(Resolve(repo, {"a", "b"}, kDebian).ok());
   repo.erase("b");

@@ -14,7 +14,7 @@ struct CtxtFree {
 
 constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
 
-std::string Trim(std::string s) {
+std::string Trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t\r\n");
@@ -59,7 +59,7 @@ std::string Text(const xmlNode* node) {
   if (content == nullptr) return "";
   std::string s(reinterpret_cast<const char*>(content));
   xmlFree(content);
-  return Trim(std::move(s));
+  return Trim(s);
 }
 
 std::string Attr(const xmlNode* node, const char* name) {
@@ -67,7 +67,7 @@ std::string Attr(const xmlNode* node, const char* name) {
   if (v == nullptr) return "";
   std::string s(reinterpret_cast<const char*>(v));
   xmlFree(v);
-  return Trim(std::move(s));
+  return Trim(s);
 }
 
 std::string_view NameOf(const xmlNode* node) {

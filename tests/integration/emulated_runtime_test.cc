@@ -135,6 +135,7 @@ class Terminal {
     pid_ = ::forkpty(&master_, nullptr, nullptr, nullptr);
     if (pid_ == 0) {
       std::vector<char*> a;
+      a.reserve(argv.size());
       for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
       a.push_back(nullptr);
       ::execv(a[0], a.data());

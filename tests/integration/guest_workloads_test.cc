@@ -40,7 +40,7 @@ TEST_P(GuestWorkloads, EveryWorkloadPasses) {
   EXPECT_THAT(r.out, Not(HasSubstr(" FAIL "))) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("ssivm: 6 of 6 workloads passed")) << Describe(r);
   // The counter ran 2 threads per CPU and its totals are exact.
-  const uint64_t threads = 2 * vcpus;
+  const uint64_t threads = uint64_t{2} * vcpus;
   EXPECT_THAT(r.out, HasSubstr("atomic=" + std::to_string(threads * 20000) + "/" +
                                std::to_string(threads * 20000) +
                                " locked=" + std::to_string(threads * 2000) + "/" +

@@ -281,7 +281,7 @@ TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
                           std::array<int, 2> ids = {0, 1}) {
   const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
+  std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
   std::ofstream f(path);
   f << "cluster_id = \"t\"\nepoch = 1\n[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
     << "/ssivm/guest/kernel\"\ncmdline = \"" << cmdline << "\"\nvcpus_total = 2\n";
@@ -310,6 +310,7 @@ class NodeProcess {
       ::close(out[0]);
       ::close(out[1]);
       std::vector<char*> args;
+      args.reserve(argv.size());
       for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execv(args[0], args.data());
@@ -359,7 +360,7 @@ class NodeProcess {
 // where KVM does not say (no binary statistics before Linux 5.14).
 std::optional<uint64_t> VcpuHaltedNs(const std::string& control) {
   const ProcessResult r = RunProcess({kSsivm, "--query", "status", "--control", control});
-  static const std::regex kHalted("\"vcpu_halted_ns\":\\[([0-9]+)\\]");
+  static const std::regex kHalted(R"("vcpu_halted_ns":\[([0-9]+)\])");
   std::smatch m;
   if (r.exit_code != 0 || !std::regex_search(r.out, m, kHalted)) return std::nullopt;
   return std::stoull(m[1].str());
@@ -499,7 +500,7 @@ TEST_F(LocalManifest, DetachStatusDown) {
 // A libvirt domain, one <cell> per node; without ssivm placement every cell
 // runs on this machine.
 std::string WriteDomain(const std::string& name, const std::string& memory_mib) {
-  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
   std::ofstream f(path);
   f << "<domain type='kvm'>\n<name>dom-" << ::getpid() << "</name>\n<memory unit='MiB'>"
     << memory_mib << "</memory>\n<vcpu>3</vcpu>\n<os><type arch='x86_64'>hvm</type><kernel>"
@@ -534,7 +535,7 @@ TEST(Cluster, ADomainWhoseCellsDoNotAddUpIsRejected) {
 }
 
 TEST(Cluster, AGarbageSendingPeerIsRejected) {
-  const uint16_t port = static_cast<uint16_t>(PortBase() + 10);
+  const auto port = static_cast<uint16_t>(PortBase() + 10);
   const std::string manifest = WriteManifest("garbage.toml", port, "ssi.exit=0");
   ProcessResult node0;
   std::thread t0([&] {
@@ -547,7 +548,7 @@ TEST(Cluster, AGarbageSendingPeerIsRejected) {
   for (int i = 0; i < 100; ++i) {
     junk = RunProcess({"/bin/bash", "-c",
                        "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
-                           " && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && sleep 1"});
+                           R"( && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && sleep 1)"});
     if (junk.exit_code == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -11,8 +11,6 @@
 
 #include "common/unique_fd.h"
 
-extern char** environ;
-
 namespace ssivm::testing {
 namespace {
 
@@ -38,6 +36,7 @@ ProcessResult RunProcess(const std::vector<std::string>& args, const std::string
   posix_spawn_file_actions_adddup2(&fa, out.write.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, err.write.get(), 2);
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;

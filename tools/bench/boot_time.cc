@@ -18,13 +18,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+#include "common/main_guard.h"
 #include "hypervisor/emulated/agent.h"
 #include "tools/bench/bench_runtime.h"
-#include <nlohmann/json.hpp>
 
 #include "tools/ssictl/locate.h"
-
-extern char** environ;
 
 namespace {
 
@@ -51,6 +50,7 @@ Run Spawn(const std::vector<std::string>& args) {
   posix_spawn_file_actions_adddup2(&fa, fd, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   Run r{};
@@ -91,7 +91,7 @@ double Ms(int64_t ns) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
   int runs = 7;
   int vcpus = 2;
@@ -163,4 +163,8 @@ int main(int argc, char** argv) {
   };
   std::printf("%s\n", j.dump(2).c_str());
   return failures == runs * 2 ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  return ssivm::GuardMain("boot_time", [&] { return Main(argc, argv); });
 }

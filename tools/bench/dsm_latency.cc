@@ -47,6 +47,7 @@
 #include "cluster/transport/tcp_transport.h"
 #include "common/command.h"
 #include "common/error.h"
+#include "common/main_guard.h"
 #include "common/mapping.h"
 #include "common/unique_fd.h"
 #include "dsm/fault/fault_engine.h"
@@ -76,7 +77,9 @@ double Us(Clock::duration d) {
 json Summary(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   auto pct = [&](double p) {
-    return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(p * v.size()))];
+    return v.empty()
+               ? 0.0
+               : v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
   };
   return {{"median_us", pct(0.5)}, {"p99_us", pct(0.99)}, {"samples", v.size()}};
 }
@@ -382,7 +385,7 @@ std::string SelfExe() {
   char buf[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n <= 0) ThrowErrno("readlink /proc/self/exe");
-  return std::string(buf, static_cast<size_t>(n));
+  return {buf, static_cast<size_t>(n)};
 }
 
 // One role in namespace k of `hosts`.
@@ -393,6 +396,7 @@ Child StartRole(const NetnsHosts& hosts, uint32_t k, const std::string& role, in
   return StartChild(argv, fmt::format("{} in {}", role, hosts.ns(k)));
 }
 
+// NOLINTNEXTLINE(bugprone-exception-escape): json's moves do not throw; clang 14 sees them as if
 struct NetMeasurement {
   std::vector<double> tcp_floor;
   json host_threads;
@@ -497,7 +501,7 @@ json NetSection(const std::string& net, int pages, int guest_pages, const json& 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
   int pages = 2000;
   int guest_pages = 500;
@@ -569,4 +573,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dsm_latency: %s\n", e.what());
     return g_signal != 0 ? 128 + g_signal : 1;
   }
+}
+
+int main(int argc, char** argv) {
+  return ssivm::GuardMain("dsm_latency", [&] { return Main(argc, argv); });
 }

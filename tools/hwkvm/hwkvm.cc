@@ -22,12 +22,13 @@
 
 #include "common/error.h"
 #include "common/exit_status.h"
+#include "common/main_guard.h"
 #include "hypervisor/emulated/agent.h"
 #include "hypervisor/emulated/l1_packages.h"
 #include "hypervisor/emulated/runtime.h"
 #include "tools/hwkvm/vm_test.h"
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
   using ssivm::emulated::MachineOptions;
   CLI::App app{
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
       // Here, then: the test must not ask again.
       ::setenv(ssivm::emulated::kKvmEnv, "host", 1);
       std::vector<char*> args;
+      args.reserve(test.size());
       for (std::string& a : test) args.push_back(a.data());
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
@@ -125,4 +127,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hwkvm: %s\n", e.what());
     return ssivm::kExitVmmError;
   }
+}
+
+int main(int argc, char** argv) {
+  return ssivm::GuardMain("hwkvm", [&] { return Main(argc, argv); });
 }

@@ -26,7 +26,7 @@ std::string Ended(const CaseId& id, CaseOutcome o, const std::string& message = 
 
 TEST(TestProgress, LinesRoundTripAndATornLastLineIsIgnored) {
   const std::string text = Plan() + Ended(kA, CaseOutcome::kFailed, "x.cc:3: \"bad\"\n<&>") +
-                           StartLine(kB) + "{\"event\":\"end\",\"su";
+                           StartLine(kB) + R"({"event":"end","su)";
   const RunProgress p = ParseProgress(text);
   ASSERT_EQ(p.planned.size(), 3u);
   EXPECT_EQ(p.planned[1], kB);

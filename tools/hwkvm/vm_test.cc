@@ -19,8 +19,6 @@
 
 #include "hypervisor/emulated/runtime.h"
 
-extern char** environ;
-
 namespace ssivm::hwkvm {
 namespace fs = std::filesystem;
 namespace {
@@ -88,8 +86,8 @@ BazelTestLayout LayoutFromEnv(const std::map<std::string, std::string>& env) {
   l.rw_dirs = OutermostDirs(dirs);
   const uint64_t t = EnvNumber(env, "TEST_TIMEOUT", 0);
   if (t > 0) {
-    l.timeout = std::chrono::seconds(
-        std::max<int64_t>(static_cast<int64_t>(t) - kTimeoutMargin.count(), t / 2));
+    l.timeout = std::chrono::seconds(std::max<int64_t>(
+        static_cast<int64_t>(t) - kTimeoutMargin.count(), static_cast<int64_t>(t / 2)));
   }
   if (!get("TEST_UNDECLARED_OUTPUTS_DIR").empty()) {
     l.log_path = get("TEST_UNDECLARED_OUTPUTS_DIR") + "/l1-console.log";

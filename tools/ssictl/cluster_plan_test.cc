@@ -23,7 +23,7 @@ provision::ClusterManifest ThreeNodesOnTwoHosts() {
                        k == 2 ? "hostA" : (k ? "hostB" : "hostA"),
                        "10.0.0." + std::to_string(k + 1) + ":7400",
                        {k, k},
-                       64u * (k + 1)});
+                       uint64_t{64} * (k + 1)});
   }
   return m;
 }

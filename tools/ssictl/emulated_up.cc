@@ -51,7 +51,7 @@ int UpDetached(const std::vector<std::string>& args, emulated::MachineOptions o,
     try {
       o.progress = [](const std::string& s) { std::fprintf(stderr, "ssictl: %s\n", s.c_str()); };
       o.on_exit = [&wr](int st) {
-        const uint8_t b = static_cast<uint8_t>(st);
+        const auto b = static_cast<uint8_t>(st);
         (void)!::write(wr.get(), &b, 1);
         wr.Reset();
       };
@@ -119,7 +119,7 @@ std::optional<int> UpEmulatedIfNeeded(const EmulatedUp& up) {
   if (!where.emulated) return std::nullopt;
   if (!up.check.empty()) {
     std::vector<std::string> argv = up.check;
-    argv.push_back("--check");
+    argv.emplace_back("--check");
     const CommandResult r = RunCommand(argv);
     if (r.exit_code != 0) {
       std::fputs(r.output.c_str(), stderr);

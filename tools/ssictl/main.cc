@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/exit_status.h"
+#include "common/main_guard.h"
 #include "hypervisor/emulated/agent.h"
 #include "tools/ssictl/cluster_up.h"
 #include "tools/ssictl/console_client.h"
@@ -56,7 +57,7 @@ void RequireCluster(CLI::App* cmd, std::initializer_list<const CLI::Option*> tar
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   ssivm::emulated::RunAgentIfAsked(argc, argv);
   ssivm::RememberInvocation(argc, argv);
   CLI::App app{"ssictl: boot and manage an ssivm aggregated VM"};
@@ -171,4 +172,8 @@ int main(int argc, char** argv) {
     return ssivm::kExitVmmError;
   }
   return ssivm::kExitUsage;
+}
+
+int main(int argc, char** argv) {
+  return ssivm::GuardMain("ssictl", [&] { return Main(argc, argv); });
 }

@@ -52,20 +52,20 @@ HostProbe ParseProbe(const std::string& text) {
 std::vector<std::string> FindProblems(const HostProbe& p, const HostNeeds& needs) {
   std::vector<std::string> problems;
   if (p.kvm == "missing") {
-    problems.push_back("/dev/kvm is missing (no KVM on this host)");
+    problems.emplace_back("/dev/kvm is missing (no KVM on this host)");
   } else if (p.kvm == "unopenable") {
-    problems.push_back("/dev/kvm cannot be opened read-write (permissions: root or group kvm)");
+    problems.emplace_back("/dev/kvm cannot be opened read-write (permissions: root or group kvm)");
   } else if (p.kvm != "ok") {
-    problems.push_back("/dev/kvm could not be checked (the probe did not report it)");
+    problems.emplace_back("/dev/kvm could not be checked (the probe did not report it)");
   }
   if (p.userfaultfd != "ok") {
-    problems.push_back(p.userfaultfd == "missing"
-                           ? "/dev/userfaultfd is missing (Linux >= 6.1 with userfaultfd)"
-                           : "/dev/userfaultfd could not be checked");
+    problems.emplace_back(p.userfaultfd == "missing"
+                              ? "/dev/userfaultfd is missing (Linux >= 6.1 with userfaultfd)"
+                              : "/dev/userfaultfd could not be checked");
   }
   const uint64_t need_kib = (needs.memory_mib + kMemoryMarginMib) * 1024;
   if (!p.mem_available_kib) {
-    problems.push_back("free memory unknown (no MemAvailable in /proc/meminfo)");
+    problems.emplace_back("free memory unknown (no MemAvailable in /proc/meminfo)");
   } else if (*p.mem_available_kib < need_kib) {
     problems.push_back(fmt::format(
         "not enough free memory: {} MiB available, the node(s) here need {} MiB + {} MiB margin",

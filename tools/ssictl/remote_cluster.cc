@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -70,7 +71,7 @@ struct StopResult {
 // Stops the `running` nodes: the device node first (it tells the others),
 // then each one left, then kills what still runs.
 StopResult StopNodes(const ClusterHosts& c, std::vector<uint32_t> running) {
-  std::vector<uint32_t> pending = running;
+  std::vector<uint32_t> pending = std::move(running);
   const uint32_t first = c.manifest().DeviceNodeId();
   if (std::find(pending.begin(), pending.end(), first) != pending.end()) {
     c.Ask(first, "stop");
@@ -170,7 +171,8 @@ int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
     // A node that does not answer yet must at least still live.
     std::vector<char> dead(answers.size(), 0);
     Parallel(answers.size(), [&](size_t i) {
-      dead[i] = answers[i].kind != NodeAnswer::kRunning && c.Exited(m.nodes[i].id);
+      dead[i] =
+          static_cast<char>(answers[i].kind != NodeAnswer::kRunning && c.Exited(m.nodes[i].id));
     });
     const bool late = std::chrono::steady_clock::now() > deadline;
     if (late || std::find(dead.begin(), dead.end(), 1) != dead.end()) {
@@ -303,9 +305,9 @@ int UpManifest(const RemoteOptions& opt) {
   }
   const std::vector<NodeAnswer> answers = c.AskAll("status");
   std::vector<std::string> problems;
-  for (size_t i = 0; i < answers.size(); ++i) {
-    if (answers[i].kind == NodeAnswer::kUnreachable || answers[i].kind == NodeAnswer::kFailed) {
-      problems.push_back(answers[i].problem);
+  for (const auto& answer : answers) {
+    if (answer.kind == NodeAnswer::kUnreachable || answer.kind == NodeAnswer::kFailed) {
+      problems.push_back(answer.problem);
     }
   }
   if (!problems.empty()) {

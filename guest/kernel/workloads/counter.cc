@@ -33,7 +33,7 @@ void Body(uint32_t, void* p) {
 bool Counter(const Args& args) {
   const Workload& w = *Find("counter");
   uint64_t threads, atomic_incs, locked_incs;
-  if (!ArgU64(w, args, 0, 2 * Cpus(), 1, 256, &threads) ||
+  if (!ArgU64(w, args, 0, uint64_t{2} * Cpus(), 1, 256, &threads) ||
       !ArgU64(w, args, 1, 100000, 0, 1ull << 32, &atomic_incs) ||
       !ArgU64(w, args, 2, 5000, 0, 1ull << 32, &locked_incs)) {
     return Result("counter", false, "bad arguments");

@@ -84,7 +84,9 @@ uint64_t NowNs() {
 
 bool RunThreads(uint32_t n, bool pin, void (*fn)(uint32_t, void*), void* ctx) {
   auto* args = static_cast<ThreadArg*>(mem::Alloc(n * sizeof(ThreadArg)));
-  auto* threads = static_cast<Thread**>(mem::Alloc(n * sizeof(Thread*)));
+  // An array of n pointers.
+  auto* threads =
+      static_cast<Thread**>(mem::Alloc(n * sizeof(Thread*)));  // NOLINT(bugprone-sizeof-expression)
   bool ok = args != nullptr && threads != nullptr;
   uint32_t started = 0;
   for (; ok && started < n; ++started) {
