@@ -104,7 +104,8 @@ class Transport {
 // The transport `config.kind` names, connected to every member: binds this
 // node's address, then blocks until each peer is connected and has passed
 // the handshake. Throws Error naming the peers missing at the timeout or
-// the mismatch a peer showed.
+// the mismatch a peer showed. A node without a transport address (a VM
+// started without a manifest: the one member) gets a transport with no wire.
 std::unique_ptr<Transport> MakeTransport(const TransportConfig& config);
 
 }  // namespace ssivm::cluster

@@ -49,7 +49,7 @@ inline constexpr uint16_t kPvInfoPort = 0x50c;
 inline constexpr uint16_t kPvInfoPortCount = 8;
 
 enum PvInfoKey : uint32_t {
-  kInfoNodeId = 0,
+  kInfoNodeId = 0,  // this node as the guest numbers its nodes: 0..N-1 in id order
   kInfoNodeCount,
   kInfoReadFaults,
   kInfoWriteFaults,

@@ -27,22 +27,24 @@ dsm::HomeMap HomesOf(const ClusterRole& role, const GuestMemory& mem) {
 }
 
 ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
-                               ClusterLink::LocalInterrupt interrupt)
-    : role_(role), stop_(stop), homes_(HomesOf(role, ram)) {
+                               ClusterLink::LocalInterrupt interrupt, bool page_ram)
+    : role_(role), stop_(stop), page_ram_(page_ram), homes_(HomesOf(role, ram)) {
   cluster::TransportConfig cfg;
   cfg.cluster_id = role.cluster_key;
   cfg.epoch = role.epoch();
   cfg.self = role.self;
   cfg.nodes = role.addresses();
   cfg.connect_timeout = std::chrono::seconds(60);
-  spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(),
-               cluster::NodeAddress{role.self, role.view.Find(role.self)->host,
-                                    role.view.Find(role.self)->port}
-                   .Describe());
+  const cluster::Member& me = *role.view.Find(role.self);
+  const bool wired = !me.host.empty();  // else a VM without a manifest: no wire
+  if (wired) {
+    spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(),
+                 cluster::NodeAddress{me.id, me.host, me.port}.Describe());
+  }
   transport_ = cluster::MakeTransport(cfg);
   link_ =
       std::make_unique<ClusterLink>(role.self, role.view, *transport_, stop, std::move(interrupt));
-  spdlog::info("node {}: connected to every peer", role.self);
+  if (wired) spdlog::info("node {}: connected to every peer", role.self);
 }
 
 ClusterRuntime::~ClusterRuntime() {
@@ -51,6 +53,10 @@ ClusterRuntime::~ClusterRuntime() {
 
 void ClusterRuntime::StartDsm(const GuestMemory& ram,
                               const std::vector<std::pair<uint64_t, uint64_t>>& read_only) {
+  if (!page_ram_) {
+    transport_->Start();
+    return;
+  }
   // Shared RAM: every RAM region from SharedRamBase() up (below and above
   // the MMIO hole).
   const uint64_t base = SharedRamBase();
@@ -93,7 +99,7 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },
       replicated, role_.member_ids());
-  transport_->Start();
+  transport_->Start();  // after every channel has its handler
   engine_->Start();
 }
 

@@ -1,7 +1,8 @@
-// The multi-node half of a node process: the transport to the other nodes,
-// the DSM fault engine over shared guest RAM (the coherence channel), and the
-// link that forwards IPIs, I/O and shutdowns (the control channel). machine.cc owns one when it
-// runs as part of a cluster.
+// The cluster half of a node process: the transport to the other nodes, the
+// DSM fault engine over shared guest RAM (the coherence channel), and the
+// link that forwards IPIs, I/O and shutdowns (the control channel). Every
+// node process has one: a VM started without a manifest is the one node of a
+// 1-node cluster, with a transport that has no wire and no DSM.
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 
@@ -30,14 +31,16 @@ class ClusterRuntime {
  public:
   // Connects the transport (blocks until every peer has connected, or
   // throws Error naming the missing ones).
+  // `page_ram`: the DSM pages shared guest RAM (every node started from a
+  // manifest, even alone: peers may join it).
   ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, VmStop& stop,
-                 ClusterLink::LocalInterrupt interrupt);
+                 ClusterLink::LocalInterrupt interrupt, bool page_ram);
   ~ClusterRuntime();
 
   const dsm::HomeMap& homes() const { return homes_; }
   ClusterLink& link() { return *link_; }
 
-  // Starts paging: `ram` is this node's view of guest RAM. Pages of the
+  // Starts paging (if the DSM pages RAM): `ram` is this node's view of guest RAM. Pages of the
   // shared part that this node already wrote (the device node's loader) become its
   // own; on other nodes the shared part must be untouched.
   // `read_only` ranges (kernel text, initrd) were loaded by every node and
@@ -63,6 +66,7 @@ class ClusterRuntime {
  private:
   const ClusterRole role_;
   VmStop& stop_;
+  const bool page_ram_;
   dsm::HomeMap homes_;
   std::unique_ptr<cluster::Transport> transport_;
   std::unique_ptr<ClusterLink> link_;

@@ -171,8 +171,7 @@ class Machine {
   const MachineConfig& cfg_;
   const std::chrono::steady_clock::time_point start_;
   const HostKind kind_;
-  // Paged by the DSM: one node of a cluster (the DSM and the link to the
-  // peers then live in cluster_).
+  // Paged by the DSM: a node started from a cluster manifest.
   const bool dsm_;
   // A single node is the one node of a 1-node cluster: node 0, every vCPU.
   const ClusterRole role_;
@@ -229,11 +228,11 @@ void Machine::CreateVm() {
   }
 }
 
+// A single node joins its cluster of one: no wire, no DSM, the same link.
 void Machine::JoinCluster() {
-  if (!dsm_) return;
   cluster_ = std::make_unique<ClusterRuntime>(
       role_, mem(), stop_,
-      [this](uint32_t vcpu, uint8_t vector) { InterruptLocalVcpu(vcpu, vector); });
+      [this](uint32_t vcpu, uint8_t vector) { InterruptLocalVcpu(vcpu, vector); }, dsm_);
 }
 
 // Every device of the node (the device table's entries).
@@ -255,8 +254,7 @@ struct Machine::Devices {
                  }),
         ipi(m.cfg_.vcpus,
             [&m](uint32_t target, uint8_t vector) {
-              if (m.cluster_) return m.cluster_->link().SendInterrupt(target, vector);
-              m.InterruptLocalVcpu(target, vector);
+              m.cluster_->link().SendInterrupt(target, vector);
             }),
         // Runs on the writing vCPU's own thread, between two KVM_RUNs: the
         // next KVM_RUN completes the OUT and then sleeps in KVM until an
@@ -286,7 +284,7 @@ struct Machine::Devices {
         info([&m](uint32_t key) -> std::optional<uint64_t> {
           switch (key) {
             case abi::kInfoNodeId:
-              return m.role_.self;
+              return m.role_.GuestNodeOf(m.role_.self);
             case abi::kInfoNodeCount:
               return m.role_.node_count();
             case abi::kInfoVcpuExits:
@@ -295,7 +293,7 @@ struct Machine::Devices {
               break;
           }
           // A DSM counter: one snapshot (it takes the fault engine's lock).
-          return DsmCounterForInfoKey(m.cluster_ ? m.cluster_->stats() : dsm::DsmStats{}, key);
+          return DsmCounterForInfoKey(m.cluster_->stats(), key);
         }) {}
 
   // The console and what reports the guest's progress and exit live on the
@@ -331,7 +329,7 @@ void Machine::CreateDevices() {
   devices_ = std::make_unique<Devices>(*this);
   RegisterDevices(bus_, devices_->Table(), role_.device_node(),
                   [this](const DeviceEntry& e) { return cluster_->ForwardDevice(e.base); });
-  if (cluster_ && role_.device_node()) cluster_->ServeDevices(bus_);
+  if (role_.device_node()) cluster_->ServeDevices(bus_);
 }
 
 void Machine::CreateVcpus() {
@@ -396,7 +394,7 @@ nlohmann::json Machine::Status() const {
   j["vcpus_total"] = cfg_.vcpus;
   j["exits"] = VcpuExits();
   j["uptime_s"] = MsSince(start_) / 1000;
-  if (cluster_) j["dsm"] = DsmCountersJson(cluster_->stats());
+  if (dsm_) j["dsm"] = DsmCountersJson(cluster_->stats());
   return j;
 }
 
@@ -427,7 +425,7 @@ MachineResult Machine::Run() {
     loops_.push_back(std::make_unique<VcpuLoop>(*vcpu, bus_, stop_, cfg_.vcpu_cpus));
   }
   console_->Start(devices_->uart, stop_);
-  if (cluster_) cluster_->StartDsm(mem(), ReplicatedAtStart(guest_));
+  cluster_->StartDsm(mem(), ReplicatedAtStart(guest_));
   spdlog::info("vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs", MsSince(start_),
                MonotonicNs(), vcpus_.size());
   if (!cfg_.vcpu_cpus.empty()) {
@@ -439,12 +437,10 @@ MachineResult Machine::Run() {
   WaitForStop(stop_, stop_signals);
   control_.reset();
   for (auto& loop : loops_) loop->Kick();
-  if (cluster_) {
-    // Tell the other nodes, and release vCPU threads waiting for a page or
-    // for a forwarded port access.
-    cluster_->Stop(stop_.reason()->status);
-    ReportDsm();
-  }
+  // Tell the other nodes, and release vCPU threads waiting for a page or
+  // for a forwarded port access.
+  cluster_->Stop(stop_.reason()->status);
+  if (dsm_) ReportDsm();
   for (auto& loop : loops_) loop->Join();
   devices_->uart.Shutdown();
   console_->Stop();
