@@ -41,7 +41,8 @@ void PageBuffer::CopyTo(void* dst) const {
 }
 
 void PageBuffer::CountCopy() const {
-  if (pool_ != nullptr) pool_->copies.fetch_add(1, std::memory_order_relaxed);
+  // An empty (moved-from) handle may name a pool that is gone.
+  if (bytes_ != nullptr && pool_ != nullptr) pool_->copies.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool PageBuffer::SameBytes(const PageBuffer& o) const {

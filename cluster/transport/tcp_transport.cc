@@ -290,7 +290,10 @@ std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& confi
 }
 
 TcpTransport::TcpTransport(const TransportConfig& config, TcpListener listener)
-    : config_(config), listener_(std::move(listener)), epoch_(config.epoch) {}
+    : config_(config),
+      listener_(std::move(listener)),
+      epoch_(config.epoch),
+      spare_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
 TcpTransport::~TcpTransport() {
   Stop();
@@ -320,7 +323,13 @@ void TcpTransport::AddConnected(const NodeAddress& address, UniqueFd fd) {
     ev.events = EPOLLIN;
     ev.data.u64 = address.id;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, peer->fd.get(), &ev) != 0) {
-      ThrowErrno(fmt::format("watching {}", address.Describe()));
+      const int err = errno;
+      {
+        std::unique_lock<std::shared_mutex> lock(peers_mu_);
+        peers_.erase(address.id);
+      }
+      StopSender(*peer, Clock::now());
+      throw Error(fmt::format("watching {}: {}", address.Describe(), ErrnoText(err)));
     }
   }
 }
@@ -359,15 +368,18 @@ void TcpTransport::Start() {
 
 // ---- Membership at runtime ---------------------------------------------------
 //
-// A node that joins dials every member (all have lower ids: ids are never
-// reused), as Connect does. A member lets it in only once AddPeer admitted
-// it: the receive thread reads the joiner's Hello on the accepted connection
-// without blocking (other connections and peers go on meanwhile), checks it,
-// and answers with this node's Hello only if the node is admitted; anything
-// else is closed without a Hello (the joiner retries until its timeout) and
-// counted. A connection that sends nothing is closed at the connect timeout.
+// A node that joins runs Connect: it dials every member with a lower id and
+// waits for the others (a member with a higher id dials it from AddPeer). A
+// member lets a dialling joiner in only once AddPeer admitted it: the receive
+// thread reads the joiner's Hello on the accepted connection without
+// blocking (other connections and peers go on meanwhile), checks it, and
+// answers with this node's Hello only if the node is admitted; anything else
+// is closed without a Hello (the joiner retries until its timeout) and
+// counted. A connection that sends nothing is closed at the connect timeout;
+// at most kMaxPending handshakes wait at once.
 
 void TcpTransport::AddPeer(const NodeAddress& peer, uint64_t epoch) {
+  if (!thread_.joinable()) throw Error("AddPeer before the transport started");
   if (peer.id == config_.self || FindPeer(peer.id) != nullptr) {
     throw Error(fmt::format("{} is a peer of node {} already", peer.Describe(), config_.self));
   }
@@ -380,10 +392,14 @@ void TcpTransport::AddPeer(const NodeAddress& peer, uint64_t epoch) {
   }
   std::unique_lock<std::mutex> lock(admit_mu_);
   admitted_[peer.id] = peer;
-  const bool joined = admit_cv_.wait_until(
-      lock, deadline, [&] { return stopping_ || admitted_.count(peer.id) == 0; });
-  if (joined && !stopping_) return;
+  // The receive thread takes the admission when the joiner's Hello arrives
+  // and puts it back if the connection then fails.
+  admit_cv_.wait_until(lock, deadline, [&] {
+    return stopping_ || (admitted_.count(peer.id) == 0 && claimed_.count(peer.id) == 0);
+  });
+  admit_cv_.wait(lock, [&] { return claimed_.count(peer.id) == 0; });  // being connected: brief
   admitted_.erase(peer.id);
+  if (!stopping_ && FindPeer(peer.id) != nullptr) return;
   throw Error(fmt::format("{} did not join node {} in time{}", peer.Describe(), config_.self,
                           last_refusal_.empty() ? "" : " (last refused: " + last_refusal_ + ")"));
 }
@@ -402,10 +418,23 @@ void TcpTransport::RemovePeer(NodeId id) {
   peer->removed = true;
   if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer->fd.get(), nullptr);
   // After what is queued: the peer closes its side without reporting a loss.
+  // Not bound by the queue's cap: the Goodbye must go, the sender must stop.
   OutFrame goodbye;
   goodbye.head = EncodeGoodbye(config_.self);
-  Enqueue(*peer, std::move(goodbye), Channel::kHandshake);
-  StopSender(*peer, Clock::now() + config_.flush_timeout);
+  const auto deadline = Clock::now() + config_.flush_timeout;
+  Enqueue(*peer, std::move(goodbye), Channel::kHandshake, /*capped=*/false);
+  StopSender(*peer, deadline, /*half_close=*/true);
+  // Closing with unread bytes would reset the connection, and a reset can
+  // overtake the Goodbye: read (and drop) until the peer closes its side.
+  uint8_t scratch[4096];
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd pfd{peer->fd.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
+    const ssize_t r = ::recv(peer->fd.get(), scratch, sizeof(scratch), MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) break;
+  }
 }
 
 uint64_t TcpTransport::connections_refused() const {
@@ -424,7 +453,20 @@ void TcpTransport::AcceptPending() {
     socklen_t len = sizeof(from);
     UniqueFd fd(::accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&from), &len,
                           SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!fd.valid() && (errno == EMFILE || errno == ENFILE) && spare_.valid()) {
+      // Out of descriptors: the listener stays readable, so take the
+      // connection with the spare one and close it, or this loop would spin.
+      spare_.Reset();
+      UniqueFd(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+      spare_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      NoteRefusal("a connection: this node has no file descriptor left");
+      continue;
+    }
     if (!fd.valid()) return;  // EAGAIN, or an error that the next accept shows again
+    if (pending_.size() >= kMaxPending) {
+      NoteRefusal(fmt::format("{}: {} handshakes wait already", Describe(from), kMaxPending));
+      continue;
+    }
     SetNoDelay(fd.get());
     const uint64_t token = next_token_++;
     epoll_event ev{};
@@ -444,7 +486,7 @@ void TcpTransport::ReadPending(uint64_t token) {
   Pending& p = it->second;
   Hello h{};
   try {
-    switch (ReadStaged(p.fd.get(), p.in)) {
+    switch (ReadStaged(p.fd.get(), p.in, /*handshake=*/true)) {
       case ReadResult::kAgain:
         return;
       case ReadResult::kClosed:
@@ -452,9 +494,6 @@ void TcpTransport::ReadPending(uint64_t token) {
         return Refuse(token, "closed the connection during the handshake");
       case ReadResult::kFrame:
         break;
-    }
-    if (p.in.frame.channel != Channel::kHandshake || p.in.frame.has_page) {
-      throw Error(fmt::format("sent a {} frame instead of Hello", ChannelName(p.in.frame.channel)));
     }
     h = DecodeHello(p.in.payload);
     CheckHello(p.in.frame, h, config_.cluster_id, epoch_);
@@ -465,37 +504,58 @@ void TcpTransport::ReadPending(uint64_t token) {
   {
     std::lock_guard<std::mutex> lock(admit_mu_);
     const auto a = admitted_.find(h.node_id);
-    if (a != admitted_.end()) address = a->second;
+    if (a != admitted_.end()) {
+      address = a->second;
+      admitted_.erase(a);
+      claimed_.insert(h.node_id);
+    }
   }
   if (!address) {
     return Refuse(token,
                   fmt::format("node {} is not admitted to node {}", h.node_id, config_.self));
   }
+  // Whatever happens next, the admission is settled: taken, or given back.
+  bool joined = false;
+  const auto settle = [&] {
+    std::lock_guard<std::mutex> lock(admit_mu_);
+    claimed_.erase(h.node_id);
+    if (!joined) admitted_[h.node_id] = *address;
+    admit_cv_.notify_all();
+  };
   const std::vector<uint8_t> mine =
       EncodeHello({config_.cluster_id, kProtocolVersion, config_.self, epoch_});
   if (::send(p.fd.get(), mine.data(), mine.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
       static_cast<ssize_t>(mine.size())) {
+    settle();
     return Refuse(token, "cannot answer its Hello: " + ErrnoText(errno));
   }
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.fd.get(), nullptr);
   UniqueFd fd = std::move(p.fd);
+  const std::string who = p.who;
   pending_.erase(it);
   // The sender thread writes with blocking calls; receiving never blocks.
   ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-  AddConnected(*address, std::move(fd));
-  std::lock_guard<std::mutex> lock(admit_mu_);
-  admitted_.erase(h.node_id);
-  admit_cv_.notify_all();
+  try {
+    AddConnected(*address, std::move(fd));
+    joined = true;
+  } catch (const std::exception& e) {
+    NoteRefusal(fmt::format("{}: {}", who, e.what()));
+  }
+  settle();
 }
 
 void TcpTransport::Refuse(uint64_t token, const std::string& why) {
   const auto it = pending_.find(token);
   if (it == pending_.end()) return;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+  NoteRefusal(fmt::format("{}: {}", it->second.who, why));
+  pending_.erase(it);
+}
+
+void TcpTransport::NoteRefusal(const std::string& what) {
   std::lock_guard<std::mutex> lock(admit_mu_);
   ++refused_;
-  last_refusal_ = fmt::format("{}: {}", it->second.who, why);
-  pending_.erase(it);
+  last_refusal_ = what;
 }
 
 int TcpTransport::NextPendingTimeoutMs() {
@@ -561,7 +621,7 @@ void TcpTransport::Send(NodeId to, Channel channel, std::span<const uint8_t> pay
   Enqueue(*found, std::move(out), channel);
 }
 
-void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel) {
+void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel, bool capped) {
   std::lock_guard<std::mutex> lock(peer.out_mu);
   if (peer.stopped) {
     throw Error(fmt::format("send a {} message to {}: {}", ChannelName(channel),
@@ -571,6 +631,13 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel) {
   // the loss, after what the peer sent before it (a Shutdown, say), so a
   // send racing with a peer's orderly stop does not read as losing it.
   if (!peer.send_error.empty()) return;
+  // Before anything is written: a frame is sent whole or not at all.
+  if (capped && peer.queued_bytes + out.size() > config_.max_queued_bytes) {
+    throw Error(
+        fmt::format("send a {} message to {}: {} MiB are queued and unsent; the peer is "
+                    "not reading",
+                    ChannelName(channel), peer.address.Describe(), peer.queued_bytes >> 20));
+  }
   size_t written = 0;
   if (peer.queue.empty() && !peer.writing) {
     for (;;) {
@@ -592,12 +659,6 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel) {
       sent_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-  }
-  if (peer.queued_bytes + out.size() > config_.max_queued_bytes) {
-    throw Error(
-        fmt::format("send a {} message to {}: {} MiB are queued and unsent; the peer is "
-                    "not reading",
-                    ChannelName(channel), peer.address.Describe(), peer.queued_bytes >> 20));
   }
   if (peer.queue.empty()) peer.head_offset = written;
   peer.queued_bytes += out.size();
@@ -633,7 +694,8 @@ void TcpTransport::SenderLoop(Peer& peer) {
   }
 }
 
-void TcpTransport::StopSender(Peer& p, Clock::time_point deadline) {
+void TcpTransport::StopSender(Peer& p, Clock::time_point deadline, bool half_close) {
+  std::lock_guard<std::mutex> once(p.stop_mu);  // Stop and RemovePeer may race: one joins
   std::unique_lock<std::mutex> lock(p.out_mu);
   p.stopping = true;
   p.out_cv.notify_all();
@@ -641,12 +703,12 @@ void TcpTransport::StopSender(Peer& p, Clock::time_point deadline) {
   // that does not read: shutting the socket down fails its blocked sendmsg.
   p.out_cv.wait_until(lock, deadline,
                       [&p] { return (p.queue.empty() && !p.writing) || !p.send_error.empty(); });
-  lock.unlock();
-  if (p.fd.valid()) ::shutdown(p.fd.get(), SHUT_RDWR);
-  if (p.sender.joinable()) p.sender.join();
-  lock.lock();
+  // From here on Sends fail: nothing is accepted that would not go out.
   if (p.send_error.empty()) p.send_error = "the transport is stopped";
   p.stopped = true;
+  lock.unlock();
+  if (p.fd.valid()) ::shutdown(p.fd.get(), half_close ? SHUT_WR : SHUT_RDWR);
+  if (p.sender.joinable()) p.sender.join();
 }
 
 void TcpTransport::Stop() {
@@ -700,7 +762,7 @@ void TcpTransport::ReceiveLoop() {
 // A frame is read in stages (header, payload, page), each recv asking for
 // no more than the stage needs: a page then lands in its buffer straight from
 // the socket, never in an intermediate buffer.
-TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in) {
+TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool handshake) {
   for (;;) {
     uint8_t* into = nullptr;
     size_t want = 0;
@@ -730,6 +792,14 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in) {
     switch (in.stage) {
       case Inbound::Stage::kHeader:
         in.frame = DecodeFrameHeader(in.header);
+        // Checked before anything is allocated for the frame.
+        if (handshake && in.frame.channel != Channel::kHandshake) {
+          throw Error(
+              fmt::format("sent a {} frame instead of Hello", ChannelName(in.frame.channel)));
+        }
+        if (in.frame.channel == Channel::kHandshake && in.frame.has_page) {
+          throw Error("sent a handshake frame with a page");
+        }
         in.payload.resize(in.frame.payload);
         in.stage = Inbound::Stage::kPayload;
         break;
@@ -755,7 +825,7 @@ bool TcpTransport::ReadFrom(Peer& peer) {
   constexpr int kFramesPerWake = 64;
   try {
     for (int frames = 0; frames < kFramesPerWake; ++frames) {
-      switch (ReadStaged(peer.fd.get(), peer.in)) {
+      switch (ReadStaged(peer.fd.get(), peer.in, /*handshake=*/false)) {
         case ReadResult::kAgain:
           return true;
         case ReadResult::kClosed:
@@ -772,6 +842,9 @@ bool TcpTransport::ReadFrom(Peer& peer) {
   } catch (const Error& e) {
     Lose(peer, fmt::format("sent a bad message: {}", e.what()));
     return false;
+  } catch (const std::exception& e) {  // out of memory, say: this peer's frame is lost
+    Lose(peer, fmt::format("could not be received: {}", e.what()));
+    return false;
   }
   return true;
 }
@@ -781,9 +854,11 @@ void TcpTransport::Deliver(Peer& peer) {
   if (in.frame.sender != peer.address.id) {
     throw Error(fmt::format("claims to be node {}", in.frame.sender));
   }
+  if (peer.said_goodbye) throw Error("sent a frame after its Goodbye");
   if (in.frame.channel == Channel::kHandshake) {
     if (!in.payload.empty()) throw Error("sent a second Hello");
-    peer.removed = true;  // Goodbye: it leaves, its closing is no loss
+    peer.said_goodbye = true;
+    peer.removed = true;  // it leaves: its closing is no loss
     return;
   }
   ChannelHandler* h = handlers_[static_cast<size_t>(in.frame.channel)];

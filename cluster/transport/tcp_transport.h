@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -103,6 +104,7 @@ class TcpTransport final : public Transport {
     UniqueFd fd;
     Inbound in;                        // receive thread only
     bool lost = false;                 // receive thread only
+    bool said_goodbye = false;         // receive thread only
     std::atomic<bool> removed{false};  // RemovePeer: its closing is no loss
 
     // Out-queue, guarded by out_mu. The first frame may be partly written
@@ -118,6 +120,7 @@ class TcpTransport final : public Transport {
     bool stopped = false;    // Stop() ran: Sends fail
 
     std::thread sender;
+    std::mutex stop_mu;  // StopSender runs once
   };
   // A connection accepted after Start, before its handshake is done.
   struct Pending {
@@ -133,12 +136,18 @@ class TcpTransport final : public Transport {
   void AddConnected(const NodeAddress& address, UniqueFd fd);
   void StartSender(const std::shared_ptr<Peer>& peer);
   // Writes at once or queues (see "Sending" in tcp_transport.cc).
-  void Enqueue(Peer& peer, OutFrame out, Channel channel);
+  // `capped`: refused when max_queued_bytes are queued (a Goodbye is not).
+  void Enqueue(Peer& peer, OutFrame out, Channel channel, bool capped = true);
   void SenderLoop(Peer& peer);
-  // Lets the peer's queue drain until `deadline`, closes, joins its sender.
-  static void StopSender(Peer& peer, std::chrono::steady_clock::time_point deadline);
+  // Lets the peer's queue drain until `deadline`, then fails further Sends,
+  // shuts the socket down (only its sending side if `half_close`) and joins
+  // the sender. Once per peer, whoever calls first.
+  static void StopSender(Peer& peer, std::chrono::steady_clock::time_point deadline,
+                         bool half_close = false);
   void ReceiveLoop();
-  ReadResult ReadStaged(int fd, Inbound& in);
+  // `handshake`: a connection before its handshake, where only a Hello may
+  // come. Throws Error for a frame that cannot be.
+  ReadResult ReadStaged(int fd, Inbound& in, bool handshake);
   // Returns false when the peer is lost (after reporting it).
   bool ReadFrom(Peer& peer);
   void Deliver(Peer& peer);
@@ -146,6 +155,7 @@ class TcpTransport final : public Transport {
   void AcceptPending();
   void ReadPending(uint64_t token);
   void Refuse(uint64_t token, const std::string& why);
+  void NoteRefusal(const std::string& what);
   int NextPendingTimeoutMs();
 
   const TransportConfig config_;
@@ -160,12 +170,15 @@ class TcpTransport final : public Transport {
   mutable std::mutex admit_mu_;
   std::condition_variable admit_cv_;
   std::map<NodeId, NodeAddress> admitted_;  // may connect now
+  std::set<NodeId> claimed_;                // their Hello came: being connected
   bool stopping_ = false;
   uint64_t refused_ = 0;
   std::string last_refusal_;
 
+  static constexpr size_t kMaxPending = 16;
   std::map<uint64_t, Pending> pending_;  // receive thread only
   uint64_t next_token_ = 0;
+  UniqueFd spare_;  // given up to accept (and close) when out of descriptors
 
   UniqueFd epoll_;
   UniqueFd wake_;

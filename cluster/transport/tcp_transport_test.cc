@@ -313,6 +313,36 @@ TEST(TcpTransport, ConnectionsNobodyAdmittedAreRefusedWhileTheMeshGoesOn) {
   EXPECT_TRUE(m.recorders[0]->lost_.empty());
 }
 
+// A peer that does not read, with its queue at the cap: removing it still
+// ends (at the flush timeout), and its Goodbye is not refused by the cap.
+TEST(TcpTransport, RemovingAPeerThatDoesNotReadEndsAtTheFlushTimeout) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  for (auto& c : configs) {
+    c.max_queued_bytes = 256 << 10;
+    c.flush_timeout = 300ms;
+  }
+  auto t = ConnectAll(configs, std::move(listeners));
+  Recorder r0;
+  Recorder r1;
+  t[0]->SetHandler(Channel::kCoherence, &r0);
+  t[0]->Start();  // node 1 never starts receiving
+  bool refused = false;
+  for (uint64_t k = 0; k < 10000 && !refused; ++k) {
+    try {
+      t[0]->Send(1, Channel::kCoherence, Number(k), PageNumbered(t[0]->pages(), k));
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("the peer is not reading"));
+      refused = true;
+    }
+  }
+  ASSERT_TRUE(refused);
+  t[0]->RemovePeer(1);
+  EXPECT_THROW(t[0]->Send(1, Channel::kCoherence, Number(0)), Error);
+  t[1]->SetHandler(Channel::kCoherence, &r1);
+  t[1]->Stop();
+}
+
 TEST(TcpTransport, APeerThatNeverJoinsIsNamedAtTheTimeout) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
@@ -404,6 +434,35 @@ TEST(TcpTransport, GarbageAfterTheHandshakeLosesThePeerByName) {
   EXPECT_EQ(r.lost_[0].first, 1u);
   EXPECT_THAT(r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
   EXPECT_THAT(r.lost_[0].second, HasSubstr("unknown channel 200"));
+  t->Stop();
+  ::close(fd);
+}
+
+// A Goodbye may carry nothing: a page with it is a bad message, not a page
+// that would slip into the next frame.
+TEST(TcpTransport, AGoodbyeWithAPageLosesThePeer) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  const uint16_t port = listeners[0].port();
+  auto a = std::async(std::launch::async,
+                      [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
+  const int fd = RawConnect(port);
+  ASSERT_GE(fd, 0);
+  const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 1, 3});
+  ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(hello.size()));
+  std::unique_ptr<TcpTransport> t = a.get();
+  Recorder r;
+  t->SetHandler(Channel::kCoherence, &r);
+  t->Start();
+  std::vector<uint8_t> frame;
+  EncodeFrameHeader({Channel::kHandshake, true, 0, 1}, frame);
+  frame.resize(frame.size() + abi::kPageSize);
+  ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(frame.size()));
+  ASSERT_TRUE(r.WaitLost());
+  EXPECT_THAT(r.lost_[0].second, HasSubstr("handshake frame with a page"));
+  EXPECT_TRUE(r.got_.empty());
   t->Stop();
   ::close(fd);
 }

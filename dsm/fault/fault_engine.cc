@@ -118,7 +118,7 @@ void FaultEngine::Stop() {
 
 uint64_t FaultEngine::HostAddress(PageNumber page) const {
   const std::optional<uint64_t> host = ram_.HostAddress(page);
-  // Pages from peers are checked in OnMessage; the protocol names no others.
+  // Pages from peers are checked in Handle; the protocol names no others.
   if (!host) throw Error(fmt::format("page {:#x} is not shared guest RAM", page));
   return *host;
 }

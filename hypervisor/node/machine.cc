@@ -297,7 +297,7 @@ struct Machine::Devices {
         }) {}
 
   // The console and what reports the guest's progress and exit live on the
-  // device node (node 0); the others forward those ports there. The rest is
+  // device node (the lowest id); the others forward those ports there. The rest is
   // on every node (the idle port halts a local vCPU).
   std::vector<DeviceEntry> Table() {
     return {
