@@ -457,7 +457,7 @@ void TcpTransport::AcceptPending() {
       // Out of descriptors: the listener stays readable, so take the
       // connection with the spare one and close it, or this loop would spin.
       spare_.Reset();
-      UniqueFd(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+      const UniqueFd dropped(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
       spare_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       NoteRefusal("a connection: this node has no file descriptor left");
       continue;
