@@ -169,7 +169,9 @@ TEST(TcpTransport, PagesArriveInPooledBuffersWithOneCopy) {
   for (const Got& g : m.recorders[1]->got_) {
     const uint64_t k = NumberIn(g.payload);
     EXPECT_EQ(static_cast<bool>(g.page), k % 2 == 1) << k;
-    if (k % 2) EXPECT_TRUE(IsPageNumbered(g.page, k)) << k;
+    if (k % 2) {
+      EXPECT_TRUE(IsPageNumbered(g.page, k)) << k;
+    }
   }
   EXPECT_EQ(m.transports[1]->pages().stats().copies, 25u);
   EXPECT_EQ(sender.stats().copies, 0u);

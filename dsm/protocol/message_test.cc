@@ -53,7 +53,9 @@ TEST(Message, EveryTypeRoundTripsAndPagesTravelAsHandles) {
     const Message got = Decode(payload, PageFor(m));
     EXPECT_EQ(got.index(), m.index()) << MessageName(m);
     EXPECT_EQ(EncodePayload(got), payload) << MessageName(m);
-    if (const PageBuffer* p = DataOf(m)) EXPECT_EQ(DataOf(got)->data(), p->data());
+    if (const PageBuffer* p = DataOf(m)) {
+      EXPECT_EQ(DataOf(got)->data(), p->data());
+    }
   }
   EXPECT_EQ(pool.stats().copies, 0u);
 }
