@@ -139,6 +139,11 @@ class Machine {
   Machine& operator=(const Machine&) = delete;
 
   MachineResult Build() {
+    // Before any thread exists (the cluster's, the device server's, the
+    // vCPUs'): every thread inherits the mask, so a stop signal reaches only
+    // WaitForStop's signalfd, never a thread whose default action would end
+    // the process without a word.
+    stop_signals_ = BlockStopSignals();
     spdlog::info("host KVM kind: {}; guest: {} vCPUs, {} MiB", HostKindName(kind_), cfg_.vcpus,
                  cfg_.memory_mib);
     PrepareGuest();
@@ -171,6 +176,7 @@ class Machine {
   const MachineConfig& cfg_;
   const std::chrono::steady_clock::time_point start_;
   const HostKind kind_;
+  sigset_t stop_signals_{};
   // Paged by the DSM: a node started from a cluster manifest.
   const bool dsm_;
   // A single node is the one node of a 1-node cluster: node 0, every vCPU.
@@ -418,7 +424,6 @@ void Machine::ReportDsm() const {
 }
 
 MachineResult Machine::Run() {
-  const sigset_t stop_signals = BlockStopSignals();
   InstallVcpuKickSignal();
   loops_.reserve(vcpus_.size());
   for (auto& vcpu : vcpus_) {
@@ -434,7 +439,7 @@ MachineResult Machine::Run() {
   StartControlSocket();
   for (auto& loop : loops_) loop->Start();
 
-  WaitForStop(stop_, stop_signals);
+  WaitForStop(stop_, stop_signals_);
   control_.reset();
   for (auto& loop : loops_) loop->Kick();
   // Tell the other nodes, and release vCPU threads waiting for a page or
