@@ -412,61 +412,58 @@ TEST(TcpTransport, GarbageInsteadOfAHandshakeIsRejected) {
   ::close(fd);
 }
 
+// Node 0's transport, started, with node 1 a raw socket that passed the
+// handshake: what a test sends on `fd` is what node 0 receives from node 1.
+struct RawPeer {
+  RawPeer() {
+    std::vector<TcpListener> listeners;
+    auto configs = Configs(2, listeners);
+    const uint16_t port = listeners[0].port();
+    auto a = std::async(std::launch::async,
+                        [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
+    fd = RawConnect(port);
+    const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 1, 3});
+    (void)!::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+    t = a.get();
+    t->SetHandler(Channel::kCoherence, &r);
+    t->Start();
+  }
+  ~RawPeer() {
+    t->Stop();
+    ::close(fd);
+  }
+  bool Send(const std::vector<uint8_t>& bytes) const {
+    return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  int fd = -1;
+  Recorder r;  // outlives the transport that calls it
+  std::unique_ptr<TcpTransport> t;
+};
+
 TEST(TcpTransport, GarbageAfterTheHandshakeLosesThePeerByName) {
-  std::vector<TcpListener> listeners;
-  auto configs = Configs(2, listeners);
-  const uint16_t port = listeners[0].port();
-  auto a = std::async(std::launch::async,
-                      [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
-  const int fd = RawConnect(port);
-  ASSERT_GE(fd, 0);
-  const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 1, 3});
-  ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(hello.size()));
-  std::unique_ptr<TcpTransport> t = a.get();
-  Recorder r;
-  t->SetHandler(Channel::kCoherence, &r);
-  t->Start();
+  RawPeer p;
   std::vector<uint8_t> frame;
   EncodeFrameHeader({Channel::kCoherence, false, 0, 1}, frame);
   frame[5] = 200;  // an unknown channel
-  ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(frame.size()));
-  ASSERT_TRUE(r.WaitLost());
-  EXPECT_EQ(r.lost_[0].first, 1u);
-  EXPECT_THAT(r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
-  EXPECT_THAT(r.lost_[0].second, HasSubstr("unknown channel 200"));
-  t->Stop();
-  ::close(fd);
+  ASSERT_TRUE(p.Send(frame));
+  ASSERT_TRUE(p.r.WaitLost());
+  EXPECT_EQ(p.r.lost_[0].first, 1u);
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("unknown channel 200"));
 }
 
 // A Goodbye may carry nothing: a page with it is a bad message, not a page
 // that would slip into the next frame.
 TEST(TcpTransport, AGoodbyeWithAPageLosesThePeer) {
-  std::vector<TcpListener> listeners;
-  auto configs = Configs(2, listeners);
-  const uint16_t port = listeners[0].port();
-  auto a = std::async(std::launch::async,
-                      [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
-  const int fd = RawConnect(port);
-  ASSERT_GE(fd, 0);
-  const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 1, 3});
-  ASSERT_EQ(::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(hello.size()));
-  std::unique_ptr<TcpTransport> t = a.get();
-  Recorder r;
-  t->SetHandler(Channel::kCoherence, &r);
-  t->Start();
+  RawPeer p;
   std::vector<uint8_t> frame;
   EncodeFrameHeader({Channel::kHandshake, true, 0, 1}, frame);
   frame.resize(frame.size() + abi::kPageSize);
-  ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(frame.size()));
-  ASSERT_TRUE(r.WaitLost());
-  EXPECT_THAT(r.lost_[0].second, HasSubstr("handshake frame with a page"));
-  EXPECT_TRUE(r.got_.empty());
-  t->Stop();
-  ::close(fd);
+  ASSERT_TRUE(p.Send(frame));
+  ASSERT_TRUE(p.r.WaitLost());
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("handshake frame with a page"));
+  EXPECT_TRUE(p.r.got_.empty());
 }
 
 TEST(TcpTransport, MissingPeersAreNamedAtTheTimeout) {

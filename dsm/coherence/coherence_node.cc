@@ -16,9 +16,6 @@ bool Has(uint64_t set, NodeId n) {
   return (set & Bit(n)) != 0;
 }
 
-PageNumber PageOf(const Message& m) {
-  return std::visit([](const auto& x) { return x.page; }, m);
-}
 
 }  // namespace
 

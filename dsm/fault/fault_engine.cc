@@ -158,7 +158,7 @@ void FaultEngine::Handle(NodeId from, const Message& message) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return;
   try {
-    const PageNumber page = std::visit([](const auto& m) { return m.page; }, message);
+    const PageNumber page = PageOf(message);
     if (!ram_.Contains(page)) {
       throw Error(fmt::format("node {} named page {:#x}, outside shared guest RAM", from, page));
     }

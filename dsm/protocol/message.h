@@ -60,6 +60,11 @@ using Message =
 
 const char* MessageName(const Message& m);
 
+// The page number every coherence message names.
+inline PageNumber PageOf(const Message& m) {
+  return std::visit([](const auto& x) { return x.page; }, m);
+}
+
 // The page a message carries (Grant with data, WriteBack), or nullptr.
 const PageBuffer* DataOf(const Message& m);
 PageBuffer* DataOf(Message& m);
