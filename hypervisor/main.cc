@@ -157,6 +157,7 @@ static int Main(int argc, char** argv) {
     if (*manifest_opt) {
       const ssivm::provision::ClusterManifest m = ssivm::provision::Load(manifest_path);
       cfg.cluster = ssivm::RoleFromManifest(m, node_id);
+      ssivm::LoadRoleSecret(*cfg.cluster, manifest_path);
       spdlog::set_pattern(fmt::format("ssivm[node {}]: %v", node_id));
       if (!*kernel_opt) cfg.kernel_path = m.guest.kernel;
       if (cfg.kernel_path.empty()) {

@@ -12,7 +12,7 @@ namespace ssivm {
 
 inline constexpr char kSsivmVersion[] = "0.1.0";
 
-// "ssivm 0.1.0 protocol 3".
+// "ssivm 0.1.0 protocol 4".
 inline std::string VersionLine() {
   return std::string("ssivm ") + kSsivmVersion + " protocol " +
          std::to_string(cluster::kProtocolVersion);

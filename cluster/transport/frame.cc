@@ -54,35 +54,4 @@ FrameHeader DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize> header)
   return h;
 }
 
-std::vector<uint8_t> EncodeHello(const Hello& h) {
-  std::vector<uint8_t> payload;
-  wire::Writer w(payload);
-  w.Put(h.cluster_id);
-  w.Put(h.protocol_version);
-  w.Put(h.node_id);
-  w.Put(h.epoch);
-  std::vector<uint8_t> out;
-  EncodeFrameHeader({Channel::kHandshake, false, static_cast<uint32_t>(payload.size()), h.node_id},
-                    out);
-  out.insert(out.end(), payload.begin(), payload.end());
-  return out;
-}
-
-std::vector<uint8_t> EncodeGoodbye(NodeId sender) {
-  std::vector<uint8_t> out;
-  EncodeFrameHeader({Channel::kHandshake, false, 0, sender}, out);
-  return out;
-}
-
-Hello DecodeHello(std::span<const uint8_t> payload) {
-  wire::Reader r(payload);
-  Hello h{};
-  h.cluster_id = r.Get<uint64_t>();
-  h.protocol_version = r.Get<uint32_t>();
-  h.node_id = r.Get<uint32_t>();
-  h.epoch = r.Get<uint64_t>();
-  if (r.left() != 0) throw Error(fmt::format("Hello has {} unexpected trailing bytes", r.left()));
-  return h;
-}
-
 }  // namespace ssivm::cluster

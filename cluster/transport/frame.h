@@ -1,4 +1,5 @@
-// The frame every transport message travels in, and the handshake.
+// The frame every transport message travels in (the handshake and the
+// sealing of frames: handshake.h, frame_seal.h).
 //
 // Frame = 16-byte header + payload [+ one 4 KiB page], little-endian:
 //   u32 magic "SSID", u8 version, u8 channel, u16 flags (bit 0: a page
@@ -20,7 +21,8 @@ namespace ssivm::cluster {
 
 inline constexpr uint32_t kFrameMagic = 0x44495353;  // "SSID"
 // 2: Shutdown names its origin. 3: channels; pages beside the payload.
-inline constexpr uint8_t kProtocolVersion = 3;
+// 4: authenticated handshake, sealed frames, heartbeats.
+inline constexpr uint8_t kProtocolVersion = 4;
 inline constexpr size_t kFrameHeaderSize = 16;
 inline constexpr uint32_t kMaxFramePayload = 256;
 inline constexpr uint16_t kFlagPage = 1;
@@ -37,22 +39,6 @@ void EncodeFrameHeader(const FrameHeader& h, std::vector<uint8_t>& out);
 // Checks a received header (magic, version, channel, flags, size). Throws
 // Error naming the problem.
 FrameHeader DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize> header);
-
-// Connection handshake: both sides send one and check the other's.
-struct Hello {
-  uint64_t cluster_id;
-  uint32_t protocol_version;
-  NodeId node_id;
-  uint64_t epoch;
-};
-// Goodbye: a handshake-channel frame without payload, the last a peer that
-// leaves in order sends (RemovePeer): its closing that follows is no loss.
-std::vector<uint8_t> EncodeGoodbye(NodeId sender);
-
-// A whole Hello frame (header and payload).
-std::vector<uint8_t> EncodeHello(const Hello& h);
-// The Hello in a frame's payload. Throws Error if it is not exactly one.
-Hello DecodeHello(std::span<const uint8_t> payload);
 
 }  // namespace ssivm::cluster
 

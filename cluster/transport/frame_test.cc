@@ -40,16 +40,6 @@ TEST(Frame, HeadersRoundTrip) {
   }
 }
 
-TEST(Frame, GoodbyeIsAnEmptyHandshakeFrame) {
-  const std::vector<uint8_t> bytes = EncodeGoodbye(4);
-  ASSERT_EQ(bytes.size(), kFrameHeaderSize);
-  const FrameHeader h =
-      DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderSize>(bytes.data(), bytes.size()));
-  EXPECT_EQ(h.channel, Channel::kHandshake);
-  EXPECT_EQ(h.payload, 0u);
-  EXPECT_EQ(h.sender, 4u);
-}
-
 TEST(Frame, BadHeadersAreRejectedByName) {
   const std::vector<uint8_t> good = Header({Channel::kCoherence, false, 9, 1});
   auto bad = good;
@@ -67,20 +57,6 @@ TEST(Frame, BadHeadersAreRejectedByName) {
   bad = good;
   bad[9] = 0x10;  // 4 KiB of payload: pages never travel inside one
   EXPECT_THAT(HeaderError(bad), HasSubstr("too large"));
-}
-
-TEST(Frame, HelloRoundTripsAndRejectsTrailingBytes) {
-  const Hello h{0x1122334455667788, kProtocolVersion, 3, 42};
-  const std::vector<uint8_t> frame = EncodeHello(h);
-  const std::vector<uint8_t> payload(frame.begin() + kFrameHeaderSize, frame.end());
-  const Hello got = DecodeHello(payload);
-  EXPECT_EQ(got.cluster_id, h.cluster_id);
-  EXPECT_EQ(got.node_id, 3u);
-  EXPECT_EQ(got.epoch, 42u);
-  std::vector<uint8_t> longer = payload;
-  longer.push_back(0);
-  EXPECT_THROW(DecodeHello(longer), Error);
-  EXPECT_THROW(DecodeHello({payload.begin(), payload.end() - 1}), Error);
 }
 
 }  // namespace

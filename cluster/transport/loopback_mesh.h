@@ -12,10 +12,11 @@
 
 namespace ssivm::cluster {
 
-// Transport i is node i's. Throws Error as TcpTransport::Connect does.
-inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(uint32_t n,
-                                                                      uint64_t cluster_id = 1,
-                                                                      uint64_t epoch = 1) {
+// Transport i is node i's; all share a fixed secret (the mesh never leaves
+// this process). Throws Error as TcpTransport::Connect does.
+inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(
+    uint32_t n, TransportSecurity security = TransportSecurity::kEncrypted, uint64_t cluster_id = 1,
+    uint64_t epoch = 1) {
   std::vector<TcpListener> listeners;
   std::vector<NodeAddress> addrs;
   for (NodeId i = 0; i < n; ++i) {
@@ -31,11 +32,14 @@ inline std::vector<std::unique_ptr<TcpTransport>> ConnectLoopbackMesh(uint32_t n
       config.epoch = epoch;
       config.self = i;
       config.nodes = addrs;
+      config.security = security;
+      config.secret.fill(0x6b);
       config.connect_timeout = std::chrono::seconds(20);
       return TcpTransport::Connect(config, std::move(listeners[i]));
     }));
   }
   std::vector<std::unique_ptr<TcpTransport>> out;
+  out.reserve(n);
   for (auto& p : pending) out.push_back(p.get());
   return out;
 }

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/error.h"
 
@@ -54,21 +56,25 @@ void ReadExact(int fd, uint8_t* p, size_t n, Clock::time_point deadline, const s
   }
 }
 
-// The iovecs of `frames` from byte `offset` of the first on (at most `max`).
+// The iovecs of `frames` from byte `offset` of the first on (at most `max`):
+// each frame's head, then its page and the page's tag.
 template <class Frames>
 int Gather(const Frames& frames, size_t first, size_t offset, iovec* iov, int max) {
   int n = 0;
-  for (size_t f = first; f < frames.size() && n + 2 <= max; ++f) {
+  for (size_t f = first; f < frames.size() && n + 3 <= max; ++f) {
     size_t skip = f == first ? offset : 0;
     const auto& frame = frames[f];
-    if (skip < frame.head.size()) {
-      iov[n++] = {const_cast<uint8_t*>(frame.head.data() + skip), frame.head.size() - skip};
+    const std::pair<const uint8_t*, size_t> parts[] = {
+        {frame.head.data(), frame.head.size()},
+        {frame.page ? frame.page.data() : nullptr, frame.page ? abi::kPageSize : 0},
+        {frame.page_tag.data(), frame.page ? frame.tag_bytes : 0}};
+    for (const auto& [data, len] : parts) {
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
+      iov[n++] = {const_cast<uint8_t*>(data + skip), len - skip};
       skip = 0;
-    } else {
-      skip -= frame.head.size();
-    }
-    if (frame.page) {
-      iov[n++] = {const_cast<uint8_t*>(frame.page.data() + skip), abi::kPageSize - skip};
     }
   }
   return n;
@@ -106,8 +112,8 @@ std::string WriteBatch(int fd, const Frames& batch, size_t offset, std::atomic<u
 
 // Reads one handshake frame before the deadline: nullopt if the peer closed
 // the connection before its first byte (it has not admitted this node).
-std::optional<std::pair<FrameHeader, Hello>> ReadHello(int fd, Clock::time_point deadline,
-                                                       const std::string& peer) {
+std::optional<std::pair<FrameHeader, std::vector<uint8_t>>> ReadHandshakeFrame(
+    int fd, Clock::time_point deadline, const std::string& peer) {
   std::array<uint8_t, kFrameHeaderSize> header{};
   {
     // The first byte alone: a close before it is a refusal, not an error.
@@ -128,27 +134,11 @@ std::optional<std::pair<FrameHeader, Hello>> ReadHello(int fd, Clock::time_point
   ReadExact(fd, header.data() + 1, header.size() - 1, deadline, peer);
   const FrameHeader f = DecodeFrameHeader(header);
   if (f.channel != Channel::kHandshake || f.has_page) {
-    throw Error(fmt::format("sent a {} frame instead of Hello", ChannelName(f.channel)));
+    throw Error(fmt::format("sent a {} frame during the handshake", ChannelName(f.channel)));
   }
   std::vector<uint8_t> payload(f.payload);
   ReadExact(fd, payload.data(), payload.size(), deadline, peer);
-  return std::make_pair(f, DecodeHello(payload));
-}
-
-// Everything about a peer's Hello but whether this node expects its id.
-void CheckHello(const FrameHeader& f, const Hello& h, uint64_t cluster_id, uint64_t epoch) {
-  if (h.protocol_version != kProtocolVersion) {
-    throw Error(
-        fmt::format("speaks protocol {}, this node {}", h.protocol_version, kProtocolVersion));
-  }
-  if (h.cluster_id != cluster_id) {
-    throw Error(fmt::format("belongs to cluster {:#x}, this node to cluster {:#x}", h.cluster_id,
-                            cluster_id));
-  }
-  if (h.epoch != epoch) {
-    throw Error(fmt::format("has manifest epoch {}, this node {}", h.epoch, epoch));
-  }
-  if (f.sender != h.node_id) throw Error("frame sender and Hello node id differ");
+  return std::make_pair(f, std::move(payload));
 }
 
 std::string Describe(const sockaddr_in& from) {
@@ -157,18 +147,23 @@ std::string Describe(const sockaddr_in& from) {
   return fmt::format("a connection from {}:{}", ip, ntohs(from.sin_port));
 }
 
+struct Dialled {
+  UniqueFd fd;
+  SessionKeys keys;
+};
+
 // Dials `addr` and passes the handshake (this node's Hello first), retrying
-// while it does not listen or closes without a Hello (it has not admitted
-// this node yet), until the deadline. A Hello that does not match throws.
-UniqueFd Dial(const NodeAddress& addr, const Hello& mine, uint64_t cluster_id,
-              Clock::time_point deadline) {
+// while it does not listen, closes without answering (it has not admitted
+// this node yet) or is at another epoch (it has not applied the view with
+// this node yet), until the deadline. Any other failure throws at once: a
+// peer of another cluster, without the secret, or that breaks the protocol.
+Dialled Dial(const NodeAddress& addr, const HandshakeConfig& mine, Clock::time_point deadline) {
   const std::string who = addr.Describe();
   const sockaddr_in a = ToSockaddr(addr.host, addr.port);
-  const std::vector<uint8_t> hello = EncodeHello(mine);
   std::string failure;
   for (;; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
     if (Clock::now() > deadline) {
-      throw Error(fmt::format("node {} cannot join {}: {}", mine.node_id, who, failure));
+      throw Error(fmt::format("node {} cannot join {}: {}", mine.self, who, failure));
     }
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
@@ -176,25 +171,29 @@ UniqueFd Dial(const NodeAddress& addr, const Hello& mine, uint64_t cluster_id,
       continue;
     }
     SetNoDelay(fd.get());
+    DialerHandshake handshake(mine);  // a fresh nonce for every attempt
+    const std::vector<uint8_t> hello = handshake.Hello();
     if (::send(fd.get(), hello.data(), hello.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(hello.size())) {
       failure = "it closed the connection before the handshake";
       continue;
     }
     try {
-      const auto got = ReadHello(fd.get(), deadline, who);
+      const auto got = ReadHandshakeFrame(fd.get(), deadline, who);
       if (!got) {
-        failure = "it closed the connection without a Hello (it has not admitted this node)";
+        failure = "it closed the connection without answering (it has not admitted this node)";
         continue;
       }
-      CheckHello(got->first, got->second, cluster_id, mine.epoch);
-      if (got->second.node_id != addr.id) {
-        throw Error(fmt::format("it says it is node {}", got->second.node_id));
-      }
+      const std::vector<uint8_t> finish = handshake.OnReply(got->first, got->second, addr.id);
+      WriteAll(fd.get(), finish.data(), finish.size(), who);
     } catch (const Error& e) {
+      if (handshake.retry()) {
+        failure = e.what();
+        continue;
+      }
       throw Error(fmt::format("handshake with {} failed: {}", who, e.what()));
     }
-    return fd;
+    return {std::move(fd), handshake.keys()};
   }
 }
 
@@ -239,54 +238,68 @@ std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& confi
       throw Error(fmt::format("node {} is listed twice", n.id));
   }
   if (!members.count(config.self)) throw Error(fmt::format("node {} is not a member", config.self));
+  if (config.security != TransportSecurity::kNone &&
+      std::all_of(config.secret.begin(), config.secret.end(), [](uint8_t b) { return b == 0; })) {
+    throw Error(fmt::format("node {}: the transport is {} but has no cluster secret", config.self,
+                            SecurityName(config.security)));
+  }
   std::unique_ptr<TcpTransport> t(new TcpTransport(config, std::move(listener)));
   const auto deadline = Clock::now() + config.connect_timeout;
-  const Hello mine{config.cluster_id, kProtocolVersion, config.self, config.epoch};
-
-  // Dial every lower id; they may not be listening yet.
+  // Higher ids dial this node: admitted first, their handshakes then run on
+  // the receive thread (an idle or bad connection delays none of them)
+  // while this thread dials the lower ids, which may not listen yet.
+  std::vector<NodeAddress> higher;
   for (const auto& [id, addr] : members) {
-    if (id < config.self) t->AddConnected(*addr, Dial(*addr, mine, config.cluster_id, deadline));
+    if (id > config.self) higher.push_back(*addr);
   }
-  // Accept every higher id: this node's Hello first, then theirs.
-  std::set<NodeId> waiting;
+  t->StartReceiving();
+  {
+    std::lock_guard<std::mutex> lock(t->admit_mu_);
+    for (const NodeAddress& a : higher) t->admitted_[a.id] = a;
+  }
   for (const auto& [id, addr] : members) {
-    if (id > config.self) waiting.insert(id);
+    if (id >= config.self) continue;
+    Dialled d = Dial(*addr, t->Handshake(config.epoch), deadline);
+    t->AddConnected(*addr, std::move(d.fd), d.keys);
   }
-  const std::vector<uint8_t> hello = EncodeHello(mine);
-  while (!waiting.empty()) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    pollfd pfd{t->listener_.fd(), POLLIN, 0};
-    if (left.count() <= 0 ||
-        ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) == 0) {
-      std::string missing;
-      for (NodeId id : waiting) missing += " " + members[id]->Describe();
-      throw Error(
-          fmt::format("node {}: these peers did not connect in time:{}", config.self, missing));
-    }
-    sockaddr_in from{};
-    socklen_t len = sizeof(from);
-    UniqueFd fd(
-        ::accept4(t->listener_.fd(), reinterpret_cast<sockaddr*>(&from), &len, SOCK_CLOEXEC));
-    if (!fd.valid()) continue;
-    const std::string who = Describe(from);
-    SetNoDelay(fd.get());
-    try {
-      WriteAll(fd.get(), hello.data(), hello.size(), who);
-      const auto got = ReadHello(fd.get(), deadline, who);
-      if (!got) throw Error("closed the connection during the handshake");
-      CheckHello(got->first, got->second, config.cluster_id, config.epoch);
-      const NodeId id = got->second.node_id;
-      if (!waiting.count(id)) {
-        throw Error(fmt::format("node {} is not expected to connect to node {}", id, config.self));
-      }
-      waiting.erase(id);
-      t->AddConnected(*members[id], std::move(fd));
-    } catch (const Error& e) {
-      throw Error(fmt::format("handshake with {} failed: {}", who, e.what()));
-    }
+  const std::vector<NodeAddress> missing = t->AwaitAdmitted(higher, deadline);
+  if (!missing.empty()) {
+    std::string names;
+    for (const NodeAddress& a : missing) names += " " + a.Describe();
+    const std::string refused = t->last_refusal();
+    throw Error(fmt::format("node {}: these peers did not connect in time:{}{}", config.self, names,
+                            refused.empty() ? "" : " (last refused: " + refused + ")"));
   }
   return t;
+}
+
+HandshakeConfig TcpTransport::Handshake(uint64_t epoch) const {
+  return {config_.cluster_id, epoch, config_.self, config_.security, config_.secret};
+}
+
+std::vector<NodeAddress> TcpTransport::AwaitAdmitted(const std::vector<NodeAddress>& peers,
+                                                     Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(admit_mu_);
+  const auto waiting = [&](NodeId id) {
+    return admitted_.count(id) != 0 || claimed_.count(id) != 0;
+  };
+  // The receive thread takes an admission when the joiner's Hello arrives
+  // and puts it back if its handshake then fails.
+  admit_cv_.wait_until(lock, deadline, [&] {
+    return stopping_ || std::none_of(peers.begin(), peers.end(),
+                                     [&](const NodeAddress& a) { return waiting(a.id); });
+  });
+  // One whose Finish is being checked: brief.
+  admit_cv_.wait(lock, [&] {
+    return std::none_of(peers.begin(), peers.end(),
+                        [&](const NodeAddress& a) { return claimed_.count(a.id) != 0; });
+  });
+  std::vector<NodeAddress> missing;
+  for (const NodeAddress& a : peers) {
+    admitted_.erase(a.id);
+    if (stopping_ || FindPeer(a.id) == nullptr) missing.push_back(a);
+  }
+  return missing;
 }
 
 TcpTransport::TcpTransport(const TransportConfig& config, TcpListener listener)
@@ -307,18 +320,22 @@ std::shared_ptr<TcpTransport::Peer> TcpTransport::FindPeer(NodeId id) const {
 
 // A connection that passed its handshake becomes a peer: its sender starts,
 // and (once receiving) the receive thread watches it.
-void TcpTransport::AddConnected(const NodeAddress& address, UniqueFd fd) {
+void TcpTransport::AddConnected(const NodeAddress& address, UniqueFd fd, const SessionKeys& keys) {
   auto peer = std::make_shared<Peer>();
   peer->address = address;
   peer->fd = std::move(fd);
+  peer->seal = std::make_unique<FrameSeal>(config_.security, keys.send);
+  peer->in.seal = std::make_unique<FrameSeal>(config_.security, keys.receive);
+  bool watch = false;
   {
     std::unique_lock<std::shared_mutex> lock(peers_mu_);
     if (!peers_.emplace(address.id, peer).second) {
       throw Error(fmt::format("{} is a peer already", address.Describe()));
     }
+    watch = delivering_;
   }
   StartSender(peer);
-  if (epoll_.valid()) {
+  if (watch) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = address.id;
@@ -346,7 +363,7 @@ constexpr uint64_t kListenTag = UINT64_MAX - 1;
 constexpr uint64_t kPendingTag = uint64_t{1} << 62;  // + token
 }  // namespace
 
-void TcpTransport::Start() {
+void TcpTransport::StartReceiving() {
   epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_.valid() || !wake_.valid()) ThrowErrno("epoll/eventfd for the transport");
@@ -358,50 +375,58 @@ void TcpTransport::Start() {
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.fd(), &ev) != 0) {
     ThrowErrno("watching the transport's listening socket");
   }
-  std::shared_lock<std::shared_mutex> lock(peers_mu_);
+  thread_ = std::thread([this] { ReceiveLoop(); });
+}
+
+void TcpTransport::Start() {
+  std::unique_lock<std::shared_mutex> lock(peers_mu_);
+  if (delivering_) return;
+  delivering_ = true;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
   for (auto& [id, peer] : peers_) {
     ev.data.u64 = id;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, peer->fd.get(), &ev) != 0) ThrowErrno("epoll_ctl");
   }
-  thread_ = std::thread([this] { ReceiveLoop(); });
 }
 
-// ---- Membership at runtime ---------------------------------------------------
+// ---- Membership -------------------------------------------------------------
 //
-// A node that joins runs Connect: it dials every member with a lower id and
-// waits for the others (a member with a higher id dials it from AddPeer). A
-// member lets a dialling joiner in only once AddPeer admitted it: the receive
-// thread reads the joiner's Hello on the accepted connection without
-// blocking (other connections and peers go on meanwhile), checks it, and
-// answers with this node's Hello only if the node is admitted; anything else
-// is closed without a Hello (the joiner retries until its timeout) and
-// counted. A connection that sends nothing is closed at the connect timeout;
-// at most kMaxPending handshakes wait at once.
+// A connection's dialer is the higher id. A node lets a dialler in only once
+// it admitted it (Connect admits every higher member; AddPeer a joiner): the
+// receive thread reads the dialler's Hello on the accepted connection without
+// blocking (other connections and peers go on meanwhile), checks it and, if
+// the node is admitted, answers with its Reply and waits for the Finish that
+// proves the secret (handshake.h). A dialler that is not admitted is closed
+// without an answer (it retries until its timeout); one of another cluster,
+// epoch or security gets a Reply that names the mismatch; every refusal is
+// counted and its reason kept. A connection that does not finish its
+// handshake is closed at the connect timeout; at most kMaxPending handshakes
+// wait at once.
 
 void TcpTransport::AddPeer(const NodeAddress& peer, uint64_t epoch) {
-  if (!thread_.joinable()) throw Error("AddPeer before the transport started");
+  {
+    std::shared_lock<std::shared_mutex> lock(peers_mu_);
+    if (!delivering_) throw Error("AddPeer before the transport started");
+  }
   if (peer.id == config_.self || FindPeer(peer.id) != nullptr) {
     throw Error(fmt::format("{} is a peer of node {} already", peer.Describe(), config_.self));
   }
   epoch_ = epoch;
   const auto deadline = Clock::now() + config_.connect_timeout;
   if (peer.id < config_.self) {
-    const Hello mine{config_.cluster_id, kProtocolVersion, config_.self, epoch};
-    AddConnected(peer, Dial(peer, mine, config_.cluster_id, deadline));
+    Dialled d = Dial(peer, Handshake(epoch), deadline);
+    AddConnected(peer, std::move(d.fd), d.keys);
     return;
   }
-  std::unique_lock<std::mutex> lock(admit_mu_);
-  admitted_[peer.id] = peer;
-  // The receive thread takes the admission when the joiner's Hello arrives
-  // and puts it back if the connection then fails.
-  admit_cv_.wait_until(lock, deadline, [&] {
-    return stopping_ || (admitted_.count(peer.id) == 0 && claimed_.count(peer.id) == 0);
-  });
-  admit_cv_.wait(lock, [&] { return claimed_.count(peer.id) == 0; });  // being connected: brief
-  admitted_.erase(peer.id);
-  if (!stopping_ && FindPeer(peer.id) != nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(admit_mu_);
+    admitted_[peer.id] = peer;
+  }
+  if (AwaitAdmitted({peer}, deadline).empty()) return;
+  const std::string refused = last_refusal();
   throw Error(fmt::format("{} did not join node {} in time{}", peer.Describe(), config_.self,
-                          last_refusal_.empty() ? "" : " (last refused: " + last_refusal_ + ")"));
+                          refused.empty() ? "" : " (last refused: " + refused + ")"));
 }
 
 void TcpTransport::RemovePeer(NodeId id) {
@@ -420,7 +445,7 @@ void TcpTransport::RemovePeer(NodeId id) {
   // After what is queued: the peer closes its side without reporting a loss.
   // Not bound by the queue's cap: the Goodbye must go, the sender must stop.
   OutFrame goodbye;
-  goodbye.head = EncodeGoodbye(config_.self);
+  goodbye.head = EncodeSignal(HandshakeKind::kGoodbye, config_.self);
   const auto deadline = Clock::now() + config_.flush_timeout;
   Enqueue(*peer, std::move(goodbye), Channel::kHandshake, /*capped=*/false);
   StopSender(*peer, deadline, /*half_close=*/true);
@@ -484,7 +509,6 @@ void TcpTransport::ReadPending(uint64_t token) {
   const auto it = pending_.find(token);
   if (it == pending_.end()) return;
   Pending& p = it->second;
-  Hello h{};
   try {
     switch (ReadStaged(p.fd.get(), p.in, /*handshake=*/true)) {
       case ReadResult::kAgain:
@@ -495,53 +519,74 @@ void TcpTransport::ReadPending(uint64_t token) {
       case ReadResult::kFrame:
         break;
     }
-    h = DecodeHello(p.in.payload);
-    CheckHello(p.in.frame, h, config_.cluster_id, epoch_);
+    if (p.answered) {
+      p.handshake->OnFinish(p.in.frame, p.in.payload);
+    } else {
+      p.handshake = std::make_unique<AcceptorHandshake>(Handshake(epoch_));
+      p.handshake->OnHello(p.in.frame, p.in.payload);
+    }
   } catch (const Error& e) {
     return Refuse(token, e.what());
   }
+  const AcceptorHandshake& h = *p.handshake;
+  if (!p.answered) {
+    const auto answer = [&] {
+      const std::vector<uint8_t> reply = h.Reply();
+      return ::send(p.fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+             static_cast<ssize_t>(reply.size());
+    };
+    if (!h.mismatch().empty()) {
+      answer();  // it names the mismatch to the dialler
+      return Refuse(token, h.mismatch());
+    }
+    bool admitted = false;
+    {
+      std::lock_guard<std::mutex> lock(admit_mu_);
+      admitted = admitted_.count(h.peer()) != 0;
+    }
+    if (!admitted) {
+      return Refuse(token,
+                    fmt::format("node {} is not admitted to node {}", h.peer(), config_.self));
+    }
+    if (!answer()) return Refuse(token, "cannot answer its Hello: " + ErrnoText(errno));
+    p.answered = true;
+    return;  // its Finish comes next
+  }
+  // The Finish proved the secret: the first connection of the node to prove
+  // it takes the admission (a Hello alone, which anyone can send, takes
+  // nothing, so an impostor that stalls delays no one).
   std::optional<NodeAddress> address;
   {
     std::lock_guard<std::mutex> lock(admit_mu_);
-    const auto a = admitted_.find(h.node_id);
+    const auto a = admitted_.find(h.peer());
     if (a != admitted_.end()) {
       address = a->second;
       admitted_.erase(a);
-      claimed_.insert(h.node_id);
+      claimed_.insert(h.peer());
     }
   }
   if (!address) {
-    return Refuse(token,
-                  fmt::format("node {} is not admitted to node {}", h.node_id, config_.self));
+    return Refuse(token, fmt::format("node {} is not admitted to node {} (any more)", h.peer(),
+                                     config_.self));
   }
-  // Whatever happens next, the admission is settled: taken, or given back.
-  bool joined = false;
-  const auto settle = [&] {
-    std::lock_guard<std::mutex> lock(admit_mu_);
-    claimed_.erase(h.node_id);
-    if (!joined) admitted_[h.node_id] = *address;
-    admit_cv_.notify_all();
-  };
-  const std::vector<uint8_t> mine =
-      EncodeHello({config_.cluster_id, kProtocolVersion, config_.self, epoch_});
-  if (::send(p.fd.get(), mine.data(), mine.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
-      static_cast<ssize_t>(mine.size())) {
-    settle();
-    return Refuse(token, "cannot answer its Hello: " + ErrnoText(errno));
-  }
+  const SessionKeys keys = h.keys();
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.fd.get(), nullptr);
   UniqueFd fd = std::move(p.fd);
   const std::string who = p.who;
   pending_.erase(it);
   // The sender thread writes with blocking calls; receiving never blocks.
   ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  bool joined = false;
   try {
-    AddConnected(*address, std::move(fd));
+    AddConnected(*address, std::move(fd), keys);
     joined = true;
   } catch (const std::exception& e) {
     NoteRefusal(fmt::format("{}: {}", who, e.what()));
   }
-  settle();
+  std::lock_guard<std::mutex> lock(admit_mu_);
+  claimed_.erase(address->id);
+  if (!joined) admitted_[address->id] = *address;
+  admit_cv_.notify_all();
 }
 
 void TcpTransport::Refuse(uint64_t token, const std::string& why) {
@@ -553,6 +598,7 @@ void TcpTransport::Refuse(uint64_t token, const std::string& why) {
 }
 
 void TcpTransport::NoteRefusal(const std::string& what) {
+  spdlog::warn("node {}: refused {}", config_.self, what);
   std::lock_guard<std::mutex> lock(admit_mu_);
   ++refused_;
   last_refusal_ = what;
@@ -632,19 +678,28 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel, bool cappe
   // send racing with a peer's orderly stop does not read as losing it.
   if (!peer.send_error.empty()) return;
   // Before anything is written: a frame is sent whole or not at all.
-  if (capped && peer.queued_bytes + out.size() > config_.max_queued_bytes) {
+  const size_t tags = 2 * peer.seal->tag_bytes();
+  if (capped && peer.queued_bytes + out.size() + tags > config_.max_queued_bytes) {
     throw Error(
         fmt::format("send a {} message to {}: {} MiB are queued and unsent; the peer is "
                     "not reading",
                     ChannelName(channel), peer.address.Describe(), peer.queued_bytes >> 20));
   }
+  // Sealed here, under out_mu, so that frames are sealed in the order they
+  // go out (the receiver opens them in that order).
+  peer.seal->SealHead(out.head);
+  if (out.page) {
+    PageBuffer plain = std::move(out.page);
+    out.page_tag = peer.seal->SealPage(plain, out.page, pages_);
+    out.tag_bytes = static_cast<uint8_t>(peer.seal->tag_bytes());
+  }
   size_t written = 0;
   if (peer.queue.empty() && !peer.writing) {
     for (;;) {
-      iovec iov[2];
+      iovec iov[3];
       msghdr msg{};
       msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<size_t>(Gather(std::span(&out, 1), 0, 0, iov, 2));
+      msg.msg_iovlen = static_cast<size_t>(Gather(std::span(&out, 1), 0, 0, iov, 3));
       const ssize_t w = ::sendmsg(peer.fd.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       writes_.fetch_add(1, std::memory_order_relaxed);
       if (w < 0 && errno == EINTR) continue;
@@ -763,6 +818,7 @@ void TcpTransport::ReceiveLoop() {
 // no more than the stage needs: a page then lands in its buffer straight from
 // the socket, never in an intermediate buffer.
 TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool handshake) {
+  const size_t tag = in.seal ? in.seal->tag_bytes() : 0;
   for (;;) {
     uint8_t* into = nullptr;
     size_t want = 0;
@@ -778,6 +834,10 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool hand
       case Inbound::Stage::kPage:
         into = in.page.mutable_data();
         want = abi::kPageSize;
+        break;
+      case Inbound::Stage::kPageTag:
+        into = in.page_tag.data();
+        want = tag;
         break;
     }
     if (in.got < want) {
@@ -795,15 +855,21 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool hand
         // Checked before anything is allocated for the frame.
         if (handshake && in.frame.channel != Channel::kHandshake) {
           throw Error(
-              fmt::format("sent a {} frame instead of Hello", ChannelName(in.frame.channel)));
+              fmt::format("sent a {} frame during its handshake", ChannelName(in.frame.channel)));
         }
         if (in.frame.channel == Channel::kHandshake && in.frame.has_page) {
           throw Error("sent a handshake frame with a page");
         }
-        in.payload.resize(in.frame.payload);
+        in.payload.resize(in.frame.payload + tag);
         in.stage = Inbound::Stage::kPayload;
         break;
       case Inbound::Stage::kPayload:
+        if (tag != 0) {
+          const std::span<uint8_t> bytes(in.payload);
+          in.seal->OpenPayload(in.header, bytes.first(in.frame.payload),
+                               bytes.subspan(in.frame.payload).first<kTagBytes>());
+          in.payload.resize(in.frame.payload);
+        }
         if (in.frame.has_page) {
           in.page = pages_.Allocate();
           in.stage = Inbound::Stage::kPage;
@@ -813,6 +879,10 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool hand
         return ReadResult::kFrame;
       case Inbound::Stage::kPage:
         in.page.CountCopy();  // from the socket into its buffer: the one copy
+        in.stage = Inbound::Stage::kPageTag;
+        break;
+      case Inbound::Stage::kPageTag:
+        if (tag != 0) in.seal->OpenPage({in.page.mutable_data(), abi::kPageSize}, in.page_tag);
         in.stage = Inbound::Stage::kHeader;
         return ReadResult::kFrame;
     }
@@ -856,9 +926,10 @@ void TcpTransport::Deliver(Peer& peer) {
   }
   if (peer.said_goodbye) throw Error("sent a frame after its Goodbye");
   if (in.frame.channel == Channel::kHandshake) {
-    if (!in.payload.empty()) throw Error("sent a second Hello");
-    peer.said_goodbye = true;
-    peer.removed = true;  // it leaves: its closing is no loss
+    if (DecodeSignal(in.payload) == HandshakeKind::kGoodbye) {
+      peer.said_goodbye = true;
+      peer.removed = true;  // it leaves: its closing is no loss
+    }
     return;
   }
   ChannelHandler* h = handlers_[static_cast<size_t>(in.frame.channel)];

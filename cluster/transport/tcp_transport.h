@@ -1,6 +1,7 @@
 // The TCP transport: a full mesh of connections (node i dials every node
-// below it and accepts those above), a versioned handshake, and frames
-// (header, small payload, optional page; see frame.h). One epoll thread
+// below it and accepts those above), an authenticated handshake
+// (handshake.h), and sealed frames (header, small payload, optional page;
+// see frame.h and frame_seal.h). One epoll thread
 // receives from all peers, reading each frame in stages so that a page lands
 // in its buffer straight from the socket; each peer has an out-queue drained
 // by its own sender thread (see "Sending" in tcp_transport.cc), so Send
@@ -19,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -26,6 +28,8 @@
 #include <vector>
 
 #include "cluster/transport/frame.h"
+#include "cluster/transport/frame_seal.h"
+#include "cluster/transport/handshake.h"
 #include "cluster/transport/transport.h"
 #include "common/page_buffer.h"
 #include "common/unique_fd.h"
@@ -53,10 +57,13 @@ class TcpListener {
 class TcpTransport final : public Transport {
  public:
   // Builds the whole mesh: dials lower ids (retrying until they listen and
-  // admit this node), accepts higher ids, and checks each peer's handshake
-  // (cluster id, protocol version, node id, epoch). Throws Error naming the
-  // peer and the mismatch, or the peers still missing at the timeout. The
-  // listener stays open: peers added later (AddPeer) connect through it.
+  // admit this node), lets higher ids connect, and passes each connection's
+  // handshake (cluster id, protocol version, node id, epoch, security, and
+  // proof of the secret). Connections that fail their handshake are refused
+  // one by one while the mesh forms (handshakes are read without blocking).
+  // Throws Error naming the peer and the mismatch, or the peers still
+  // missing at the timeout with the last refusal. The listener stays open:
+  // peers added later (AddPeer) connect through it.
   static std::unique_ptr<TcpTransport> Connect(const TransportConfig& config, TcpListener listener);
   ~TcpTransport() override;
 
@@ -83,26 +90,34 @@ class TcpTransport final : public Transport {
   std::string last_refusal() const;
 
  private:
-  // A frame to send: header and payload, and the page that follows them.
+  // A frame to send: header and payload (and their tag), and the page that
+  // follows them (and its tag: `tag_bytes` of `page_tag`).
   struct OutFrame {
     std::vector<uint8_t> head;
     PageBuffer page;
-    size_t size() const { return head.size() + (page ? abi::kPageSize : 0); }
+    Tag page_tag{};
+    uint8_t tag_bytes = 0;
+    size_t size() const { return head.size() + (page ? abi::kPageSize + tag_bytes : 0); }
   };
   // Where the receive side is in a connection's current frame.
+  // `seal` opens the frames of a connection past its handshake (none while
+  // it lasts: handshake frames travel in clear); a tag follows the payload
+  // and the page.
   struct Inbound {
-    enum class Stage : uint8_t { kHeader, kPayload, kPage };
+    enum class Stage : uint8_t { kHeader, kPayload, kPage, kPageTag };
     Stage stage = Stage::kHeader;
     std::array<uint8_t, kFrameHeaderSize> header{};
     FrameHeader frame{};
-    std::vector<uint8_t> payload;
+    std::vector<uint8_t> payload;  // and its tag, until opened
     PageBuffer page;
+    Tag page_tag{};
     size_t got = 0;  // bytes of the current stage received
+    std::unique_ptr<FrameSeal> seal;
   };
   struct Peer {
     NodeAddress address;
     UniqueFd fd;
-    Inbound in;                        // receive thread only
+    Inbound in;                        // receive thread only (its seal too)
     bool lost = false;                 // receive thread only
     bool said_goodbye = false;         // receive thread only
     std::atomic<bool> removed{false};  // RemovePeer: its closing is no loss
@@ -114,26 +129,38 @@ class TcpTransport final : public Transport {
     std::deque<OutFrame> queue;
     size_t head_offset = 0;
     size_t queued_bytes = 0;
-    bool writing = false;    // the sender thread is writing frames it took
-    bool stopping = false;   // Stop(): drain what is queued, then exit
-    std::string send_error;  // set once: the connection is unusable
-    bool stopped = false;    // Stop() ran: Sends fail
+    bool writing = false;             // the sender thread is writing frames it took
+    bool stopping = false;            // Stop(): drain what is queued, then exit
+    std::string send_error;           // set once: the connection is unusable
+    bool stopped = false;             // Stop() ran: Sends fail
+    std::unique_ptr<FrameSeal> seal;  // frames are sealed in queue order
 
     std::thread sender;
     std::mutex stop_mu;  // StopSender runs once
   };
-  // A connection accepted after Start, before its handshake is done.
+  // An accepted connection before its handshake is done: waiting for the
+  // dialer's Hello, then (admitted, answered) for its Finish.
   struct Pending {
     UniqueFd fd;
     std::string who;
     Inbound in;
     std::chrono::steady_clock::time_point deadline;
+    std::unique_ptr<AcceptorHandshake> handshake;
+    bool answered = false;  // its Hello was answered: the Finish comes next
   };
   enum class ReadResult : uint8_t { kFrame, kAgain, kClosed, kFailed };
 
   TcpTransport(const TransportConfig& config, TcpListener listener);
+  HandshakeConfig Handshake(uint64_t epoch) const;
+  // The receive thread, at first only for handshakes: peers' frames are
+  // read once Start() set the handlers.
+  void StartReceiving();
+  // Waits until every one of `peers` (admitted) joined or the deadline
+  // passed; withdraws their admissions and returns those missing.
+  std::vector<NodeAddress> AwaitAdmitted(const std::vector<NodeAddress>& peers,
+                                         std::chrono::steady_clock::time_point deadline);
   std::shared_ptr<Peer> FindPeer(NodeId id) const;
-  void AddConnected(const NodeAddress& address, UniqueFd fd);
+  void AddConnected(const NodeAddress& address, UniqueFd fd, const SessionKeys& keys);
   void StartSender(const std::shared_ptr<Peer>& peer);
   // Writes at once or queues (see "Sending" in tcp_transport.cc).
   // `capped`: refused when max_queued_bytes are queued (a Goodbye is not).
@@ -165,6 +192,7 @@ class TcpTransport final : public Transport {
   mutable std::shared_mutex peers_mu_;
   std::map<NodeId, std::shared_ptr<Peer>> peers_;
   std::array<ChannelHandler*, kChannelCount> handlers_{};
+  bool delivering_ = false;  // Start() ran; guarded by peers_mu_
 
   // Admissions (AddPeer of a higher id): guarded by admit_mu_.
   mutable std::mutex admit_mu_;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <future>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -101,8 +102,14 @@ std::vector<TransportConfig> Configs(uint32_t n, std::vector<TcpListener>& liste
     configs[i].self = i;
     configs[i].nodes = nodes;
     configs[i].connect_timeout = 20s;
+    configs[i].security = TransportSecurity::kEncrypted;
+    configs[i].secret.fill(0x5a);
   }
   return configs;
+}
+
+HandshakeConfig HandshakeOf(const TransportConfig& c) {
+  return {c.cluster_id, c.epoch, c.self, c.security, c.secret};
 }
 
 std::vector<std::unique_ptr<TcpTransport>> ConnectAll(const std::vector<TransportConfig>& configs,
@@ -154,27 +161,35 @@ TEST(TcpTransport, FullMeshDeliversInOrder) {
 }
 
 // A page travels beside its payload and lands in a buffer of the receiver's
-// pool, copied once (from the socket); the sender copies nothing.
-TEST(TcpTransport, PagesArriveInPooledBuffersWithOneCopy) {
-  std::vector<TcpListener> listeners;
-  auto configs = Configs(2, listeners);
-  Mesh m = Build(configs, std::move(listeners));
-  PagePool& sender = m.transports[0]->pages();
-  std::vector<PageBuffer> pages;
-  for (uint64_t k = 0; k < 50; ++k) pages.push_back(PageNumbered(sender, k));
-  for (uint64_t k = 0; k < 50; ++k) {
-    m.transports[0]->Send(1, Channel::kCoherence, Number(k), k % 2 ? pages[k] : PageBuffer());
-  }
-  ASSERT_TRUE(m.recorders[1]->WaitMessages(50));
-  for (const Got& g : m.recorders[1]->got_) {
-    const uint64_t k = NumberIn(g.payload);
-    EXPECT_EQ(static_cast<bool>(g.page), k % 2 == 1) << k;
-    if (k % 2) {
-      EXPECT_TRUE(IsPageNumbered(g.page, k)) << k;
+// pool, copied once (from the socket, then opened in place); the sender
+// copies nothing but what it encrypts (into a buffer of its own: the page it
+// sends may be shared).
+TEST(TcpTransport, PagesArriveInPooledBuffersWithOneCopyInEverySecurity) {
+  for (const auto security : {TransportSecurity::kNone, TransportSecurity::kAuthenticated,
+                              TransportSecurity::kEncrypted}) {
+    SCOPED_TRACE(SecurityName(security));
+    std::vector<TcpListener> listeners;
+    auto configs = Configs(2, listeners);
+    for (auto& c : configs) c.security = security;
+    Mesh m = Build(configs, std::move(listeners));
+    PagePool& sender = m.transports[0]->pages();
+    std::vector<PageBuffer> pages;
+    for (uint64_t k = 0; k < 50; ++k) pages.push_back(PageNumbered(sender, k));
+    for (uint64_t k = 0; k < 50; ++k) {
+      m.transports[0]->Send(1, Channel::kCoherence, Number(k), k % 2 ? pages[k] : PageBuffer());
     }
+    ASSERT_TRUE(m.recorders[1]->WaitMessages(50));
+    for (const Got& g : m.recorders[1]->got_) {
+      const uint64_t k = NumberIn(g.payload);
+      EXPECT_EQ(static_cast<bool>(g.page), k % 2 == 1) << k;
+      if (k % 2) {
+        EXPECT_TRUE(IsPageNumbered(g.page, k)) << k;
+      }
+    }
+    for (uint64_t k = 0; k < 50; ++k) EXPECT_TRUE(IsPageNumbered(pages[k], k)) << "changed " << k;
+    EXPECT_EQ(m.transports[1]->pages().stats().copies, 25u);
+    EXPECT_EQ(sender.stats().copies, security == TransportSecurity::kEncrypted ? 25u : 0u);
   }
-  EXPECT_EQ(m.transports[1]->pages().stats().copies, 25u);
-  EXPECT_EQ(sender.stats().copies, 0u);
 }
 
 // Frames to one peer keep their order across channels (one handler serves
@@ -286,7 +301,7 @@ TEST(TcpTransport, ARemovedPeerIsClosedWithoutALossReport) {
 }
 
 // Connections to a running node that are not an admitted peer are refused
-// one by one, without a Hello, each for its reason, while the mesh goes on.
+// one by one, without an answer, each for its reason, while the mesh goes on.
 TEST(TcpTransport, ConnectionsNobodyAdmittedAreRefusedWhileTheMeshGoesOn) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
@@ -301,11 +316,13 @@ TEST(TcpTransport, ConnectionsNobodyAdmittedAreRefusedWhileTheMeshGoesOn) {
   ASSERT_GE(stranger, 0);
   const char text[] = "GET / HTTP/1.0\r\n\r\n";
   (void)!::send(junk, text, sizeof(text) - 1, MSG_NOSIGNAL);
-  const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 9, 3});
+  TransportConfig nine = configs[0];
+  nine.self = 9;
+  const std::vector<uint8_t> hello = DialerHandshake(HandshakeOf(nine)).Hello();
   (void)!::send(stranger, hello.data(), hello.size(), MSG_NOSIGNAL);
   for (int fd : {junk, stranger, silent}) {
     uint8_t byte;
-    // Closed (or reset, where it sent what was not read): never a Hello.
+    // Closed (or reset, where it sent what was not read): never an answer.
     EXPECT_LE(::recv(fd, &byte, 1, 0), 0) << "a refused connection got an answer";
     ::close(fd);
   }
@@ -391,10 +408,119 @@ TEST(TcpTransport, MismatchedEpochIsRejected) {
   EXPECT_THROW(a.get(), Error);
 }
 
-TEST(TcpTransport, GarbageInsteadOfAHandshakeIsRejected) {
+TEST(TcpTransport, AnotherSecretOrSecurityIsRejectedWithNames) {
+  for (int variant = 0; variant < 2; ++variant) {
+    std::vector<TcpListener> listeners;
+    auto configs = Configs(2, listeners);
+    if (variant == 0) configs[1].secret.fill(0x11);
+    if (variant == 1) configs[1].security = TransportSecurity::kNone;
+    configs[0].connect_timeout = configs[1].connect_timeout = 5s;
+    auto a = std::async(std::launch::async,
+                        [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
+    try {
+      TcpTransport::Connect(configs[1], std::move(listeners[1]));
+      FAIL() << "a node without the cluster's secret or security joined";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("handshake with node 0"));
+      EXPECT_THAT(e.what(),
+                  HasSubstr(variant == 0 ? "secrets differ"
+                                         : "runs its transport encrypted, this node none"));
+    }
+    EXPECT_THROW(a.get(), Error);
+  }
+}
+
+// One handshake frame (header and payload) from a raw socket, blocking.
+std::pair<FrameHeader, std::vector<uint8_t>> ReadFrame(int fd) {
+  std::array<uint8_t, kFrameHeaderSize> header{};
+  EXPECT_EQ(::recv(fd, header.data(), header.size(), MSG_WAITALL),
+            static_cast<ssize_t>(header.size()));
+  const FrameHeader h = DecodeFrameHeader(header);
+  std::vector<uint8_t> payload(h.payload);
+  EXPECT_EQ(::recv(fd, payload.data(), payload.size(), MSG_WAITALL),
+            static_cast<ssize_t>(payload.size()));
+  return {h, payload};
+}
+
+bool SendAll(int fd, const std::vector<uint8_t>& bytes) {
+  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// While the mesh forms, connections that are junk, idle, forged (a Hello as
+// node 1 without the secret) or replayed (node 1's side of a recorded
+// handshake) are refused one by one, and the real node 1 joins at once.
+TEST(TcpTransport, TheMeshFormsDespiteJunkIdleForgedAndReplayedConnections) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
-  configs[0].connect_timeout = 10s;
+  configs[0].connect_timeout = 60s;  // an idle connection must not cost this
+  const uint16_t port = listeners[0].port();
+  auto a = std::async(std::launch::async,
+                      [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
+  const int idle = RawConnect(port);
+  const int junk = RawConnect(port);
+  const int forged = RawConnect(port);
+  const int replayed = RawConnect(port);
+  ASSERT_GE(idle, 0);
+  ASSERT_GE(junk, 0);
+  ASSERT_GE(forged, 0);
+  ASSERT_GE(replayed, 0);
+  ASSERT_TRUE(
+      SendAll(junk, {'G', 'E', 'T', ' ', '/', '\r', '\n', '\r', '\n', 0, 0, 0, 0, 0, 0, 0}));
+
+  // The forger knows everything public: its Hello is answered, its Finish
+  // (it cannot sign one) is refused.
+  TransportConfig forger = configs[1];
+  forger.secret.fill(0x01);
+  DialerHandshake f(HandshakeOf(forger));
+  ASSERT_TRUE(SendAll(forged, f.Hello()));
+  const auto reply = ReadFrame(forged);
+  EXPECT_THROW(f.OnReply(reply.first, reply.second, 0), Error);  // it cannot check it either
+  std::vector<uint8_t> finish;
+  EncodeFrameHeader({Channel::kHandshake, false, 1 + kMacBytes, 1}, finish);
+  finish.push_back(static_cast<uint8_t>(HandshakeKind::kFinish));
+  finish.resize(finish.size() + kMacBytes, 0x42);
+  ASSERT_TRUE(SendAll(forged, finish));
+
+  // A handshake of node 1 with node 0 recorded earlier (here: with a stand-in
+  // of node 0 that has its secret), played again.
+  DialerHandshake recorded(HandshakeOf(configs[1]));
+  AcceptorHandshake earlier(HandshakeOf(configs[0]));
+  const std::vector<uint8_t> hello = recorded.Hello();
+  const std::span<const uint8_t> hello_payload(hello.data() + kFrameHeaderSize,
+                                               hello.size() - kFrameHeaderSize);
+  earlier.OnHello({Channel::kHandshake, false, static_cast<uint32_t>(hello_payload.size()), 1},
+                  hello_payload);
+  const std::vector<uint8_t> earlier_reply = earlier.Reply();
+  const std::vector<uint8_t> old_finish =
+      recorded.OnReply({Channel::kHandshake, false,
+                        static_cast<uint32_t>(earlier_reply.size() - kFrameHeaderSize), 0},
+                       std::span<const uint8_t>(earlier_reply).subspan(kFrameHeaderSize), 0);
+  ASSERT_TRUE(SendAll(replayed, hello));
+  ReadFrame(replayed);  // node 0's Reply, with a nonce of its own
+  ASSERT_TRUE(SendAll(replayed, old_finish));
+
+  for (int fd : {junk, forged, replayed}) {
+    uint8_t byte;
+    EXPECT_LE(::recv(fd, &byte, 1, 0), 0) << "a refused connection was kept";
+  }
+  // Now the real node 1; the idle connection is still open.
+  auto t1 = TcpTransport::Connect(configs[1], std::move(listeners[1]));
+  auto t0 = a.get();
+  EXPECT_EQ(t0->connections_refused(), 3u) << t0->last_refusal();
+  Recorder r;
+  t0->SetHandler(Channel::kCoherence, &r);
+  t0->Start();
+  t1->Start();
+  t1->Send(0, Channel::kCoherence, Number(5));
+  ASSERT_TRUE(r.WaitMessages(1));
+  EXPECT_EQ(NumberIn(r.got_[0].payload), 5u);
+  for (int fd : {idle, junk, forged, replayed}) ::close(fd);
+}
+
+TEST(TcpTransport, RefusalsSayWhy) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  configs[0].connect_timeout = 1s;
   const uint16_t port = listeners[0].port();
   auto a = std::async(std::launch::async,
                       [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
@@ -406,7 +532,8 @@ TEST(TcpTransport, GarbageInsteadOfAHandshakeIsRejected) {
     a.get();
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("a connection from 127.0.0.1"));
+    EXPECT_THAT(e.what(), HasSubstr("did not connect in time: node 1"));
+    EXPECT_THAT(e.what(), HasSubstr("last refused: a connection from 127.0.0.1"));
     EXPECT_THAT(e.what(), HasSubstr("bad magic"));
   }
   ::close(fd);
@@ -422,11 +549,22 @@ struct RawPeer {
     auto a = std::async(std::launch::async,
                         [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
     fd = RawConnect(port);
-    const std::vector<uint8_t> hello = EncodeHello(Hello{0xc1, kProtocolVersion, 1, 3});
-    (void)!::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+    DialerHandshake handshake(HandshakeOf(configs[1]));
+    EXPECT_TRUE(SendAll(fd, handshake.Hello()));
+    const auto reply = ReadFrame(fd);
+    EXPECT_TRUE(SendAll(fd, handshake.OnReply(reply.first, reply.second, 0)));
+    seal = std::make_unique<FrameSeal>(configs[1].security, handshake.keys().send);
     t = a.get();
     t->SetHandler(Channel::kCoherence, &r);
     t->Start();
+  }
+  // A frame as node 1's transport would send it.
+  std::vector<uint8_t> Sealed(Channel channel, const std::vector<uint8_t>& payload) const {
+    std::vector<uint8_t> head;
+    EncodeFrameHeader({channel, false, static_cast<uint32_t>(payload.size()), 1}, head);
+    head.insert(head.end(), payload.begin(), payload.end());
+    seal->SealHead(head);
+    return head;
   }
   ~RawPeer() {
     t->Stop();
@@ -437,6 +575,7 @@ struct RawPeer {
            static_cast<ssize_t>(bytes.size());
   }
   int fd = -1;
+  std::unique_ptr<FrameSeal> seal;
   Recorder r;  // outlives the transport that calls it
   std::unique_ptr<TcpTransport> t;
 };
@@ -451,6 +590,20 @@ TEST(TcpTransport, GarbageAfterTheHandshakeLosesThePeerByName) {
   EXPECT_EQ(p.r.lost_[0].first, 1u);
   EXPECT_THAT(p.r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
   EXPECT_THAT(p.r.lost_[0].second, HasSubstr("unknown channel 200"));
+}
+
+TEST(TcpTransport, AFrameThatFailsAuthenticationLosesThePeer) {
+  RawPeer p;
+  ASSERT_TRUE(p.Send(p.Sealed(Channel::kCoherence, Number(1))));
+  ASSERT_TRUE(p.r.WaitMessages(1));
+  EXPECT_EQ(NumberIn(p.r.got_[0].payload), 1u);
+  std::vector<uint8_t> changed = p.Sealed(Channel::kCoherence, Number(2));
+  changed[kFrameHeaderSize] ^= 1;
+  ASSERT_TRUE(p.Send(changed));
+  ASSERT_TRUE(p.r.WaitLost());
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("failed authentication"));
+  EXPECT_EQ(p.r.got_.size(), 1u);
 }
 
 // A Goodbye may carry nothing: a page with it is a bad message, not a page

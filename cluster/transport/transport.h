@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/transport/security.h"
 #include "common/page_buffer.h"
 
 namespace ssivm::cluster {
@@ -41,6 +42,11 @@ struct TransportConfig {
   uint64_t epoch = 0;
   NodeId self = 0;
   std::vector<NodeAddress> nodes;  // every member, this node included
+  // Who may connect (the holders of `secret`) and how frames are sealed.
+  TransportSecurity security = TransportSecurity::kEncrypted;
+  ClusterSecret secret{};
+  // How long a connection may take to pass its handshake (and the whole
+  // mesh to form at the start).
   std::chrono::milliseconds connect_timeout{30000};
   // Stop() lets queued frames go out for this long (so that a Shutdown sent
   // just before reaches the peers), then closes regardless.

@@ -75,7 +75,7 @@ cluster::ClusterView View() {
 class Links : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto transports = cluster::ConnectLoopbackMesh(3, 9);
+    auto transports = cluster::ConnectLoopbackMesh(3, cluster::TransportSecurity::kEncrypted, 9);
     bus_.Register(0x500, 8, "scratch", &scratch_);
     bus_.Register(0x600, 1, "gate", &gate_);
     for (cluster::NodeId i = 0; i < 3; ++i) {

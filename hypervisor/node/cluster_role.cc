@@ -7,6 +7,7 @@
 #include "cluster/cluster_view.h"
 #include "common/error.h"
 #include "guest/abi/page.h"
+#include "provision/manifest/secret.h"
 
 namespace ssivm {
 
@@ -67,7 +68,13 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
   r.self = node_id;
   r.cluster_key = ClusterKey(m.cluster_id);
   r.view = cluster::ClusterView::FromManifest(m);
+  r.security = m.transport_security;
   return r;
+}
+
+void LoadRoleSecret(ClusterRole& role, const std::string& manifest_path) {
+  if (role.security == cluster::TransportSecurity::kNone) return;
+  role.secret = provision::LoadSecret(provision::SecretPath(manifest_path));
 }
 
 }  // namespace ssivm

@@ -21,6 +21,9 @@ struct ClusterRole {
   cluster::NodeId self = 0;
   uint64_t cluster_key = 0;  // the handshake's cluster id: a hash of the manifest's
   cluster::ClusterView view;
+  // The manifest's; the secret is read from beside it (LoadRoleSecret).
+  cluster::TransportSecurity security = cluster::TransportSecurity::kNone;
+  cluster::ClusterSecret secret{};
 
   uint32_t node_count() const { return view.member_count(); }
   uint32_t vcpus() const { return view.vcpu_count(); }
@@ -40,6 +43,11 @@ struct ClusterRole {
 // Throws Error naming the problem (unknown node id, an address that is not
 // IPv4, a manifest field this node cannot honour, ...).
 ClusterRole RoleFromManifest(const provision::ClusterManifest& manifest, uint32_t node_id);
+
+// Reads the cluster secret beside the manifest at `manifest_path` into
+// `role`, unless its transport runs without security. Throws Error naming
+// the file and the problem.
+void LoadRoleSecret(ClusterRole& role, const std::string& manifest_path);
 
 // FNV-1a of the cluster id: both ends of a connection must agree on it.
 uint64_t ClusterKey(const std::string& cluster_id);

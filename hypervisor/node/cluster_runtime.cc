@@ -34,12 +34,15 @@ ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, 
   cfg.epoch = role.epoch();
   cfg.self = role.self;
   cfg.nodes = role.addresses();
+  cfg.security = role.security;
+  cfg.secret = role.secret;
   cfg.connect_timeout = std::chrono::seconds(60);
   const cluster::Member& me = *role.view.Find(role.self);
   const bool wired = !me.host.empty();  // else a VM without a manifest: no wire
   if (wired) {
-    spdlog::info("node {}: joining {} nodes at {}", role.self, role.node_count(),
-                 cluster::NodeAddress{me.id, me.host, me.port}.Describe());
+    spdlog::info("node {}: joining {} nodes at {} (transport {})", role.self, role.node_count(),
+                 cluster::NodeAddress{me.id, me.host, me.port}.Describe(),
+                 cluster::SecurityName(role.security));
   }
   transport_ = cluster::MakeTransport(cfg);
   link_ =

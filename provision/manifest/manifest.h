@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/transport/security.h"
+
 namespace ssivm::provision {
 
 // Limits of the format (a full mesh of at most 64 nodes; see ARCHITECTURE.md).
@@ -49,6 +51,9 @@ struct Guest {
 struct ClusterManifest {
   std::string cluster_id;
   uint64_t epoch = 1;  // bumped on every membership change
+  // How nodes prove they belong and protect what they send; all but kNone
+  // need the cluster secret, stored beside the manifest (secret.h).
+  cluster::TransportSecurity transport_security = cluster::TransportSecurity::kEncrypted;
   Guest guest;
   std::vector<Node> nodes;
   bool operator==(const ClusterManifest&) const = default;

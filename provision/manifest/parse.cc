@@ -138,6 +138,17 @@ ClusterManifest ReadManifest(const Value& root, std::vector<Problem>* problems,
   TableReader r(root, "", problems, lines);
   r.String("cluster_id", true, &m.cluster_id);
   r.Integer("epoch", true, 1, INT64_MAX, &m.epoch);
+  if (const Value* v = r.Get("transport_security", toml::value_t::string, false)) {
+    const auto s = cluster::SecurityFromName(v->as_string().str);
+    if (s) {
+      m.transport_security = *s;
+    } else {
+      problems->push_back(
+          {"transport_security",
+           "'" + v->as_string().str + "' is not one of encrypted, authenticated, none",
+           LineOf(*v)});
+    }
+  }
   if (const Value* g = r.Get("guest", toml::value_t::table, true)) {
     ReadGuest(*g, problems, lines, &m.guest);
   }

@@ -241,8 +241,8 @@ std::function<void(const std::string&)> DieUnlessFinishing(
   };
 }
 
-json HostThreadsLoopback(int pages) {
-  auto transports = ConnectLoopbackMesh(2);
+json HostThreadsLoopback(int pages, TransportSecurity security) {
+  auto transports = ConnectLoopbackMesh(2, security);
   DsmNode n[2];
   for (NodeId i = 0; i < 2; ++i) {
     n[i].ram = NodeRam(pages);
@@ -269,6 +269,7 @@ struct RoleArgs {
   std::string role;
   std::string self_host, peer_host;
   int pages = 0;
+  std::string security = "encrypted";
 };
 
 // One DSM node of the netns measurement. Node 1 prints its measurements as
@@ -283,6 +284,8 @@ int RunDsmRole(const RoleArgs& a) {
   cfg.self = self;
   cfg.nodes = {{0, host0, kDsmPort}, {1, host1, kDsmPort}};
   cfg.connect_timeout = std::chrono::seconds(60);
+  cfg.security = *SecurityFromName(a.security);
+  cfg.secret.fill(0x6b);
   DsmNode n;
   n.ram = NodeRam(a.pages);
   n.transport = TcpTransport::Connect(cfg, TcpListener::Listen(a.self_host, kDsmPort));
@@ -389,10 +392,12 @@ std::string SelfExe() {
 }
 
 // One role in namespace k of `hosts`.
-Child StartRole(const NetnsHosts& hosts, uint32_t k, const std::string& role, int count) {
+Child StartRole(const NetnsHosts& hosts, uint32_t k, const std::string& role, int count,
+                TransportSecurity security = TransportSecurity::kNone) {
   std::vector<std::string> argv = hosts.Exec(k);
   argv.insert(argv.end(), {SelfExe(), "--role", role, "--self", hosts.address(k), "--peer",
-                           hosts.address(1 - k), "--pages", std::to_string(count)});
+                           hosts.address(1 - k), "--pages", std::to_string(count), "--security",
+                           SecurityName(security)});
   return StartChild(argv, fmt::format("{} in {}", role, hosts.ns(k)));
 }
 
@@ -400,21 +405,49 @@ Child StartRole(const NetnsHosts& hosts, uint32_t k, const std::string& role, in
 struct NetMeasurement {
   std::vector<double> tcp_floor;
   json host_threads;
+  json security_cost;  // loopback: host threads in every transport security
 };
 
-NetMeasurement MeasureLoopback(int pages) {
+double Median(const json& summary) {
+  return summary.at("median_us").get<double>();
+}
+
+// The same host-thread measurement in each transport security, and each
+// one's medians over those without security (same run).
+json SecurityCost(int pages) {
+  json by;
+  for (const auto s : {TransportSecurity::kNone, TransportSecurity::kAuthenticated,
+                       TransportSecurity::kEncrypted}) {
+    by[SecurityName(s)] = HostThreadsLoopback(pages, s);
+  }
+  const json& none = by["none"];
+  json ratios;
+  for (const char* s : {"authenticated", "encrypted"}) {
+    const json& m = by[s];
+    ratios[s] = json{
+        {"remote_read_fault", Median(m["remote_read_fault"]) / Median(none["remote_read_fault"])},
+        {"write_upgrade", Median(m["write_upgrade"]) / Median(none["write_upgrade"])},
+        {"sequential_transfer_throughput",
+         m["sequential_transfer"]["pages_per_s"].get<double>() /
+             none["sequential_transfer"]["pages_per_s"].get<double>()}};
+  }
+  return {{"host_threads", by}, {"ratios_vs_none", ratios}};
+}
+
+NetMeasurement MeasureLoopback(int pages, TransportSecurity security) {
   NetMeasurement m;
   TcpListener l = TcpListener::Listen("127.0.0.1", 0);
   std::thread server([&] { FloorServe(l, pages); });
   m.tcp_floor = FloorMeasure("127.0.0.1", l.port(), pages);
   server.join();
-  m.host_threads = HostThreadsLoopback(pages);
+  m.host_threads = HostThreadsLoopback(pages, security);
+  m.security_cost = SecurityCost(pages);
   return m;
 }
 
 // Node 0 (server, home) in namespace 0, node 1 (client, measuring) in
 // namespace 1. The namespaces go away with `hosts`, also on errors.
-NetMeasurement MeasureNetns(int pages) {
+NetMeasurement MeasureNetns(int pages, TransportSecurity security) {
   const NetnsHosts hosts(2, fmt::format("bd{:05x}", ::getpid() & 0xfffff),
                          static_cast<uint8_t>(20 + (::getpid() + 101) % 200));
   NetMeasurement m;
@@ -422,8 +455,8 @@ NetMeasurement MeasureNetns(int pages) {
   Child client = StartRole(hosts, 1, "floor-client", pages);
   m.tcp_floor = json::parse(Finish(client)).get<std::vector<double>>();
   Finish(server);
-  Child node0 = StartRole(hosts, 0, "dsm-node0", pages);
-  Child node1 = StartRole(hosts, 1, "dsm-node1", pages);
+  Child node0 = StartRole(hosts, 0, "dsm-node0", pages, security);
+  Child node1 = StartRole(hosts, 1, "dsm-node1", pages, security);
   m.host_threads = json::parse(Finish(node1));
   Finish(node0);
   return m;
@@ -466,18 +499,17 @@ json GuestMeasurement(const std::string& net, int pages) {
       {"node_dsm_stats", nodes}};
 }
 
-double Median(const json& summary) {
-  return summary.at("median_us").get<double>();
-}
-
-json NetSection(const std::string& net, int pages, int guest_pages, const json& local_fault) {
-  const NetMeasurement m = net == "netns" ? MeasureNetns(pages) : MeasureLoopback(pages);
+json NetSection(const std::string& net, int pages, int guest_pages, const json& local_fault,
+                TransportSecurity security) {
+  const NetMeasurement m =
+      net == "netns" ? MeasureNetns(pages, security) : MeasureLoopback(pages, security);
   const json tcp = Summary(m.tcp_floor);
   const double floor = Median(tcp) + Median(local_fault);
   json s = {
       {"floors", {{"tcp_4k_request_response", tcp}, {"local_uffd_fault", local_fault}}},
       {"host_threads", m.host_threads},
   };
+  if (!m.security_cost.is_null()) s["security_cost"] = m.security_cost;
   json ratios = {
       {"host_remote_read_vs_rtt_plus_local_fault",
        Median(m.host_threads["remote_read_fault"]) / floor},
@@ -516,6 +548,11 @@ static int Main(int argc, char** argv) {
   app.add_option("--guest-pages", guest_pages, "Pages the guest's dsmlat workload touches")
       ->check(CLI::Range(10, 20000));
   app.add_flag("--no-guest", no_guest, "Skip the measurement from guest vCPUs");
+  app.add_option("--security", role.security,
+                 "Transport security of the host-thread nodes (the loopback section also "
+                 "measures every one, in security_cost)")
+      ->check(CLI::IsMember({"none", "authenticated", "encrypted"}))
+      ->capture_default_str();
   std::string kvm = "auto";
   app.add_option("--kvm", kvm,
                  "host, emulated (all of it, floors too, inside the emulated hardware-KVM "
@@ -546,13 +583,15 @@ static int Main(int argc, char** argv) {
     json nets;
     for (const std::string n : {"loopback", "netns"}) {
       if (net == "both" || net == n) {
-        nets[n] = NetSection(n, pages, no_guest ? 0 : guest_pages, local_fault);
+        nets[n] = NetSection(n, pages, no_guest ? 0 : guest_pages, local_fault,
+                             *SecurityFromName(role.security));
       }
     }
     const json j = {
         {"benchmark", "dsm_latency"},
         {"runtime", ssivm::bench::RuntimeJson()},
         {"pages", pages},
+        {"transport_security", role.security},
         {"guest_pages", no_guest ? 0 : guest_pages},
         {"note",
          "medians and p99 in microseconds; floors measured in this run; host ratios are medians "

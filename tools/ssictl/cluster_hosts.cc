@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -11,6 +12,7 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "provision/manifest/secret.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/prerequisites.h"
 #include "tools/ssictl/run_state.h"
@@ -60,7 +62,8 @@ std::vector<std::string> Parallel(size_t n, const std::function<void(size_t)>& f
 }
 
 ClusterHosts::ClusterHosts(const std::string& manifest, const HostAccess& access)
-    : manifest_(provision::Load(manifest)),
+    : manifest_path_(manifest),
+      manifest_(provision::Load(manifest)),
       local_ssivm_(
           Absolute(access.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : access.ssivm)) {
   for (const PlannedHost& p : GroupByHost(manifest_)) {
@@ -174,10 +177,23 @@ void ClusterHosts::Push() const {
   provision::ClusterManifest local = manifest_;
   local.guest.kernel = LocalKernel();
   local.guest.initrd = LocalInitrd();
+  // Every node holds the cluster secret beside its manifest; the first `up`
+  // of a manifest without one makes it.
+  const bool secret = manifest_.transport_security != cluster::TransportSecurity::kNone;
+  const std::string secret_path = provision::SecretPath(manifest_path_);
+  if (secret && provision::EnsureSecret(manifest_path_)) {
+    std::fprintf(stderr,
+                 "ssictl: made the cluster secret %s (mode 0600; keep it with the manifest)\n",
+                 secret_path.c_str());
+  }
   for (const Site& s : sites_) {  // one after the other: they may share the directory
     if (!s.host.local()) continue;
     fs::create_directories(s.files.dir);
     provision::Save(local, s.files.manifest());
+    const std::string copy = provision::SecretPath(s.files.manifest());
+    if (secret && fs::absolute(copy) != fs::absolute(secret_path)) {
+      provision::SaveSecret(provision::LoadSecret(secret_path), copy);
+    }
   }
   const fs::path staging = fs::temp_directory_path() / fmt::format("ssictl-push-{}", ::getpid());
   fs::create_directories(staging);
@@ -189,6 +205,7 @@ void ClusterHosts::Push() const {
     s.host.Push(local.guest.kernel, s.files.kernel());
     if (!local.guest.initrd.empty()) s.host.Push(local.guest.initrd, s.files.initrd());
     s.host.Push(copy, s.files.manifest());
+    if (secret) s.host.Push(secret_path, provision::SecretPath(s.files.manifest()), true);
   });
   std::error_code ec;
   fs::remove_all(staging, ec);

@@ -86,6 +86,7 @@ class ClusterHosts {
   const std::string& LocalSsivm() const { return local_ssivm_; }
 
  private:
+  std::string manifest_path_;
   provision::ClusterManifest manifest_;
   std::string local_ssivm_;
   std::vector<Site> sites_;

@@ -21,6 +21,7 @@
 #include "common/unique_fd.h"
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
+#include "provision/manifest/secret.h"
 #include "tools/ssictl/emulated_up.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
@@ -101,6 +102,7 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   provision::ClusterManifest m;
   m.cluster_id = name;
   m.epoch = 1;
+  if (opt.insecure_transport) m.transport_security = cluster::TransportSecurity::kNone;
   m.guest.kernel = std::filesystem::absolute(kernel).string();
   m.guest.initrd = up.initrd;
   m.guest.cmdline = up.cmdline;
@@ -121,6 +123,7 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   std::filesystem::create_directories(dir);
   const std::string manifest = (dir / "cluster.toml").string();
   provision::Save(m, manifest);
+  if (!opt.insecure_transport) provision::EnsureSecret(manifest);
 
   RunState state{m.cluster_id, ::getpid(), {}};
   for (uint32_t k = 0; k < opt.nodes; ++k) state.control.push_back(ControlPath(m.cluster_id, k));

@@ -16,7 +16,8 @@ struct ClusterUpOptions {
   uint32_t nodes = 2;
   uint32_t vcpus_per_node = 1;
   uint64_t memory_per_node_mib = 128;
-  std::string net = "netns";  // "netns" or "loopback"
+  std::string net = "netns";        // "netns" or "loopback"
+  bool insecure_transport = false;  // transport_security = "none": no secret
 };
 
 // A free TCP port on 127.0.0.1 (bound and released: another process could

@@ -11,6 +11,7 @@
 #include "provision/domain/domain.h"
 #include "provision/hostlist/hostlist.h"
 #include "provision/manifest/manifest.h"
+#include "provision/manifest/secret.h"
 #include "tools/ssictl/cluster_up.h"
 #include "tools/ssictl/run_state.h"
 
@@ -40,6 +41,7 @@ int Import(const std::string& file, const std::string& output, const std::string
            uint16_t port) {
   provision::ClusterManifest m = ImportDomain(file, nodes_file, port, false, stdout);
   bool changed = provision::Save(m, output);
+  provision::EnsureSecret(output);
   std::printf("%s: %s: %zu nodes, %u vCPUs (%u online), %llu MiB, epoch %llu\n", output.c_str(),
               changed ? "written" : "unchanged", m.nodes.size(), m.guest.vcpus_total,
               m.guest.vcpus_online, static_cast<unsigned long long>(m.TotalMemoryMib()),
@@ -79,6 +81,7 @@ int UpDomain(const std::string& file, const std::string& nodes_file, RemoteOptio
     ~Remove() {
       std::error_code ec;
       std::filesystem::remove(path, ec);
+      std::filesystem::remove(provision::SecretPath(path), ec);
     }
   } remove{remote.manifest};
   return UpManifest(remote);

@@ -117,6 +117,12 @@ static int Main(int argc, char** argv) {
   up_cmd->add_option("--nodes-file", domain_nodes_file, "Hosts of the domain's cells, in order")
       ->needs(up_domain);
   up_cmd->add_flag("--detach", remote.detach, "Return once every node runs (--manifest, --domain)");
+  up_cmd
+      ->add_flag("--insecure-transport", cluster.insecure_transport,
+                 "With --nodes: no cluster secret, frames in clear (anyone who can reach a node's "
+                 "port can join and read and write guest memory). A manifest says it with "
+                 "transport_security = \"none\"")
+      ->needs(nodes_opt);
 
   std::string vm_name;
   bool status_json = false;

@@ -8,6 +8,7 @@
 #include "provision/hostlist/hostlist.h"
 #include "provision/manifest/edit.h"
 #include "provision/manifest/manifest.h"
+#include "provision/manifest/secret.h"
 
 namespace ssivm {
 namespace {
@@ -34,9 +35,19 @@ int New(const ManifestOptions& o) {
   n.initrd = o.initrd;
   n.cmdline = o.cmdline;
   ClusterManifest fresh = provision::NewManifest(hosts, n);
+  if (o.insecure_transport) fresh.transport_security = cluster::TransportSecurity::kNone;
+  // The secret beside the manifest (kept if there is one: the nodes hold it).
+  const auto secret = [&](const ClusterManifest& m) {
+    if (m.transport_security != cluster::TransportSecurity::kNone &&
+        provision::EnsureSecret(o.output)) {
+      std::printf("%s: the cluster secret (mode 0600; ssictl up copies it to every node)\n",
+                  provision::SecretPath(o.output).c_str());
+    }
+  };
   if (Exists(o.output) && !o.force) {
     ClusterManifest old = provision::Load(o.output);
     if (old == fresh) {
+      secret(old);
       std::printf("%s: unchanged (%zu nodes, epoch %llu)\n", o.output.c_str(), old.nodes.size(),
                   static_cast<unsigned long long>(old.epoch));
       return 0;
@@ -52,6 +63,7 @@ int New(const ManifestOptions& o) {
     add.port = o.port;
     std::vector<std::string> changes = provision::SyncHosts(&old, hosts, add);
     provision::Save(old, o.output);
+    secret(old);
     if (changes.empty()) {
       std::printf("%s: membership unchanged (%zu nodes, epoch %llu)\n", o.output.c_str(),
                   old.nodes.size(), static_cast<unsigned long long>(old.epoch));
@@ -63,6 +75,7 @@ int New(const ManifestOptions& o) {
     return 0;
   }
   provision::Save(fresh, o.output);
+  secret(fresh);
   std::printf("%s: %zu nodes, %u vCPUs, %llu MiB, epoch 1\n", o.output.c_str(), fresh.nodes.size(),
               fresh.guest.vcpus_total, static_cast<unsigned long long>(fresh.TotalMemoryMib()));
   return 0;
@@ -140,6 +153,9 @@ ManifestCommands::ManifestCommands(CLI::App& app) {
   new_->add_flag("--update", opt_.update,
                  "If the manifest exists, add and remove nodes to match the list instead");
   new_->add_flag("--force", opt_.force, "Overwrite an existing, different manifest");
+  new_->add_flag("--insecure-transport", opt_.insecure_transport,
+                 "No cluster secret: anyone who can reach a node's port can join the cluster "
+                 "and read and write guest memory (transport_security = \"none\")");
 
   check_ = manifest->add_subcommand("check", "Validate a manifest; exit 1 naming every problem");
   check_->add_option("file", opt_.check_file, "The manifest")->required();

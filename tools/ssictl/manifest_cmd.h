@@ -24,6 +24,7 @@ struct ManifestOptions {
   std::string cmdline;
   bool update = false;
   bool force = false;
+  bool insecure_transport = false;
   std::string check_file;
   // node add/remove
   std::string host;
