@@ -30,6 +30,7 @@ class LoneTransport final : public Transport {
   }
   void Stop() override {}
   PagePool& pages() override { return pages_; }
+  std::vector<LinkStatus> Links() const override { return {}; }
 
  private:
   const NodeId self_;

@@ -29,6 +29,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
 void WriteAll(int fd, const uint8_t* p, size_t n, const std::string& peer) {
   while (n > 0) {
     const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
@@ -325,6 +330,7 @@ void TcpTransport::AddConnected(const NodeAddress& address, UniqueFd fd, const S
   peer->address = address;
   peer->fd = std::move(fd);
   peer->seal = std::make_unique<FrameSeal>(config_.security, keys.send);
+  peer->heard = peer->sent = NowNs();
   peer->in.seal = std::make_unique<FrameSeal>(config_.security, keys.receive);
   bool watch = false;
   {
@@ -385,6 +391,7 @@ void TcpTransport::Start() {
   epoll_event ev{};
   ev.events = EPOLLIN;
   for (auto& [id, peer] : peers_) {
+    peer->heard = NowNs();  // silence is counted from here: frames wait until now
     ev.data.u64 = id;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, peer->fd.get(), &ev) != 0) ThrowErrno("epoll_ctl");
   }
@@ -619,6 +626,80 @@ int TcpTransport::NextPendingTimeoutMs() {
       std::chrono::duration_cast<std::chrono::milliseconds>(first - now).count() + 1);
 }
 
+// ---- Failure detection --------------------------------------------------------
+//
+// A peer that hangs, is stopped (SIGSTOP) or is cut off by the network keeps
+// its TCP connection open, so only silence shows it: every frame counts as
+// contact, and each side sends a heartbeat when it sent nothing for a
+// quarter of the timeout. A peer silent for the whole timeout is lost like
+// one that closed: the handlers hear of it and the node stops the VM with a
+// report naming it. The receive thread does this between reads (from
+// Connect on), so it runs while frames arrive from other peers too.
+
+int TcpTransport::Heartbeat() {
+  const auto timeout = config_.heartbeat_timeout;
+  if (timeout.count() <= 0) return -1;
+  const auto now = Clock::now();
+  const auto interval = timeout / 4;
+  if (now < next_heartbeat_) {  // the common case, on every wake: cheap
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat_ - now).count() + 1);
+  }
+  // Heartbeats go out from the handshake on; silence counts only once this
+  // node reads (Start): a peer still setting up (loading the guest, say)
+  // must not be lost by one that started first.
+  std::vector<std::shared_ptr<Peer>> peers;
+  bool checking = false;
+  {
+    std::shared_lock<std::shared_mutex> lock(peers_mu_);
+    checking = delivering_;
+    for (const auto& [id, peer] : peers_) peers.push_back(peer);
+  }
+  next_heartbeat_ = now + interval;
+  const int64_t now_ns = NowNs();
+  const auto since = [&](int64_t ns) { return std::chrono::nanoseconds(now_ns - ns); };
+  for (const auto& peer : peers) {
+    if (peer->lost) continue;
+    if (checking && since(peer->heard) > timeout) {
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer->fd.get(), nullptr);
+      Lose(*peer, fmt::format("sent nothing for {:.1f} s (the heartbeat timeout): it hangs, was "
+                              "stopped, or the network to it is cut",
+                              std::chrono::duration<double>(since(peer->heard)).count()));
+      continue;
+    }
+    if (since(peer->sent) < interval) continue;
+    OutFrame beat;
+    beat.head = EncodeSignal(HandshakeKind::kHeartbeat, config_.self);
+    try {
+      Enqueue(*peer, std::move(beat), Channel::kHandshake);
+    } catch (const Error&) {
+      // Stopped, or not reading: its own silence or its Sends tell.
+    }
+  }
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
+}
+
+std::vector<LinkStatus> TcpTransport::Links() const {
+  std::vector<std::shared_ptr<Peer>> peers;
+  {
+    std::shared_lock<std::shared_mutex> lock(peers_mu_);
+    for (const auto& [id, peer] : peers_) peers.push_back(peer);
+  }
+  const int64_t now = NowNs();
+  std::vector<LinkStatus> out;
+  for (const auto& p : peers) {
+    LinkStatus l;
+    l.peer = p->address.id;
+    l.address = fmt::format("{}:{}", p->address.host, p->address.port);
+    l.heard_ms_ago = (now - p->heard) / 1000000;
+    l.sent_ms_ago = (now - p->sent) / 1000000;
+    std::lock_guard<std::mutex> lock(p->out_mu);
+    l.queued_bytes = p->queued_bytes;
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 // ---- Sending ----------------------------------------------------------------
 //
 // Callers send while holding locks (the fault engine sends under its own
@@ -712,6 +793,7 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel, bool cappe
     }
     if (written == out.size()) {
       sent_.fetch_add(1, std::memory_order_relaxed);
+      peer.sent = NowNs();
       return;
     }
   }
@@ -719,6 +801,7 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel, bool cappe
   peer.queued_bytes += out.size();
   peer.queue.push_back(std::move(out));
   sent_.fetch_add(1, std::memory_order_relaxed);
+  peer.sent = NowNs();
   peer.out_cv.notify_all();
 }
 
@@ -795,7 +878,10 @@ void TcpTransport::Stop() {
 void TcpTransport::ReceiveLoop() {
   epoll_event events[16];
   for (;;) {
-    const int n = ::epoll_wait(epoll_.get(), events, 16, NextPendingTimeoutMs());
+    const int pending = NextPendingTimeoutMs();
+    const int beat = Heartbeat();
+    const int n = ::epoll_wait(epoll_.get(), events, 16,
+                               pending < 0 ? beat : (beat < 0 ? pending : std::min(pending, beat)));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return;
     for (int i = 0; i < n; ++i) {
@@ -905,6 +991,7 @@ bool TcpTransport::ReadFrom(Peer& peer) {
           Lose(peer, "connection failed: " + ErrnoText(errno));
           return false;
         case ReadResult::kFrame:
+          peer.heard = NowNs();
           Deliver(peer);
           break;
       }

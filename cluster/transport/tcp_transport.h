@@ -77,6 +77,7 @@ class TcpTransport final : public Transport {
   void RemovePeer(NodeId id) override;
   void Stop() override;
   PagePool& pages() override { return pages_; }
+  std::vector<LinkStatus> Links() const override;
 
   // Frames accepted by Send (queued or written).
   uint64_t messages_sent() const { return sent_.load(std::memory_order_relaxed); }
@@ -117,8 +118,12 @@ class TcpTransport final : public Transport {
   struct Peer {
     NodeAddress address;
     UniqueFd fd;
-    Inbound in;                        // receive thread only (its seal too)
-    bool lost = false;                 // receive thread only
+    Inbound in;         // receive thread only (its seal too)
+    bool lost = false;  // receive thread only
+    // steady_clock nanoseconds: the last frame from it (the receive thread
+    // writes), and the last frame to it (senders write, under out_mu).
+    std::atomic<int64_t> heard{0};
+    std::atomic<int64_t> sent{0};
     bool said_goodbye = false;         // receive thread only
     std::atomic<bool> removed{false};  // RemovePeer: its closing is no loss
 
@@ -184,6 +189,10 @@ class TcpTransport final : public Transport {
   void Refuse(uint64_t token, const std::string& why);
   void NoteRefusal(const std::string& what);
   int NextPendingTimeoutMs();
+  // Loses peers silent for longer than the heartbeat timeout, sends a
+  // heartbeat to those this node sent nothing for a while; returns the ms
+  // until it should run again (-1: never).
+  int Heartbeat();
 
   const TransportConfig config_;
   const TcpListener listener_;
@@ -211,6 +220,7 @@ class TcpTransport final : public Transport {
   UniqueFd epoll_;
   UniqueFd wake_;
   std::thread thread_;
+  std::chrono::steady_clock::time_point next_heartbeat_{};  // receive thread only
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> writes_{0};

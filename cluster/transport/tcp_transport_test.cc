@@ -542,9 +542,10 @@ TEST(TcpTransport, RefusalsSayWhy) {
 // Node 0's transport, started, with node 1 a raw socket that passed the
 // handshake: what a test sends on `fd` is what node 0 receives from node 1.
 struct RawPeer {
-  RawPeer() {
+  explicit RawPeer(std::chrono::milliseconds heartbeat_timeout = 5s) {
     std::vector<TcpListener> listeners;
     auto configs = Configs(2, listeners);
+    configs[0].heartbeat_timeout = heartbeat_timeout;
     const uint16_t port = listeners[0].port();
     auto a = std::async(std::launch::async,
                         [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
@@ -604,6 +605,38 @@ TEST(TcpTransport, AFrameThatFailsAuthenticationLosesThePeer) {
   EXPECT_THAT(p.r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
   EXPECT_THAT(p.r.lost_[0].second, HasSubstr("failed authentication"));
   EXPECT_EQ(p.r.got_.size(), 1u);
+}
+
+// A peer that passed its handshake and then says nothing (hung, stopped,
+// cut off: its connection stays open) is lost at the heartbeat timeout.
+TEST(TcpTransport, ASilentPeerIsLostAtTheHeartbeatTimeout) {
+  RawPeer p(500ms);
+  ASSERT_TRUE(p.r.WaitLost());
+  EXPECT_EQ(p.r.lost_[0].first, 1u);
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
+  EXPECT_THAT(p.r.lost_[0].second, HasSubstr("sent nothing for"));
+}
+
+// Idle peers keep each other alive with heartbeats, which every link's
+// status shows.
+TEST(TcpTransport, IdlePeersStayConnectedThroughHeartbeats) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(3, listeners);
+  for (auto& c : configs) c.heartbeat_timeout = 1s;
+  Mesh m = Build(configs, std::move(listeners));
+  std::this_thread::sleep_for(4s);  // four timeouts without a message
+  for (auto& r : m.recorders) EXPECT_TRUE(r->lost_.empty()) << r->lost_.front().second;
+  for (NodeId i = 0; i < 3; ++i) {
+    EXPECT_GE(m.transports[i]->messages_sent(), 2u) << "node " << i << " sent no heartbeat";
+    const std::vector<LinkStatus> links = m.transports[i]->Links();
+    ASSERT_EQ(links.size(), 2u);
+    for (const LinkStatus& l : links) {
+      EXPECT_NE(l.peer, i);
+      EXPECT_THAT(l.address, HasSubstr("127.0.0.1:"));
+    }
+  }
+  m.transports[2]->Send(0, Channel::kCoherence, Number(1));
+  ASSERT_TRUE(m.recorders[0]->WaitMessages(1));
 }
 
 // A Goodbye may carry nothing: a page with it is a bad message, not a page

@@ -53,6 +53,19 @@ struct TransportConfig {
   std::chrono::milliseconds flush_timeout{2000};
   // A peer with this much queued and unsent is not reading: Send fails.
   size_t max_queued_bytes = size_t{512} << 20;
+  // A peer that sends nothing for this long is lost (hung, stopped, or cut
+  // off): each side sends a heartbeat when it sent nothing for a quarter of
+  // it. Zero: no heartbeats.
+  std::chrono::milliseconds heartbeat_timeout{5000};
+};
+
+// One connection as seen from this node (`ssictl status`).
+struct LinkStatus {
+  NodeId peer = 0;
+  std::string address;        // host:port
+  int64_t heard_ms_ago = 0;   // since the last frame from the peer
+  int64_t sent_ms_ago = 0;    // since the last frame to it
+  uint64_t queued_bytes = 0;  // accepted by Send, not yet on the wire
 };
 
 class ChannelHandler {
@@ -105,6 +118,8 @@ class Transport {
   // Received pages come from this pool; senders take theirs from it too, so
   // a node counts its page copies in one place.
   virtual PagePool& pages() = 0;
+  // Every peer's connection, ascending ids. Thread-safe.
+  virtual std::vector<LinkStatus> Links() const = 0;
 };
 
 // The transport `config.kind` names, connected to every member: binds this

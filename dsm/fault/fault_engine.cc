@@ -85,7 +85,8 @@ FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_
     : ram_(std::move(ram)),
       transport_(transport),
       on_fatal_(std::move(on_fatal)),
-      node_(self, std::move(home_of)),
+      node_(self, home_of),
+      home_of_(std::move(home_of)),
       uffd_(ram_.host_base(), ram_.host_size()),
       stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_.valid()) ThrowErrno("eventfd for the fault engine");
@@ -102,6 +103,12 @@ FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_
 
 FaultEngine::~FaultEngine() {
   Stop();
+}
+
+void FaultEngine::ReportStallsAfter(std::chrono::milliseconds after,
+                                    std::function<void(const std::string&)> report) {
+  stall_after_ = after;
+  report_stall_ = std::move(report);
 }
 
 void FaultEngine::Start() {
@@ -124,13 +131,18 @@ uint64_t FaultEngine::HostAddress(PageNumber page) const {
 }
 
 void FaultEngine::FaultLoop() {
+  // Stalls are looked for twice per period: reported within 1.5 periods.
+  const int wait_ms = stall_after_.count() > 0 ? static_cast<int>(stall_after_.count() / 2) : -1;
   for (;;) {
     pollfd fds[2] = {{uffd_.fd(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    const int ready = ::poll(fds, 2, wait_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return Fatal("poll on userfaultfd: " + ErrnoText(errno));
     }
     if (fds[1].revents) return;
+    if (wait_ms > 0) ReportStalls();
+    if (ready == 0) continue;
     try {
       while (const auto fault = uffd_.ReadFault()) {
         const std::optional<PageNumber> at = ram_.PageAt(fault->address);
@@ -236,7 +248,25 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
   }
 }
 
+void FaultEngine::ReportStalls() {
+  std::vector<std::string> reports;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [page, since] : fault_started_) {
+      if (now - since < stall_after_ || !stalled_.insert(page).second) continue;
+      reports.push_back(fmt::format(
+          "a fault on guest page {:#x} has waited {:.1f} s (its home: node {}); the DSM protocol "
+          "is stuck on it",
+          page * abi::kPageSize, std::chrono::duration<double>(now - since).count(),
+          home_of_(page)));
+    }
+  }
+  for (const std::string& r : reports) report_stall_(r);
+}
+
 void FaultEngine::Resolved(PageNumber page) {
+  stalled_.erase(page);
   const auto it = fault_started_.find(page);
   if (it == fault_started_.end()) return;
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,11 @@ class FaultEngine final : public cluster::ChannelHandler {
                     replicated, members) {}
   ~FaultEngine() override;
 
+  // A fault that has waited longer than `after` is reported once through
+  // `report` (naming the page and its home); the peers' liveness is the
+  // transport's heartbeats, so this shows a protocol that stalls. Before Start.
+  void ReportStallsAfter(std::chrono::milliseconds after,
+                         std::function<void(const std::string&)> report);
   void Start();
   void Stop();
 
@@ -113,6 +119,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   uint64_t HostAddress(PageNumber page) const;
 
   void Resolved(PageNumber page);
+  void ReportStalls();
 
   const SharedRam ram_;
   cluster::Transport& transport_;
@@ -121,6 +128,10 @@ class FaultEngine final : public cluster::ChannelHandler {
   CoherenceNode node_;
   DsmStats stats_;
   std::unordered_map<PageNumber, std::chrono::steady_clock::time_point> fault_started_;
+  std::unordered_set<PageNumber> stalled_;  // reported, not resolved yet
+  std::chrono::milliseconds stall_after_{0};
+  std::function<void(const std::string&)> report_stall_;
+  CoherenceNode::HomeOf home_of_;
   std::unordered_map<PageNumber, uint64_t> page_faults_;
   Userfaultfd uffd_;
   UniqueFd stop_;

@@ -6,10 +6,14 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 
 #include "cluster/transport/loopback_mesh.h"
 #include "common/mapping.h"
@@ -125,6 +129,51 @@ TEST_F(TwoNodes, AtomicIncrementsOnBothNodesAreExact) {
   // The pages really moved: each node received data from the other.
   EXPECT_GE(nodes_[0].engine->stats().pages_received, 1u);
   EXPECT_GE(nodes_[1].engine->stats().pages_received, 1u);
+}
+
+// Swallows what arrives: a home that never answers.
+class Deaf : public cluster::ChannelHandler {
+ public:
+  void OnReceive(NodeId, std::span<const uint8_t>, PageBuffer) override {}
+  void OnPeerLost(NodeId, const std::string&) override {}
+};
+
+// A fault whose request is never answered is reported once it waited the
+// stall time, naming the page and its home.
+TEST(FaultEngineStalls, AFaultNeverAnsweredIsReportedWithItsPage) {
+  auto transports = cluster::ConnectLoopbackMesh(2);
+  Deaf deaf;
+  transports[0]->SetHandler(cluster::Channel::kCoherence, &deaf);
+  transports[0]->Start();
+  Mapping ram = Mapping::Anonymous(kSize, "node RAM");
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> reports;
+  auto engine = std::make_unique<FaultEngine>(1, SharedRegion{kGpa, kSize, ram.data()}, HomeOf,
+                                              *transports[1], [](const std::string&) {});
+  engine->ReportStallsAfter(200ms, [&](const std::string& r) {
+    std::lock_guard<std::mutex> l(mu);
+    reports.push_back(r);
+    cv.notify_all();
+  });
+  transports[1]->Start();
+  engine->Start();
+  std::thread reader([&] {
+    // Page 4 is node 0's: the request goes there and is never answered.
+    (void)*reinterpret_cast<volatile uint64_t*>(ram.data() + 4 * abi::kPageSize);
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    EXPECT_TRUE(cv.wait_for(l, 60s, [&] { return !reports.empty(); }));
+  }
+  transports[1]->Stop();  // the engine is its handler: stopped first
+  engine.reset();         // closes the userfaultfd: the reader's access completes
+  reader.join();
+  ASSERT_EQ(reports.size(), 1u);  // once per fault
+  EXPECT_THAT(reports[0],
+              ::testing::HasSubstr(fmt::format("guest page {:#x}", kGpa + 4 * abi::kPageSize)));
+  EXPECT_THAT(reports[0], ::testing::HasSubstr("its home: node 0"));
+  transports[0]->Stop();
 }
 
 }  // namespace

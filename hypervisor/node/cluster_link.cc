@@ -60,6 +60,12 @@ void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
   }
 }
 
+void ClusterLink::ReportStallsAfter(std::chrono::milliseconds after,
+                                    std::function<void(const std::string&)> report) {
+  stall_after_ = after;
+  report_stall_ = std::move(report);
+}
+
 uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool write,
                                uint32_t data) {
   uint64_t seq;
@@ -71,7 +77,17 @@ uint32_t ClusterLink::RemoteIo(NodeId node, uint16_t port, uint8_t size, bool wr
   }
   cluster::SendControl(transport_, node, cluster::IoRequest{seq, 0, port, size, write, data});
   std::unique_lock<std::mutex> lock(io_mu_);
-  io_cv_.wait(lock, [&] { return aborted_ || io_waiting_[seq].has_value(); });
+  const auto answered = [&] { return aborted_ || io_waiting_[seq].has_value(); };
+  if (stall_after_.count() > 0 && !io_cv_.wait_for(lock, stall_after_, answered)) {
+    lock.unlock();
+    report_stall_(fmt::format(
+        "a port {} of {} byte(s) at port {:#x}, forwarded to node {}, has waited {:.1f} s for its "
+        "answer",
+        write ? "write" : "read", size, port, node,
+        std::chrono::duration<double>(stall_after_).count()));
+    lock.lock();
+  }
+  io_cv_.wait(lock, answered);
   const uint32_t value = io_waiting_[seq].value_or(0xffffffff);
   io_waiting_.erase(seq);
   return value;

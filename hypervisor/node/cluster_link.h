@@ -5,6 +5,7 @@
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_LINK_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,10 @@ class ClusterLink final : public cluster::ChannelHandler {
   // Delivers locally or forwards to the vCPU's node. Guest-controlled input:
   // an unknown vCPU is ignored by the caller's device (PvIpi checks it).
   void SendInterrupt(uint32_t vcpu, uint8_t vector);
+  // A forwarded port access that has waited longer than `after` is reported
+  // (once, naming the port and the node) through `report`.
+  void ReportStallsAfter(std::chrono::milliseconds after,
+                         std::function<void(const std::string&)> report);
   // Performs a port access on `node`'s devices and waits for the answer.
   // Returns all-ones if the VM stops meanwhile.
   uint32_t RemoteIo(cluster::NodeId node, uint16_t port, uint8_t size, bool write, uint32_t data);
@@ -98,6 +103,8 @@ class ClusterLink final : public cluster::ChannelHandler {
   std::deque<std::pair<cluster::NodeId, cluster::IoRequest>> serve_queue_;
   bool serve_stop_ = false;
   std::thread server_;  // last: joined first
+  std::chrono::milliseconds stall_after_{0};
+  std::function<void(const std::string&)> report_stall_;
 };
 
 // Stands in for a device that lives on another node: every access is

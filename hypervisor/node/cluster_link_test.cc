@@ -171,6 +171,31 @@ TEST_F(Links, ABlockedDeviceDoesNotStallWhatTheNodeReceives) {
   EXPECT_EQ(scratch_.last_, 9u);
 }
 
+// A forwarded access whose answer does not come within the stall time is
+// reported, naming the port and the node (the device here blocks).
+TEST_F(Links, AForwardedAccessThatWaitsTooLongIsReportedByPort) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string report;
+  sides_[1].link->ReportStallsAfter(200ms, [&](const std::string& r) {
+    std::lock_guard<std::mutex> l(mu);
+    report = r;
+    cv.notify_all();
+  });
+  std::thread writer([&] {
+    RemoteDevice remote(*sides_[1].link, 0, 0x600);
+    remote.Write(0, 1, 1);  // blocks in the gate on node 0
+  });
+  ASSERT_TRUE(gate_.WaitEntered());
+  {
+    std::unique_lock<std::mutex> l(mu);
+    EXPECT_TRUE(cv.wait_for(l, 60s, [&] { return !report.empty(); }));
+  }
+  gate_.Open();
+  writer.join();
+  EXPECT_THAT(report, HasSubstr("port write of 1 byte(s) at port 0x600, forwarded to node 0"));
+}
+
 TEST_F(Links, ShutdownReachesEveryNode) {
   sides_[0].link->BroadcastShutdown(7);
   ASSERT_TRUE(WaitStop(sides_[1]));

@@ -69,6 +69,7 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
   r.cluster_key = ClusterKey(m.cluster_id);
   r.view = cluster::ClusterView::FromManifest(m);
   r.security = m.transport_security;
+  r.heartbeat_timeout = std::chrono::milliseconds(m.heartbeat_timeout_ms);
   return r;
 }
 

@@ -3,6 +3,7 @@
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_ROLE_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_ROLE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct ClusterRole {
   // The manifest's; the secret is read from beside it (LoadRoleSecret).
   cluster::TransportSecurity security = cluster::TransportSecurity::kNone;
   cluster::ClusterSecret secret{};
+  // A peer silent this long is lost; a fault or forwarded I/O waiting this
+  // long is reported.
+  std::chrono::milliseconds heartbeat_timeout{5000};
 
   uint32_t node_count() const { return view.member_count(); }
   uint32_t vcpus() const { return view.vcpu_count(); }

@@ -36,6 +36,7 @@ ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, 
   cfg.nodes = role.addresses();
   cfg.security = role.security;
   cfg.secret = role.secret;
+  cfg.heartbeat_timeout = role.heartbeat_timeout;
   cfg.connect_timeout = std::chrono::seconds(60);
   const cluster::Member& me = *role.view.Find(role.self);
   const bool wired = !me.host.empty();  // else a VM without a manifest: no wire
@@ -47,6 +48,8 @@ ClusterRuntime::ClusterRuntime(const ClusterRole& role, const GuestMemory& ram, 
   transport_ = cluster::MakeTransport(cfg);
   link_ =
       std::make_unique<ClusterLink>(role.self, role.view, *transport_, stop, std::move(interrupt));
+  link_->ReportStallsAfter(role.heartbeat_timeout,
+                           [](const std::string& s) { spdlog::warn("{}", s); });
   if (wired) spdlog::info("node {}: connected to every peer", role.self);
 }
 
@@ -102,6 +105,8 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },
       replicated, role_.member_ids());
+  engine_->ReportStallsAfter(role_.heartbeat_timeout,
+                             [](const std::string& s) { spdlog::warn("{}", s); });
   transport_->Start();  // after every channel has its handler
   engine_->Start();
 }

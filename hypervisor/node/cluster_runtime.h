@@ -58,6 +58,8 @@ class ClusterRuntime {
   void Stop(int status);
 
   dsm::DsmStats stats() const;
+  // Every connection to a peer: when it was last heard from (ssictl status).
+  std::vector<cluster::LinkStatus> links() const { return transport_->Links(); }
   // Kept from the engine when the DSM stops, for the exit report.
   const std::vector<std::pair<dsm::PageNumber, uint64_t>>& final_hottest_pages() const {
     return final_hottest_;

@@ -401,6 +401,15 @@ nlohmann::json Machine::Status() const {
   j["exits"] = VcpuExits();
   j["uptime_s"] = MsSince(start_) / 1000;
   if (dsm_) j["dsm"] = DsmCountersJson(cluster_->stats());
+  nlohmann::json links = nlohmann::json::array();
+  for (const cluster::LinkStatus& l : cluster_->links()) {
+    links.push_back({{"node", l.peer},
+                     {"address", l.address},
+                     {"heard_ms_ago", l.heard_ms_ago},
+                     {"sent_ms_ago", l.sent_ms_ago},
+                     {"queued_bytes", l.queued_bytes}});
+  }
+  if (!links.empty()) j["links"] = links;
   return j;
 }
 

@@ -54,6 +54,9 @@ struct ClusterManifest {
   // How nodes prove they belong and protect what they send; all but kNone
   // need the cluster secret, stored beside the manifest (secret.h).
   cluster::TransportSecurity transport_security = cluster::TransportSecurity::kEncrypted;
+  // A node silent for this long is declared dead and the aggregate stops;
+  // a fault or forwarded I/O waiting this long is reported.
+  uint32_t heartbeat_timeout_ms = 5000;
   Guest guest;
   std::vector<Node> nodes;
   bool operator==(const ClusterManifest&) const = default;

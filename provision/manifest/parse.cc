@@ -149,6 +149,7 @@ ClusterManifest ReadManifest(const Value& root, std::vector<Problem>* problems,
            LineOf(*v)});
     }
   }
+  r.Integer("heartbeat_timeout_ms", false, 100, 3600000, &m.heartbeat_timeout_ms);
   if (const Value* g = r.Get("guest", toml::value_t::table, true)) {
     ReadGuest(*g, problems, lines, &m.guest);
   }

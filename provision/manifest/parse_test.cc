@@ -12,6 +12,8 @@ ClusterManifest Sample() {
   ClusterManifest m;
   m.cluster_id = "lab";
   m.epoch = 7;
+  m.transport_security = cluster::TransportSecurity::kAuthenticated;
+  m.heartbeat_timeout_ms = 2500;
   m.guest.kernel = "/boot/guest \"x\".elf";
   m.guest.initrd = "/boot/initrd";
   m.guest.cmdline = "console=ttyS0 a=\\b\ttab";
@@ -47,6 +49,25 @@ TEST(ManifestParse, WriteIsDeterministicAndReadable) {
   std::string text = Write(Sample());
   EXPECT_NE(text.find("[[nodes]]\nid = 3\nname = \"n3\""), std::string::npos) << text;
   EXPECT_NE(text.find("vcpus = { first = 2, last = 4 }"), std::string::npos) << text;
+}
+
+TEST(ManifestParse, TransportKeysHaveSafeDefaultsAndAreChecked) {
+  std::string text = Write(Sample());
+  text.replace(text.find("transport_security = \"authenticated\"\n"),
+               std::string("transport_security = \"authenticated\"\n").size(), "");
+  text.replace(text.find("heartbeat_timeout_ms = 2500\n"),
+               std::string("heartbeat_timeout_ms = 2500\n").size(), "");
+  const ClusterManifest m = Parse(text, "c.toml");
+  EXPECT_EQ(m.transport_security, cluster::TransportSecurity::kEncrypted);
+  EXPECT_EQ(m.heartbeat_timeout_ms, 5000u);
+  std::string bad = Write(Sample());
+  bad.replace(bad.find("\"authenticated\""), 15, "\"plain\"");
+  EXPECT_NE(Reject(bad).find("transport_security: 'plain' is not one of encrypted, "
+                             "authenticated, none"),
+            std::string::npos);
+  std::string fast = Write(Sample());
+  fast.replace(fast.find("= 2500"), 6, "= 5");
+  EXPECT_NE(Reject(fast).find("heartbeat_timeout_ms: 5 is out of range"), std::string::npos);
 }
 
 TEST(ManifestParse, ExampleFileIsValid) {

@@ -280,11 +280,12 @@ TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
 // Two nodes on localhost, one vCPU each; `ids` are their node ids (a
 // manifest after `ssictl node remove` has gaps).
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
-                          std::array<int, 2> ids = {0, 1}) {
+                          std::array<int, 2> ids = {0, 1}, const std::string& top = "") {
   const char* dir = std::getenv("TEST_TMPDIR");
   std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
   std::ofstream f(path);
-  f << "cluster_id = \"t\"\nepoch = 1\n[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
+  f << "cluster_id = \"t\"\nepoch = 1\n"
+    << top << "[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
     << "/ssivm/guest/kernel\"\ncmdline = \"" << cmdline << "\"\nvcpus_total = 2\n";
   for (int k = 0; k < 2; ++k) {
     f << "[[nodes]]\nid = " << ids[k] << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
@@ -438,6 +439,33 @@ TEST(Cluster, ANodeThatDiesStopsTheOthersNamingIt) {
   EXPECT_THAT(node0.err, HasSubstr("lost node 1 (127.0.0.1:")) << Describe(node0);
 }
 
+// A node that hangs (stopped: its connections stay open) is found by its
+// silence within the heartbeat timeout, and the others stop naming it.
+TEST(Cluster, ANodeThatHangsStopsTheOthersNamingIt) {
+  const std::string manifest = WriteManifest("hang.toml", PortBase() + 60, "ssi.echo=1", {0, 1},
+                                             "heartbeat_timeout_ms = 2000\n");
+  ProcessResult node0;
+  std::thread t0([&] {
+    node0 = RunProcess({kSsivm, "--manifest", manifest, "--node", "0", "--console", "none"}, "",
+                       VmTimeout(std::chrono::seconds(120)));
+  });
+  const pid_t pid1 = ::fork();
+  if (pid1 == 0) {
+    ::execl(kSsivm, kSsivm, "--manifest", manifest.c_str(), "--node", "1", "--console", "none",
+            "--log-level", "warn", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // let the mesh form and the guest boot
+  ::kill(pid1, SIGSTOP);
+  t0.join();  // node 0 ends by itself: nothing closed a connection
+  ::kill(pid1, SIGKILL);
+  int status = 0;
+  ::waitpid(pid1, &status, 0);
+  EXPECT_EQ(node0.exit_code, 126) << Describe(node0);
+  EXPECT_THAT(node0.err, HasSubstr("lost node 1 (127.0.0.1:")) << Describe(node0);
+  EXPECT_THAT(node0.err, HasSubstr("sent nothing for")) << Describe(node0);
+}
+
 TEST(Cluster, ABadManifestIsRejectedClearly) {
   const char* dir = std::getenv("TEST_TMPDIR");
   const std::string path = std::string(dir ? dir : "/tmp") + "/bad.toml";
@@ -491,6 +519,7 @@ TEST_F(LocalManifest, DetachStatusDown) {
   r = Ssictl("status", manifest);
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  1 +n1 +localhost +running +1 ")) << Describe(r);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("links: node 0 heard [0-9.]+ s ago")) << Describe(r);
   r = Ssictl("down", manifest);
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("node 0 (n0) on localhost: stopped")) << Describe(r);

@@ -362,8 +362,8 @@ int StatusManifest(const RemoteOptions& opt) {
                 a.kind == NodeAnswer::kRunning ? NodeStatsColumns(a.status).c_str() : "");
     if (!a.problem.empty()) std::printf("       %s\n", a.problem.c_str());
     if (a.kind == NodeAnswer::kRunning) {
-      if (const std::string latency = NodeLatencyLine(a.status); !latency.empty()) {
-        std::printf("       %s\n", latency.c_str());
+      for (const std::string& line : NodeDetailLines(a.status)) {
+        std::printf("       %s\n", line.c_str());
       }
     }
   }

@@ -103,10 +103,20 @@ std::string NodeStatsColumns(const nlohmann::json& n) {
                      d.value("pages_received", 0ul), d.value("pages_sent", 0ul));
 }
 
-std::string NodeLatencyLine(const nlohmann::json& n) {
+std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
+  std::vector<std::string> lines;
   const nlohmann::json d = n.value("dsm", nlohmann::json::object());
-  if (!d.contains("fault_latency")) return "";
-  return "fault latency: " + d["fault_latency"].get<std::string>();
+  if (d.contains("fault_latency") && d["fault_latency"].is_string()) {
+    lines.push_back("fault latency: " + d["fault_latency"].get<std::string>());
+  }
+  std::string links;
+  for (const auto& l : n.value("links", nlohmann::json::array())) {
+    if (!l.is_object()) continue;
+    links += fmt::format("{}node {} heard {:.1f} s ago", links.empty() ? "links: " : ", ",
+                         l.value("node", 0u), l.value("heard_ms_ago", 0.0) / 1000.0);
+  }
+  if (!links.empty()) lines.push_back(links);
+  return lines;
 }
 
 int Status(const std::string& name, bool json) {
@@ -131,9 +141,7 @@ int Status(const std::string& name, bool json) {
         continue;
       }
       std::printf("  %-4zu %s\n", k, NodeStatsColumns(n).c_str());
-      if (const std::string latency = NodeLatencyLine(n); !latency.empty()) {
-        std::printf("       %s\n", latency.c_str());
-      }
+      for (const std::string& line : NodeDetailLines(n)) std::printf("       %s\n", line.c_str());
     }
   }
   if (json) std::printf("%s\n", all.dump(2).c_str());

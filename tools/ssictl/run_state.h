@@ -38,10 +38,11 @@ class RunStateFile {
 std::vector<RunState> RunningVms();
 
 // A node's status answer as table columns (vCPUs, exits, DSM faults and
-// pages), the column titles, and its fault-latency line (empty if none).
+// pages), the column titles, and the lines under them: its fault latency
+// and how long ago it heard from each peer (none if it has neither).
 std::string NodeStatsHeader();
 std::string NodeStatsColumns(const nlohmann::json& status);
-std::string NodeLatencyLine(const nlohmann::json& status);
+std::vector<std::string> NodeDetailLines(const nlohmann::json& status);
 
 // `ssictl status [NAME]` and `ssictl down [NAME]`; return the exit status.
 int Status(const std::string& name, bool json);
