@@ -257,11 +257,11 @@ std::unique_ptr<TcpTransport> TcpTransport::Connect(const TransportConfig& confi
   for (const auto& [id, addr] : members) {
     if (id > config.self) higher.push_back(*addr);
   }
-  t->StartReceiving();
   {
     std::lock_guard<std::mutex> lock(t->admit_mu_);
     for (const NodeAddress& a : higher) t->admitted_[a.id] = a;
   }
+  t->StartReceiving();
   for (const auto& [id, addr] : members) {
     if (id >= config.self) continue;
     Dialled d = Dial(*addr, t->Handshake(config.epoch), deadline);

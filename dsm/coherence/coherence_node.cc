@@ -16,7 +16,6 @@ bool Has(uint64_t set, NodeId n) {
   return (set & Bit(n)) != 0;
 }
 
-
 }  // namespace
 
 CoherenceNode::CoherenceNode(NodeId self, HomeOf home_of)
@@ -143,6 +142,11 @@ CoherenceNode::Dir& CoherenceNode::HomeDir(NodeId from, PageNumber page, const c
 void CoherenceNode::Request(NodeId from, PageNumber page, bool write) {
   Dir& d = HomeDir(from, page, "asked for a page this node is not home of");
   if (d.busy) {
+    // A node waits for its Grant before it asks again: one queued request
+    // per node and page, so the queue is bounded by the cluster's size.
+    for (const auto& [queued, w] : d.queue) {
+      if (queued == from) Violation(from, page, "asked again before its request was answered");
+    }
     d.queue.emplace_back(from, write);
     return;
   }

@@ -233,5 +233,24 @@ TEST(Coherence, ProtocolViolationsNameThePeer) {
   EXPECT_THROW(other.Receive(0, Forward{5, Access::kRead}), Error);
 }
 
+// A node asks again for a page only once answered: a request that repeats a
+// queued one is a violation, so a peer cannot grow the home's queue.
+TEST(Coherence, ARequestRepeatedWhileQueuedIsAViolation) {
+  TestCluster c(3, 3);
+  c.Fault(1, 0, true);  // node 1 becomes the writer
+  c.Deliver(1, 0);
+  c.Deliver(0, 1);
+  c.Fault(2, 0, false);  // GetS: the home forwards to node 1 and is busy
+  c.Deliver(2, 0);
+  ASSERT_TRUE(c.node(0).dir_busy(0));
+  EXPECT_TRUE(c.node(0).Receive(1, GetShared{0}).empty());  // queued behind node 2's
+  try {
+    c.node(0).Receive(1, GetModified{0});
+    FAIL() << "a second queued request of node 1 was taken";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("node 1 asked again before its request was answered"));
+  }
+}
+
 }  // namespace
 }  // namespace ssivm::dsm

@@ -46,6 +46,8 @@ HomeMap::HomeMap(const std::vector<Contribution>& contributions, std::vector<Ram
 }
 
 NodeId HomeMap::HomeOf(PageNumber page) const {
+  // Beyond every range (a wrapped address would land in the first): the last.
+  if (page > kMaxPageNumber) return ranges_.back().home;
   const uint64_t addr = page * abi::kPageSize;
   for (const Range& r : ranges_) {
     if (addr < r.base + r.size) return r.home;

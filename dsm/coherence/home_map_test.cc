@@ -51,6 +51,13 @@ TEST(HomeMap, NodesMeetExactlyAtTheHole) {
   EXPECT_EQ(m.ranges()[1].home, 1u);
 }
 
+TEST(HomeMap, APageNumberThatWouldWrapIsNotHomedAtTheFirstNode) {
+  const HomeMap m({{0, 64ull << 20}, {1, 64ull << 20}});
+  const PageNumber first = 16;
+  EXPECT_EQ(m.HomeOf(first), 0u);
+  EXPECT_EQ(m.HomeOf((PageNumber{1} << 52) + first), 1u);
+}
+
 TEST(HomeMap, RejectsRamThatDoesNotMatchTheContributions) {
   EXPECT_THROW(HomeMap({{0, 8192}}, {{0, 4096}}), Error);
   EXPECT_THROW(HomeMap({{0, 4096}}, {{0, 4096}, {8192, 4096}}), Error);

@@ -60,6 +60,7 @@ uint64_t SharedRam::host_size() const {
 }
 
 std::optional<uint64_t> SharedRam::HostAddress(PageNumber page) const {
+  if (page > kMaxPageNumber) return std::nullopt;  // the address would wrap
   const uint64_t gpa = page * abi::kPageSize;
   for (const SharedRegion& r : regions_) {
     if (gpa >= r.gpa && gpa - r.gpa < r.size)

@@ -32,6 +32,15 @@ TEST(SharedRam, TranslatesPagesOnBothSidesOfTheHole) {
   EXPECT_FALSE(ram.PageAt(host + 4 * kGiB).has_value());
 }
 
+TEST(SharedRam, APageNumberThatWouldWrapIsNotShared) {
+  const SharedRam ram({{16ull << 20, kGiB, kHost}});
+  const PageNumber first = (16ull << 20) / abi::kPageSize;
+  EXPECT_TRUE(ram.Contains(first));
+  // (2^52 + first) * 4096 wraps to first's address.
+  EXPECT_FALSE(ram.Contains((PageNumber{1} << 52) + first));
+  EXPECT_FALSE(ram.HostAddress(~PageNumber{0}).has_value());
+}
+
 TEST(SharedRam, RejectsRegionsThatAreNotOneHostRange) {
   EXPECT_THROW(SharedRam({}), Error);
   EXPECT_THROW(SharedRam({{0, 0, kHost}}), Error);

@@ -138,6 +138,10 @@ Message Decode(std::span<const uint8_t> payload, PageBuffer page) {
   if (had_page && carried == nullptr) {
     throw Error(fmt::format("{} message with a page it cannot carry", MessageName(m)));
   }
+  if (const PageNumber p = PageOf(m); p > kMaxPageNumber) {
+    throw Error(
+        fmt::format("{} message names page {:#x}, beyond any guest address", MessageName(m), p));
+  }
   return m;
 }
 

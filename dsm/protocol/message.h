@@ -18,6 +18,9 @@ namespace ssivm::dsm {
 
 using NodeId = cluster::NodeId;
 using PageNumber = uint64_t;  // guest-physical address >> 12
+// The highest page number whose address fits 64 bits: a larger one would
+// wrap to (alias) a real page once multiplied by the page size.
+inline constexpr PageNumber kMaxPageNumber = UINT64_MAX / abi::kPageSize;
 
 enum class Access : uint8_t { kRead = 1, kWrite = 2 };
 enum class DataKind : uint8_t { kNone = 0, kZero = 1, kBytes = 2 };

@@ -93,6 +93,18 @@ TEST(Message, RejectsBadTypesSizesAndFieldValues) {
   EXPECT_THAT(DecodeError(f, pool.Allocate()), HasSubstr("bad boolean 2"));
 }
 
+// A page number whose address would not fit 64 bits would wrap to a real
+// page (2^52 + p aliases p) once multiplied by the page size.
+TEST(Message, PageNumbersBeyondAnyAddressAreRejected) {
+  EXPECT_EQ(Decode(EncodePayload(GetShared{kMaxPageNumber}), {}).index(), 0u);
+  for (const PageNumber p : {kMaxPageNumber + 1, (PageNumber{1} << 52) + 16, ~PageNumber{0}}) {
+    EXPECT_THAT(DecodeError(EncodePayload(GetModified{p})), HasSubstr("beyond any guest address"))
+        << p;
+    EXPECT_THAT(DecodeError(EncodePayload(Invalidate{p})), HasSubstr("beyond any guest address"))
+        << p;
+  }
+}
+
 TEST(Message, FuzzedPayloadsAreRejectedOrCanonical) {
   PagePool pool;
   std::vector<std::vector<uint8_t>> samples;

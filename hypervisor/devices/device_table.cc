@@ -14,10 +14,16 @@ void RegisterDevices(IoBus& bus, const std::vector<DeviceEntry>& table, bool dev
       continue;
     }
     if (e.device == nullptr) {
-      throw Error(fmt::format("device {} at port {:#x} has no implementation on this node",
-                              e.name, e.base));
+      throw Error(fmt::format("device {} at port {:#x} has no implementation on this node", e.name,
+                              e.base));
     }
     bus.Register(e.base, e.count, e.name, e.device);
+  }
+}
+
+void RegisterServedDevices(IoBus& bus, const std::vector<DeviceEntry>& table) {
+  for (const DeviceEntry& e : table) {
+    if (e.device_node_only) bus.Register(e.base, e.count, e.name, e.device);
   }
 }
 

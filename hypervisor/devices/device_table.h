@@ -34,6 +34,10 @@ using ForwardDevice = std::function<PioDevice*(const DeviceEntry&)>;
 void RegisterDevices(IoBus& bus, const std::vector<DeviceEntry>& table, bool device_node,
                      const ForwardDevice& forward);
 
+// Registers the device-node-only entries alone: what the device node serves
+// to its peers (they forward nothing else).
+void RegisterServedDevices(IoBus& bus, const std::vector<DeviceEntry>& table);
+
 }  // namespace ssivm
 
 #endif  // SSIVM_HYPERVISOR_DEVICES_DEVICE_TABLE_H_

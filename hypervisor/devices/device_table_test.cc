@@ -33,8 +33,8 @@ TEST(DeviceTable, TheDeviceNodeServesEverythingItself) {
   Tagged console(1), local(2);
   IoBus bus;
   int forwarded = 0;
-  RegisterDevices(bus, {{0x3f8, 8, "com1", &console, true}, {0x70, 2, "rtc", &local, false}},
-                  true, [&](const DeviceEntry&) -> PioDevice* {
+  RegisterDevices(bus, {{0x3f8, 8, "com1", &console, true}, {0x70, 2, "rtc", &local, false}}, true,
+                  [&](const DeviceEntry&) -> PioDevice* {
                     ++forwarded;
                     return nullptr;
                   });
@@ -47,14 +47,28 @@ TEST(DeviceTable, OtherNodesForwardWhatLivesOnTheDeviceNode) {
   Tagged local(2), stand_in(9);
   IoBus bus;
   std::vector<std::string> asked;
-  RegisterDevices(bus, {{0x3f8, 8, "com1", nullptr, true}, {0x70, 2, "rtc", &local, false}},
-                  false, [&](const DeviceEntry& e) -> PioDevice* {
+  RegisterDevices(bus, {{0x3f8, 8, "com1", nullptr, true}, {0x70, 2, "rtc", &local, false}}, false,
+                  [&](const DeviceEntry& e) -> PioDevice* {
                     asked.push_back(e.name);
                     return &stand_in;
                   });
   EXPECT_EQ(asked, std::vector<std::string>{"com1"});
   EXPECT_EQ(ReadPort(bus, 0x3fd), 9);
   EXPECT_EQ(ReadPort(bus, 0x70), 2);
+}
+
+// What the device node serves to its peers: the devices they forward, no
+// other port (a peer may not reach node-local devices such as the RTC).
+TEST(DeviceTable, TheServedBusHoldsOnlyWhatPeersForward) {
+  Tagged console(1), local(2);
+  IoBus served;
+  RegisterServedDevices(served,
+                        {{0x3f8, 8, "com1", &console, true}, {0x70, 2, "rtc", &local, false}});
+  EXPECT_TRUE(served.Handles(0x3f8));
+  EXPECT_TRUE(served.Handles(0x3ff));
+  EXPECT_FALSE(served.Handles(0x70));
+  EXPECT_FALSE(served.Handles(0x71));
+  EXPECT_EQ(ReadPort(served, 0x3f8), 1);
 }
 
 TEST(DeviceTable, ADeviceMissingWhereItMustBeServedIsNamed) {

@@ -179,7 +179,26 @@ void ClusterLink::ServeIo(NodeId from, const cluster::IoRequest& r) {
          true});
     return;
   }
+  // Only ports the device node forwards (`devices_` holds nothing else),
+  // and at most one access per vCPU of the peer: each waits for its answer.
+  if (!devices_->Handles(r.port)) {
+    stop_.Request({kExitPeerLost,
+                   fmt::format("node {} forwarded I/O to port {:#x}, which node {} does not serve",
+                               from, r.port, self_),
+                   true});
+    return;
+  }
+  const size_t limit = std::max<size_t>(1, view().VcpusOf(from).size());
   std::lock_guard<std::mutex> lock(serve_mu_);
+  const auto queued = std::count_if(serve_queue_.begin(), serve_queue_.end(),
+                                    [from](const auto& q) { return q.first == from; });
+  if (static_cast<size_t>(queued) >= limit) {
+    stop_.Request(
+        {kExitPeerLost,
+         fmt::format("node {} has more forwarded I/O waiting than it has vCPUs ({})", from, limit),
+         true});
+    return;
+  }
   serve_queue_.emplace_back(from, r);
   serve_cv_.notify_one();
 }

@@ -37,7 +37,8 @@ class ClusterLink final : public cluster::ChannelHandler {
               VmStop& stop, LocalInterrupt local_interrupt);
   ~ClusterLink() override;
 
-  // The devices of this node that peers may access (the device node only).
+  // The devices of this node that peers may access (the device node only):
+  // an access to any other port stops the VM naming the peer.
   // Their forwarded accesses run on a thread of their own, in the order they
   // arrive, never on the transport's receive thread: a device may block (the
   // UART on a paused terminal) and the DSM's traffic must not wait for it.

@@ -224,6 +224,26 @@ TEST_F(Links, APeerForgingInterruptsIsStopped) {
   EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("does not run"));
 }
 
+TEST_F(Links, APeerReachingAPortThatIsNotForwardedIsStopped) {
+  cluster::SendControl(*sides_[1].transport, 0, cluster::IoRequest{1, 0, 0x70, 1, false, 0});
+  ASSERT_TRUE(WaitStop(sides_[0]));
+  EXPECT_EQ(sides_[0].stop.reason()->status, kExitPeerLost);
+  EXPECT_THAT(sides_[0].stop.reason()->message,
+              HasSubstr("node 1 forwarded I/O to port 0x70, which node 0 does not serve"));
+}
+
+// Each vCPU waits for its forwarded access: a peer with more waiting than it
+// has vCPUs (node 1 has three) breaks the protocol, and cannot grow the queue.
+TEST_F(Links, APeerFloodingForwardedIoIsStopped) {
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    cluster::SendControl(*sides_[1].transport, 0, cluster::IoRequest{seq, 0, 0x600, 1, true, 1});
+  }
+  ASSERT_TRUE(WaitStop(sides_[0]));
+  EXPECT_THAT(sides_[0].stop.reason()->message,
+              HasSubstr("node 1 has more forwarded I/O waiting than it has vCPUs (3)"));
+  gate_.Open();
+}
+
 TEST_F(Links, ALostPeerStopsTheNodeAndFreesWaiters) {
   sides_[0].transport->Stop();
   ASSERT_TRUE(WaitStop(sides_[1]));

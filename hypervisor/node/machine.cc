@@ -190,6 +190,7 @@ class Machine {
   std::unique_ptr<Console> console_;
   std::unique_ptr<Devices> devices_;
   IoBus bus_;
+  IoBus served_bus_;  // the device node's devices that peers forward to, alone
   std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
   // This node's vCPUs by index (null: another node runs it), for the idle
   // port; filled before any vCPU runs.
@@ -335,7 +336,10 @@ void Machine::CreateDevices() {
   devices_ = std::make_unique<Devices>(*this);
   RegisterDevices(bus_, devices_->Table(), role_.device_node(),
                   [this](const DeviceEntry& e) { return cluster_->ForwardDevice(e.base); });
-  if (role_.device_node()) cluster_->ServeDevices(bus_);
+  if (role_.device_node()) {
+    RegisterServedDevices(served_bus_, devices_->Table());
+    cluster_->ServeDevices(served_bus_);
+  }
 }
 
 void Machine::CreateVcpus() {
