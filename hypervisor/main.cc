@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/main_guard.h"
+#include "common/thread_filter.h"
 #include "hypervisor/emulated/agent.h"
 #include "hypervisor/emulated/runtime.h"
 #include "hypervisor/kvm/host_kind.h"
@@ -123,6 +124,10 @@ static int Main(int argc, char** argv) {
   app.add_flag("--check", check_only,
                "Only check the guest (image, initrd, command line, sizes, host memory) and exit: "
                "0 if it would boot, 125 naming the problem");
+  bool no_seccomp = false;
+  app.add_flag("--no-seccomp", no_seccomp,
+               "Run the VMM's threads without their system call filters (for debugging a "
+               "refused call; see common/thread_filter.cc)");
   app.set_version_flag("--version", ssivm::VersionLine());
   try {
     app.parse(argc, argv);
@@ -190,6 +195,8 @@ static int Main(int argc, char** argv) {
           where.reason);
       return RunEmulated(argc, argv, cfg);
     }
+    // Each VMM thread filters its own system calls once set up.
+    if (!no_seccomp) ssivm::EnableThreadFilters();
     const ssivm::MachineResult r = ssivm::RunMachine(cfg, process_start);
     if (r.error) {
       spdlog::error("{}", r.message);

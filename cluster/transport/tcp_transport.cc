@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/thread_filter.h"
 
 namespace ssivm::cluster {
 namespace {
@@ -806,6 +807,7 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel, bool cappe
 }
 
 void TcpTransport::SenderLoop(Peer& peer) {
+  RestrictThisThread(ThreadKind::kTransport);
   std::unique_lock<std::mutex> lock(peer.out_mu);
   for (;;) {
     peer.out_cv.wait(lock, [&] { return !peer.queue.empty() || peer.stopping; });
@@ -876,6 +878,7 @@ void TcpTransport::Stop() {
 }
 
 void TcpTransport::ReceiveLoop() {
+  RestrictThisThread(ThreadKind::kTransport);
   epoll_event events[16];
   for (;;) {
     const int pending = NextPendingTimeoutMs();

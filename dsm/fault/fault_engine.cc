@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/thread_filter.h"
 #include "guest/abi/page.h"
 
 namespace ssivm::dsm {
@@ -132,6 +133,7 @@ uint64_t FaultEngine::HostAddress(PageNumber page) const {
 }
 
 void FaultEngine::FaultLoop() {
+  RestrictThisThread(ThreadKind::kFaultEngine);
   // Stalls are looked for twice per period: reported within 1.5 periods.
   const int wait_ms = stall_after_.count() > 0 ? static_cast<int>(stall_after_.count() / 2) : -1;
   for (;;) {

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/exit_status.h"
+#include "common/thread_filter.h"
 
 namespace ssivm {
 
@@ -204,6 +205,7 @@ void ClusterLink::ServeIo(NodeId from, const cluster::IoRequest& r) {
 }
 
 void ClusterLink::ServeForwardedIo() {
+  RestrictThisThread(ThreadKind::kVcpu);  // it runs devices, as vCPUs do
   for (;;) {
     std::pair<NodeId, cluster::IoRequest> next;
     {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/thread_filter.h"
 
 namespace ssivm {
 namespace {
@@ -65,7 +66,10 @@ ControlServer::ControlServer(std::string path, ControlHandlers handlers)
     ThrowErrno(fmt::format("control socket {}", path_));
   }
   shutdown_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  thread_ = std::thread([this] { Serve(); });
+  thread_ = std::thread([this] {
+    RestrictThisThread(ThreadKind::kControl);
+    Serve();
+  });
 }
 
 ControlServer::~ControlServer() {

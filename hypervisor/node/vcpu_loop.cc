@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/thread_filter.h"
 #include "hypervisor/node/cpu_list.h"
 
 namespace ssivm {
@@ -121,6 +122,7 @@ void VcpuLoop::Run() {
   sigemptyset(&unblock);
   sigaddset(&unblock, kKickSignal);
   pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+  RestrictThisThread(ThreadKind::kVcpu);
   try {
     while (!stop_.requested()) {
       ParkWhilePaused();
