@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <initializer_list>
 #include <string>
 
@@ -54,6 +55,7 @@ constexpr int kBase[] = {
     SCMP_SYS(fstat),
     SCMP_SYS(newfstatat),
     SCMP_SYS(lseek),
+    SCMP_SYS(pread64),
     SCMP_SYS(poll),
     SCMP_SYS(ppoll),
     SCMP_SYS(getrandom),
@@ -140,7 +142,7 @@ void OnRefusedCall(int, siginfo_t* info, void*) {
   put(" thread made system call ");
   char num[12];
   int k = 0;
-  unsigned v = static_cast<unsigned>(info->si_syscall);
+  auto v = static_cast<unsigned>(info->si_syscall);
   do {
     num[k++] = static_cast<char>('0' + v % 10);
     v /= 10;
@@ -168,6 +170,9 @@ const char* ThreadKindName(ThreadKind kind) {
 }
 
 void EnableThreadFilters() {
+  // glibc loads the time zone on the first gmtime_r (the CMOS clock, on a
+  // vCPU thread) by opening /etc/localtime: do it now, while open is allowed.
+  ::tzset();
   struct sigaction sa {};
   sa.sa_sigaction = OnRefusedCall;
   sa.sa_flags = SA_SIGINFO;
