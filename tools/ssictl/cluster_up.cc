@@ -142,7 +142,10 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
       argv.insert(argv.end(),
                   {ssivm, "--manifest", manifest, "--node", std::to_string(k), "--console",
                    k == 0 ? up.console : "none", "--control", state.control[k]});
-      pids.push_back(k == 0 ? Spawn(argv) : Spawn(argv, {kDevNull, kDevNull, kInherit}));
+      // In the foreground: the nodes end with this process, however it ends.
+      SpawnStdio stdio = k == 0 ? SpawnStdio{} : SpawnStdio{kDevNull, kDevNull, kInherit};
+      stdio.die_with_parent = true;
+      pids.push_back(Spawn(argv, stdio));
       g_children.push_back(pids.back());
     }
     // Node 0 owns the console and ends the run; the others follow its

@@ -86,10 +86,13 @@ int Up(const UpOptions& opt) {
   em.check = args;
   if (auto status = UpEmulatedIfNeeded(em)) return *status;
   args.insert(args.end(), {"--control", state.control[0]});
-  const pid_t pid = Spawn(args);
+  SpawnStdio stdio;
+  stdio.die_with_parent = true;  // ssivm ends with this process, however it ends
+  const pid_t pid = Spawn(args, stdio);
   g_child = pid;
   // The terminal's Ctrl-C reaches the whole process group; forwarding covers
-  // signals sent to ssictl alone.
+  // signals sent to ssictl alone. A SIGHUP is ssivm's to judge (it stops the
+  // VM only if its console was this terminal): ssictl waits for its verdict.
   struct sigaction sa {};
   sa.sa_handler = Forward;
   sigemptyset(&sa.sa_mask);
