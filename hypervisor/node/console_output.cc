@@ -26,6 +26,17 @@ UniqueFd Duplicate(int fd) {
   return copy;
 }
 
+// One write that does not wait: how much the reader took, or -1 (errno).
+ssize_t WriteNow(const OutputTarget& target, std::span<const uint8_t> bytes) {
+  return target.socket
+             ? ::send(target.fd.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+             : ::write(target.fd.get(), bytes.data(), bytes.size());
+}
+
+bool WouldBlock(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
 }  // namespace
 
 OutputTarget NonBlockingWriterFor(int fd) {
@@ -83,6 +94,18 @@ void ConsoleOutput::Write(std::span<const uint8_t> bytes) {
       dropped_ += bytes.size();
       return;
     }
+    // Nothing waiting: written at once, by the caller, as far as the reader
+    // takes it without waiting. Output then keeps its order with what else
+    // this process writes to the same terminal (its log lines).
+    if (queue_.empty() && !in_flight_ && !next_target_ && target_.fd.valid()) {
+      const ssize_t n = WriteNow(target_, bytes);
+      if (n < 0 && !WouldBlock(errno)) {
+        dropped_ += bytes.size();
+        broken_ = true;  // the thread closes the target
+        return;
+      }
+      bytes = bytes.subspan(n > 0 ? static_cast<size_t>(n) : 0);
+    }
     // Full: the oldest bytes go, as in a scrollback (a reader that resumes
     // sees what is newest).
     const std::span<const uint8_t> kept = bytes.last(std::min(bytes.size(), capacity_));
@@ -91,8 +114,8 @@ void ConsoleOutput::Write(std::span<const uint8_t> bytes) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(over));
     queue_.insert(queue_.end(), kept.begin(), kept.end());
     dropped_ += over + (bytes.size() - kept.size());
-    wake = idle_;
-    idle_ = false;
+    wake = idle_ && !kept.empty();
+    if (wake) idle_ = false;
   }
   if (wake) Wake();
 }
@@ -114,24 +137,12 @@ void ConsoleOutput::Close(std::chrono::milliseconds grace) {
   if (thread_.joinable()) thread_.join();
 }
 
-bool ConsoleOutput::WriteSome(const OutputTarget& target, std::vector<uint8_t>& chunk) {
-  const ssize_t n = target.socket ? ::send(target.fd.get(), chunk.data(), chunk.size(),
-                                           MSG_DONTWAIT | MSG_NOSIGNAL)
-                                  : ::write(target.fd.get(), chunk.data(), chunk.size());
-  if (n > 0) {
-    chunk.erase(chunk.begin(), chunk.begin() + n);
-    return true;
-  }
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
-}
-
 void ConsoleOutput::Run() {
   // A reader that went away makes a write fail with EPIPE, not end the process.
   sigset_t pipe;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-  OutputTarget target;
   std::vector<uint8_t> chunk;  // taken from the queue, not yet written
   for (;;) {
     int timeout_ms = -1;
@@ -139,8 +150,12 @@ void ConsoleOutput::Run() {
     {
       const std::lock_guard lock(mu_);
       if (next_target_) {
-        target = std::move(*next_target_);  // closes the previous one
+        target_ = std::move(*next_target_);  // closes the previous one
         next_target_.reset();
+        chunk.clear();
+      }
+      if (broken_) {
+        target_ = {};
         chunk.clear();
       }
       if (chunk.empty()) {
@@ -148,34 +163,39 @@ void ConsoleOutput::Run() {
         chunk.assign(queue_.begin(), queue_.begin() + n);
         queue_.erase(queue_.begin(), queue_.begin() + n);
       }
+      in_flight_ = !chunk.empty();
       if (closing_) {
         const auto left =
             std::chrono::ceil<std::chrono::milliseconds>(close_deadline_ - Clock::now());
-        if (chunk.empty() || !target.fd.valid() || left.count() <= 0) {
+        if (chunk.empty() || !target_.fd.valid() || left.count() <= 0) {
           dropped_ += chunk.size() + queue_.size();
           queue_.clear();
+          in_flight_ = false;
           return;
         }
         timeout_ms = static_cast<int>(left.count());
       }
-      wait_for_data = chunk.empty() || !target.fd.valid();
+      wait_for_data = chunk.empty() || !target_.fd.valid();
       idle_ = wait_for_data;
     }
-    pollfd fds[2] = {{wake_.get(), POLLIN, 0}, {wait_for_data ? -1 : target.fd.get(), POLLOUT, 0}};
+    // Only this thread changes target_, so it may use it unlocked.
+    pollfd fds[2] = {{wake_.get(), POLLIN, 0}, {wait_for_data ? -1 : target_.fd.get(), POLLOUT, 0}};
     if (::poll(fds, 2, timeout_ms) < 0) continue;  // EINTR
     if (fds[0].revents != 0) {
       uint64_t count = 0;
       (void)!::read(wake_.get(), &count, sizeof(count));
     }
     if (wait_for_data || fds[1].revents == 0) continue;
-    if (!WriteSome(target, chunk)) {
+    const ssize_t n = WriteNow(target_, chunk);
+    if (n > 0) {
+      chunk.erase(chunk.begin(), chunk.begin() + n);
+    } else if (n < 0 && !WouldBlock(errno)) {
       // The reader is gone (or the descriptor failed): drop until a new target.
       const std::lock_guard lock(mu_);
       dropped_ += chunk.size() + queue_.size();
       chunk.clear();
       queue_.clear();
       broken_ = true;
-      target = {};
     }
   }
 }

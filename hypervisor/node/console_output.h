@@ -3,9 +3,11 @@
 // nobody reads. Whoever produces the output (a vCPU writing the UART, the
 // device node's worker running a peer's forwarded port I/O) must never wait
 // for that reader: the guest and the DSM traffic through the node would stall
-// with it. So output goes into a bounded buffer, and a thread of its own
-// writes it through a non-blocking descriptor; when the buffer is full, the
-// oldest output is dropped and counted.
+// with it. So output is written through a non-blocking descriptor: at once
+// by the caller while the reader keeps up (in order with this process's
+// other output to the same terminal), otherwise into a bounded buffer that a
+// thread of its own writes out; when the buffer is full, the oldest output
+// is dropped and counted.
 #ifndef SSIVM_HYPERVISOR_NODE_CONSOLE_OUTPUT_H_
 #define SSIVM_HYPERVISOR_NODE_CONSOLE_OUTPUT_H_
 
@@ -69,10 +71,6 @@ class ConsoleOutput {
 
   void Run();
   void Wake();
-  // Under mu_: takes the next piece to write into `chunk`; false to end.
-  bool Next(std::vector<uint8_t>& chunk);
-  // Writes some of `chunk` without blocking; false if the target failed.
-  bool WriteSome(const OutputTarget& target, std::vector<uint8_t>& chunk);
 
   const size_t capacity_;
   UniqueFd wake_;  // eventfd: new data when idle, a new target, Close
@@ -80,6 +78,8 @@ class ConsoleOutput {
   mutable std::mutex mu_;
   std::deque<uint8_t> queue_;
   std::optional<OutputTarget> next_target_;  // handed to the thread, which owns targets
+  OutputTarget target_;     // changed by the thread only, under mu_; Write uses it under mu_
+  bool in_flight_ = false;  // the thread holds bytes taken from the queue, not yet written
   bool has_target_ = false;
   bool broken_ = false;  // the target failed: output is dropped until a new one
   bool idle_ = false;    // the thread waits for data: Write wakes it
