@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -17,7 +19,78 @@
 
 namespace ssivm {
 
+namespace {
+
+// argv[0] as execvp finds it, looked up before a fork (the child may only
+// make async-signal-safe calls; execvp is not one).
+std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* env = std::getenv("PATH");
+  const std::string path = env != nullptr ? env : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t begin = 0; begin <= path.size();) {
+    size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = end == begin ? "." : path.substr(begin, end - begin);
+    std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    begin = end + 1;
+  }
+  return name;  // exec reports ENOENT
+}
+
+// Spawn with SpawnStdio::die_with_parent: fork and exec (posix_spawn cannot
+// set the parent-death signal). The child reports a failed exec's errno
+// through a close-on-exec pipe.
+int SpawnDyingWithParent(const std::vector<std::string>& args, const SpawnStdio& stdio) {
+  const std::string program = FindProgram(args[0]);
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null.valid()) ThrowErrno("cannot open /dev/null");
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) ThrowErrno("pipe2");
+  UniqueFd report_read(p[0]), report_write(p[1]);
+  const int targets[3] = {stdio.in, stdio.out, stdio.err};
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) ThrowErrno(fmt::format("cannot run {}: fork", args[0]));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(kExitVmmError);  // the parent is already gone
+    if (stdio.own_process_group) ::setpgid(0, 0);
+    for (int fd = 0; fd < 3; ++fd) {
+      if (targets[fd] == kDevNull) ::dup2(null.get(), fd);
+      if (targets[fd] >= 0) ::dup2(targets[fd], fd);
+    }
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(program.c_str(), argv.data(), environ);
+    const int err = errno;
+    (void)!::write(report_write.get(), &err, sizeof(err));
+    ::_exit(kExitCannotRun);
+  }
+  report_write.Reset();
+  int err = 0;
+  ssize_t n;
+  while ((n = ::read(report_read.get(), &err, sizeof(err))) < 0 && errno == EINTR) {
+  }
+  if (n == sizeof(err)) {
+    WaitExitStatus(pid);
+    ThrowErrno(fmt::format("cannot run {}", args[0]), err);
+  }
+  return pid;
+}
+
+}  // namespace
+
 int Spawn(const std::vector<std::string>& args, const SpawnStdio& stdio) {
+  if (stdio.die_with_parent) return SpawnDyingWithParent(args, stdio);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   const int targets[3] = {stdio.in, stdio.out, stdio.err};

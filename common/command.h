@@ -26,6 +26,11 @@ struct SpawnStdio {
   // Start the child in a process group of its own, so that the terminal's
   // Ctrl-C does not reach it (its parent decides how to stop it).
   bool own_process_group = false;
+  // The child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG; kept
+  // across exec), and starts with every signal at its default action and
+  // unblocked. The kernel sends it when the *thread* that spawned the child
+  // ends: spawn from the thread that waits for it (e.g. the main thread).
+  bool die_with_parent = false;
 };
 
 // Starts argv[0] (searched in PATH); throws Error naming it if it cannot.

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/error.h"
 
 namespace ssivm {
 namespace {
@@ -43,6 +48,48 @@ TEST(Command, WaitExitStatusForGivesUpAndLaterCollects) {
   EXPECT_EQ(WaitExitStatusFor(sleeper, std::chrono::milliseconds(100)), std::nullopt);
   ::kill(sleeper, SIGTERM);
   EXPECT_EQ(WaitExitStatusFor(sleeper, seconds(30)), 128 + SIGTERM);
+}
+
+// The parent-death signal comes when the thread that spawned the child ends
+// (so ssictl spawns its nodes from the thread that waits for them).
+TEST(Command, ADieWithParentChildEndsWithItsParent) {
+  SpawnStdio stdio{kDevNull};
+  stdio.die_with_parent = true;
+  int pid = -1;
+  std::thread([&] { pid = Spawn({"sleep", "600"}, stdio); }).join();
+  const std::optional<int> status = WaitExitStatusFor(pid, seconds(60));
+  if (!status) {
+    ::kill(pid, SIGKILL);
+    WaitExitStatus(pid);
+  }
+  EXPECT_EQ(status, 128 + SIGTERM);
+}
+
+// A signal its parent ignores (ssictl ignores SIGINT) is not ignored by the
+// child: Ctrl-C and SIGHUP reach the node process, which decides.
+TEST(Command, ADieWithParentChildStartsWithDefaultSignalActions) {
+  struct sigaction ignore {};
+  struct sigaction old {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old);
+  SpawnStdio stdio{kDevNull};
+  stdio.die_with_parent = true;
+  const int pid = Spawn({"/bin/sh", "-c", "kill -INT $$; exit 3"}, stdio);
+  ::sigaction(SIGINT, &old, nullptr);
+  EXPECT_EQ(WaitExitStatus(pid), 128 + SIGINT);
+}
+
+TEST(Command, ADieWithParentSpawnNamesWhatCannotRun) {
+  SpawnStdio stdio;
+  stdio.die_with_parent = true;
+  for (const std::string program : {"/nonexistent/program", "ssivm-no-such-program"}) {
+    try {
+      Spawn({program}, stdio);
+      ADD_FAILURE() << program << " was started";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("cannot run " + program + ": No such file"));
+    }
+  }
 }
 
 }  // namespace

@@ -7,9 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -29,6 +27,7 @@
 #include "common/exit_status.h"
 #include "common/temp_dir.h"
 #include "common/unique_fd.h"
+#include "common/unix_socket.h"
 #include "hypervisor/emulated/fd_buffer.h"
 #include "hypervisor/emulated/l1_initramfs.h"
 #include "hypervisor/emulated/qemu_command.h"
@@ -46,27 +45,10 @@ constexpr auto kStopGrace = std::chrono::seconds(20);  // after a forwarded stop
 constexpr auto kDyingDrain = std::chrono::seconds(2);  // console read after a failure
 constexpr char kL1Append[] = "console=ttyS0 quiet panic=-1 nokaslr";
 
-sockaddr_un UnixAddress(const std::string& path) {
-  sockaddr_un a{};
-  if (path.size() >= sizeof(a.sun_path)) {
-    throw Error(
-        fmt::format("socket path {} is longer than {} bytes", path, sizeof(a.sun_path) - 1));
-  }
-  a.sun_family = AF_UNIX;
-  std::memcpy(a.sun_path, path.c_str(), path.size());
-  return a;
-}
-
-bool Answers(const std::string& path) {
-  const sockaddr_un a = UnixAddress(path);
-  const UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  return fd.valid() && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
-}
-
-// Listens on `path` (owner-only; a missing directory is made, owner-only,
-// and added to `made`); replaces a stale socket, refuses a live one.
+// Listens on `path` (ListenPrivate: owner-only, a stale socket replaced, a
+// live one refused); a missing directory is made, owner-only, and added to
+// `made`.
 UniqueFd Listen(const std::string& path, std::vector<fs::path>* made = nullptr) {
-  const sockaddr_un a = UnixAddress(path);
   const fs::path dir = fs::path(path).parent_path();
   if (!dir.empty() && !fs::exists(dir)) {
     std::error_code ec;
@@ -75,21 +57,7 @@ UniqueFd Listen(const std::string& path, std::vector<fs::path>* made = nullptr) 
     if (ec) throw Error(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
     if (made != nullptr) made->push_back(dir);
   }
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) throw Error(fmt::format("{} exists and is not a socket", path));
-    if (Answers(path)) throw Error(fmt::format("{} is in use: something listens there", path));
-    ::unlink(path.c_str());
-  }
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) ThrowErrno("socket");
-  const mode_t old = ::umask(0077);
-  const int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a));
-  const int err = errno;
-  ::umask(old);
-  if (rc != 0) ThrowErrno(fmt::format("bind {}", path), err);
-  if (::listen(fd.get(), 16) != 0) ThrowErrno(fmt::format("listen on {}", path));
-  return fd;
+  return ListenPrivate(path, "socket", 16);
 }
 
 // This terminal in raw, non-blocking mode for the time of the run (the
@@ -331,8 +299,8 @@ class Supervisor {
         throw Error("QEMU exited at once");
       }
       if (p[0].revents) {
-        UniqueFd fd(::accept4(listen.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        if (fd.valid()) return fd;
+        Peer peer = AcceptPeer(listen.get(), SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (peer.fd.valid() && peer.trusted) return std::move(peer.fd);
       }
     }
   }
@@ -612,9 +580,16 @@ class Supervisor {
   }
 
   void Accept(size_t index) {
-    UniqueFd fd(
-        ::accept4(forward_[index].second.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!fd.valid()) return;
+    Peer peer = AcceptPeer(forward_[index].second.get(), SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (!peer.fd.valid()) return;
+    if (!peer.trusted) {
+      // The socket inside would answer anyone: refuse here whom the host would.
+      LogLine(fmt::format("hwkvm: {}: {}", forward_[index].first, RefusalText(peer)));
+      const std::string answer = nlohmann::json{{"error", RefusalText(peer)}}.dump() + "\n";
+      (void)!::send(peer.fd.get(), answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      return;
+    }
+    UniqueFd fd = std::move(peer.fd);
     if (!started_) return;  // nothing inside answers yet: the client sees the socket close
     const uint32_t id = next_stream_++;
     SendJson(MsgType::kOpen, id, nlohmann::json{{"path", forward_[index].first}});

@@ -3,12 +3,9 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -21,30 +18,18 @@
 #include "common/error.h"
 #include "common/exit_status.h"
 #include "common/unique_fd.h"
+#include "common/unix_socket.h"
 #include "hypervisor/devices/uart16550.h"
+#include "hypervisor/node/console_output.h"
 #include "hypervisor/node/escape_filter.h"
 #include "hypervisor/node/vm_stop.h"
 
 namespace ssivm {
 namespace {
 
-// Writes everything; a socket without SIGPIPE. Output the reader no longer
-// takes is dropped: the guest goes on.
-void WriteAll(int fd, std::span<const uint8_t> bytes, bool socket) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = socket ? ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL)
-                             : ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
-}
-
-bool IsSocket(int fd) {
-  struct stat st {};
-  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
+// How long Stop writes the output left (the guest's last words) to a reader
+// that takes it slowly; one that takes nothing loses it.
+constexpr auto kFinalOutputGrace = std::chrono::seconds(2);
 
 // Hands bytes to the UART, waiting (not spinning) while its input queue is
 // full, so that no typed byte is lost. Returns false if asked to shut down.
@@ -73,11 +58,12 @@ void Signal(const UniqueFd& fd) {
 // Console on this process's stdin/stdout.
 class StdioConsole final : public Console {
  public:
+  StdioConsole() { out_.SetTarget(NonBlockingWriterFor(STDOUT_FILENO)); }
   ~StdioConsole() override { Stop(); }
 
-  void Output(std::span<const uint8_t> bytes) override {
-    WriteAll(STDOUT_FILENO, bytes, stdout_is_socket_);
-  }
+  void Output(std::span<const uint8_t> bytes) override { out_.Write(bytes); }
+  uint64_t dropped_bytes() const override { return out_.dropped(); }
+  bool on_terminal() const override { return saved_.has_value(); }
 
   void Start(Uart16550& uart, VmStop& stop) override {
     shutdown_ = MakeEventFd();
@@ -99,6 +85,7 @@ class StdioConsole final : public Console {
       Signal(shutdown_);
       thread_.join();
     }
+    out_.Close(kFinalOutputGrace);
     if (saved_) {
       ::tcsetattr(STDIN_FILENO, TCSANOW, &*saved_);
       saved_.reset();
@@ -106,8 +93,6 @@ class StdioConsole final : public Console {
   }
 
  private:
-  const bool stdout_is_socket_ = IsSocket(STDOUT_FILENO);
-
   void Pump(Uart16550& uart, VmStop& stop) {
     EscapeFilter filter;
     const bool tty = saved_.has_value();
@@ -136,37 +121,19 @@ class StdioConsole final : public Console {
     }
   }
 
+  ConsoleOutput out_;
   UniqueFd shutdown_;
   std::optional<termios> saved_;
   std::thread thread_;
 };
 
-// Console on a Unix socket: one client at a time; output produced while no
-// client is attached is kept (the last 64 KiB) and replayed on attach.
+// Console on a Unix socket (mode 0600; only root and this user may attach):
+// one client at a time; output produced while no client is attached is kept
+// (the last 64 KiB) and replayed on attach.
 class SocketConsole final : public Console {
  public:
-  explicit SocketConsole(std::string path) : path_(std::move(path)) {
-    sockaddr_un addr{};
-    if (path_.size() >= sizeof(addr.sun_path)) {
-      throw Error(fmt::format("console socket path {} is longer than {} bytes", path_,
-                              sizeof(addr.sun_path) - 1));
-    }
-    struct stat st {};
-    if (::lstat(path_.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) {
-        throw Error(fmt::format("console socket path {} exists and is not a socket", path_));
-      }
-      ::unlink(path_.c_str());  // a stale socket from an earlier run
-    }
-    listen_.Reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!listen_.valid()) ThrowErrno("console socket");
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path_.c_str(), path_.size());
-    if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      ThrowErrno(fmt::format("bind console socket {}", path_));
-    }
-    if (::listen(listen_.get(), 2) != 0) ThrowErrno(fmt::format("listen on {}", path_));
-  }
+  explicit SocketConsole(std::string path)
+      : path_(std::move(path)), listen_(ListenPrivate(path_, "console socket", 2)) {}
   ~SocketConsole() override {
     Stop();
     ::unlink(path_.c_str());
@@ -176,8 +143,10 @@ class SocketConsole final : public Console {
     std::lock_guard<std::mutex> lock(mu_);
     scrollback_.insert(scrollback_.end(), bytes.begin(), bytes.end());
     while (scrollback_.size() > kScrollback) scrollback_.pop_front();
-    if (client_.valid()) WriteAll(client_.get(), bytes, true);
+    out_.Write(bytes);  // to the client, if one is attached
   }
+  uint64_t dropped_bytes() const override { return out_.dropped(); }
+  bool on_terminal() const override { return false; }
 
   void Start(Uart16550& uart, VmStop& stop) override {
     shutdown_ = MakeEventFd();
@@ -190,21 +159,30 @@ class SocketConsole final : public Console {
       Signal(shutdown_);
       thread_.join();
     }
+    out_.Close(kFinalOutputGrace);
   }
 
  private:
   static constexpr size_t kScrollback = size_t{64} * 1024;
 
-  void Attach(UniqueFd fd) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (client_.valid()) {
-      static const char kBusy[] = "ssivm: another console client is attached\r\n";
-      WriteAll(fd.get(), {reinterpret_cast<const uint8_t*>(kBusy), sizeof(kBusy) - 1}, true);
+  static void Tell(int fd, const std::string& text) {
+    (void)!::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+
+  void Attach(Peer peer) {
+    if (!peer.trusted) {
+      spdlog::warn("console socket {}: {}", path_, RefusalText(peer));
+      Tell(peer.fd.get(), "ssivm: " + RefusalText(peer) + "\r\n");
       return;
     }
-    std::vector<uint8_t> replay(scrollback_.begin(), scrollback_.end());
-    WriteAll(fd.get(), replay, true);
-    client_ = std::move(fd);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (client_.valid()) {
+      Tell(peer.fd.get(), "ssivm: another console client is attached\r\n");
+      return;
+    }
+    const std::vector<uint8_t> replay(scrollback_.begin(), scrollback_.end());
+    out_.SetTarget(NonBlockingWriterFor(peer.fd.get()), replay);
+    client_ = std::move(peer.fd);
   }
 
   void Pump(Uart16550& uart, VmStop& stop) {
@@ -223,14 +201,15 @@ class SocketConsole final : public Console {
       }
       if (fds[0].revents) return;
       if (fds[1].revents) {
-        UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (fd.valid()) Attach(std::move(fd));
+        Peer peer = AcceptPeer(listen_.get());
+        if (peer.fd.valid()) Attach(std::move(peer));
       }
       if (client >= 0 && fds[2].revents) {
         const ssize_t n = ::read(client, in.data(), in.size());
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
           std::lock_guard<std::mutex> lock(mu_);
+          out_.SetTarget({});
           client_.Reset();
           continue;
         }
@@ -245,6 +224,7 @@ class SocketConsole final : public Console {
   std::mutex mu_;
   UniqueFd client_;
   std::deque<uint8_t> scrollback_;
+  ConsoleOutput out_;
   std::thread thread_;
 };
 
@@ -253,6 +233,8 @@ class NullConsole final : public Console {
   void Output(std::span<const uint8_t>) override {}
   void Start(Uart16550&, VmStop&) override {}
   void Stop() override {}
+  uint64_t dropped_bytes() const override { return 0; }
+  bool on_terminal() const override { return false; }
 };
 
 }  // namespace

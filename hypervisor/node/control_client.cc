@@ -34,6 +34,9 @@ std::optional<nlohmann::json> AskNodeIfRunning(const std::string& socket,
   ssize_t n;
   while ((n = ::read(fd.get(), buf, sizeof(buf))) != 0) {
     if (n < 0 && errno == EINTR) continue;
+    // A server that refused to hear the request closes with it unread: the
+    // connection is reset after its answer.
+    if (n < 0 && errno == ECONNRESET && !answer.empty()) break;
     if (n < 0) ThrowErrno(fmt::format("reading the answer of {}", socket));
     answer.append(buf, static_cast<size_t>(n));
   }

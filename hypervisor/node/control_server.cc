@@ -3,16 +3,13 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
-
-#include <cstring>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/thread_filter.h"
+#include "common/unix_socket.h"
 
 namespace ssivm {
 namespace {
@@ -45,26 +42,9 @@ std::string HandleControlRequest(const std::string& line, const ControlHandlers&
 }
 
 ControlServer::ControlServer(std::string path, ControlHandlers handlers)
-    : path_(std::move(path)), handlers_(std::move(handlers)) {
-  sockaddr_un addr{};
-  if (path_.size() >= sizeof(addr.sun_path)) {
-    throw Error(fmt::format("control socket path {} is too long", path_));
-  }
-  struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      throw Error(fmt::format("control socket path {} exists and is not a socket", path_));
-    }
-    ::unlink(path_.c_str());
-  }
-  listen_.Reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size());
-  if (!listen_.valid() ||
-      ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(listen_.get(), 8) != 0) {
-    ThrowErrno(fmt::format("control socket {}", path_));
-  }
+    : path_(std::move(path)),
+      handlers_(std::move(handlers)),
+      listen_(ListenPrivate(path_, "control socket")) {
   shutdown_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   thread_ = std::thread([this] {
     RestrictThisThread(ThreadKind::kControl);
@@ -87,14 +67,17 @@ void ControlServer::Serve() {
       return;
     }
     if (fds[1].revents) return;
-    UniqueFd client(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (client.valid()) Answer(client.get());
+    const Peer client = AcceptPeer(listen_.get());
+    if (client.fd.valid()) Answer(client);
   }
 }
 
 // One request per connection; a client that sends nothing within a second
-// is dropped (the server is single-threaded).
-void ControlServer::Answer(int fd) {
+// is dropped (the server is single-threaded). The request of a peer that is
+// neither root nor this user is read (so that closing does not reset the
+// connection before it reads the answer) but not acted on: it is told why.
+void ControlServer::Answer(const Peer& peer) {
+  const int fd = peer.fd.get();
   std::string line;
   char buf[512];
   while (line.find('\n') == std::string::npos && line.size() < kMaxRequest) {
@@ -104,10 +87,14 @@ void ControlServer::Answer(int fd) {
     if (n <= 0) break;
     line.append(buf, static_cast<size_t>(n));
   }
-  std::string answer =
-      line.size() >= kMaxRequest
-          ? nlohmann::json{{"error", "the request is longer than 4096 bytes"}}.dump()
-          : HandleControlRequest(line.substr(0, line.find('\n')), handlers_);
+  std::string answer;
+  if (!peer.trusted) {
+    answer = ErrorAnswer(RefusalText(peer)).dump();
+  } else if (line.size() >= kMaxRequest) {
+    answer = ErrorAnswer("the request is longer than 4096 bytes").dump();
+  } else {
+    answer = HandleControlRequest(line.substr(0, line.find('\n')), handlers_);
+  }
   answer += '\n';
   (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/unique_fd.h"
+#include "common/unix_socket.h"
 
 namespace ssivm {
 
@@ -26,7 +27,9 @@ std::string HandleControlRequest(const std::string& line, const ControlHandlers&
 
 class ControlServer {
  public:
-  // Listens on `path` (replacing a stale socket; refusing any other file).
+  // Listens on `path` (ListenPrivate: mode 0600; a stale socket is replaced,
+  // a live one or any other file refused). Only root and this process's user
+  // are answered; anyone else gets an error and is not heard.
   ControlServer(std::string path, ControlHandlers handlers);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
@@ -34,7 +37,7 @@ class ControlServer {
 
  private:
   void Serve();
-  void Answer(int fd);
+  void Answer(const Peer& peer);
 
   std::string path_;
   ControlHandlers handlers_;

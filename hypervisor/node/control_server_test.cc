@@ -2,6 +2,7 @@
 #include "hypervisor/node/control_client.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -11,11 +12,15 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
+#include "tests/support/as_user.h"
 
 namespace ssivm {
 namespace {
 
+using testing::AskAs;
 using ::testing::HasSubstr;
+using testing::kNobody;
 
 ControlHandlers Handlers(int* stops) {
   return {[] { return nlohmann::json{{"node", 3}}; }, [stops] { ++*stops; }};
@@ -85,6 +90,57 @@ TEST(ControlClient, AsksARunningNodeAndTellsWhenNoneRuns) {
   }
   EXPECT_EQ(AskNodeIfRunning(path, {{"cmd", "status"}}), std::nullopt);
   EXPECT_THROW(AskNode(path, {{"cmd", "status"}}), Error);
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+TEST(ControlServer, ASecondServerLeavesALiveSocketAloneAndReplacesAStaleOne) {
+  const TempDir dir("ctl-test");
+  const std::string path = dir.path() + "/ctl.sock";
+  int stops = 0;
+  {
+    const ControlServer first(path, Handlers(&stops));
+    try {
+      const ControlServer second(path, Handlers(&stops));
+      ADD_FAILURE() << "a second server took over a live control socket";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("control socket " + path + " is in use"));
+    }
+    EXPECT_EQ(Ask(path, "{\"cmd\":\"status\"}\n"), "{\"node\":3}\n");
+  }
+  // A socket whose server died without removing it.
+  const int stale = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, path.c_str());
+  ASSERT_EQ(::bind(stale, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::close(stale);
+  const ControlServer again(path, Handlers(&stops));
+  EXPECT_EQ(Ask(path, "{\"cmd\":\"status\"}\n"), "{\"node\":3}\n");
+}
+
+// Another local user can neither stop nor ask a node: the socket is
+// owner-only, and even where its mode does not hold, the peer's credentials
+// are checked.
+TEST(ControlServer, AnotherUserCannotStopTheNode) {
+  if (::geteuid() != 0) GTEST_SKIP() << "acting as another user needs root";
+  const TempDir dir("ctl-test");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);  // others may reach the socket
+  const std::string path = dir.path() + "/ctl.sock";
+  int stops = 0;
+  const ControlServer server(path, Handlers(&stops));
+  EXPECT_EQ(ModeOf(path), 0600u);
+  EXPECT_THAT(AskAs(kNobody, path, "{\"cmd\":\"stop\"}\n"), HasSubstr("Permission denied"));
+  ASSERT_EQ(::chmod(path.c_str(), 0666), 0);  // as if the mode were lost
+  const std::string refused = AskAs(kNobody, path, "{\"cmd\":\"stop\"}\n");
+  EXPECT_THAT(refused, HasSubstr("permission denied: uid 65534 may not use this socket"));
+  EXPECT_EQ(stops, 0);
+  EXPECT_EQ(Ask(path, "{\"cmd\":\"stop\"}\n"), "{\"ok\":true}\n");  // root is heard
+  EXPECT_EQ(stops, 1);
 }
 
 }  // namespace

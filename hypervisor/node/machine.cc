@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 #include <csignal>
 #include <ctime>
 
@@ -81,8 +82,11 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-// Waits until the VM stops or a stop signal arrives.
-void WaitForStop(VmStop& stop, const sigset_t& signals) {
+// Waits until the VM stops or a stop signal arrives. A hangup stops the VM
+// only if it took the console away (`console_on_terminal`), as Ctrl-A x
+// would; a VM whose console is a socket or nothing (a detached node, a
+// guest left running when the admin's ssh session ends) goes on.
+void WaitForStop(VmStop& stop, const sigset_t& signals, bool console_on_terminal) {
   UniqueFd sfd(::signalfd(-1, &signals, SFD_CLOEXEC));
   if (!sfd.valid()) ThrowErrno("signalfd");
   while (!stop.requested()) {
@@ -95,8 +99,17 @@ void WaitForStop(VmStop& stop, const sigset_t& signals) {
       signalfd_siginfo si{};
       if (::read(sfd.get(), &si, sizeof(si)) == sizeof(si)) {
         const int sig = static_cast<int>(si.ssi_signo);
-        stop.Request(
-            {kExitSignalBase + sig, fmt::format("stopped by signal {}", strsignal(sig)), false});
+        if (sig == SIGHUP && console_on_terminal) {
+          stop.Request(
+              {kExitConsoleStop, "stopped: the console's terminal hung up (SIGHUP)", false});
+        } else if (sig == SIGHUP) {
+          spdlog::info(
+              "SIGHUP ignored: the console is not a terminal, so none was lost; the VM goes on "
+              "(stop it with ssictl down, or SIGTERM)");
+        } else {
+          stop.Request(
+              {kExitSignalBase + sig, fmt::format("stopped by signal {}", strsignal(sig)), false});
+        }
       }
     }
   }
@@ -387,6 +400,7 @@ uint64_t Machine::VcpuExits() const {
 nlohmann::json Machine::Status() const {
   nlohmann::json j;
   j["node"] = role_.self;
+  j["pid"] = ::getpid();
   j["nodes"] = role_.node_count();
   if (dsm_) j["epoch"] = role_.epoch();
   j["host_kind"] = HostKindName(kind_);
@@ -404,6 +418,7 @@ nlohmann::json Machine::Status() const {
   j["vcpus_total"] = cfg_.vcpus;
   j["exits"] = VcpuExits();
   j["uptime_s"] = MsSince(start_) / 1000;
+  if (role_.device_node()) j["console_dropped_bytes"] = console_->dropped_bytes();
   if (dsm_) j["dsm"] = DsmCountersJson(cluster_->stats());
   nlohmann::json links = nlohmann::json::array();
   for (const cluster::LinkStatus& l : cluster_->links()) {
@@ -452,7 +467,7 @@ MachineResult Machine::Run() {
   StartControlSocket();
   for (auto& loop : loops_) loop->Start();
 
-  WaitForStop(stop_, stop_signals_);
+  WaitForStop(stop_, stop_signals_, console_->on_terminal());
   control_.reset();
   for (auto& loop : loops_) loop->Kick();
   // Tell the other nodes, and release vCPU threads waiting for a page or
@@ -462,6 +477,12 @@ MachineResult Machine::Run() {
   for (auto& loop : loops_) loop->Join();
   devices_->uart.Shutdown();
   console_->Stop();
+  if (const uint64_t dropped = console_->dropped_bytes(); dropped > 0) {
+    spdlog::warn(
+        "console: {} bytes of guest output dropped: its reader did not take them (a paused "
+        "terminal, a pipe or client that stopped reading)",
+        dropped);
+  }
   const StopReason reason = *stop_.reason();
   return {reason.status, reason.message, reason.error, VcpuExits()};
 }

@@ -95,8 +95,9 @@ ClusterManifest Load(const std::string& path);
 // Deterministic TOML text: same manifest, same bytes. Parse(Write(m)) == m.
 std::string Write(const ClusterManifest& manifest);
 
-// Writes the file atomically (temporary file + rename) unless it already holds
-// exactly these bytes. Returns true if the file changed.
+// Writes the file atomically (WriteFileAtomic: a new temporary file, never one
+// planted at a guessable name, then renamed) unless it already holds exactly
+// these bytes. Returns true if the file changed.
 bool Save(const ClusterManifest& manifest, const std::string& path);
 
 }  // namespace ssivm::provision

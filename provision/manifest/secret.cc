@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/file.h"
 #include "common/unique_fd.h"
 
 namespace ssivm::provision {
@@ -71,38 +72,26 @@ cluster::ClusterSecret LoadSecret(const std::string& path) {
   return s;
 }
 
-void SaveSecret(const cluster::ClusterSecret& secret, const std::string& path) {
+namespace {
+
+std::string SecretText(const cluster::ClusterSecret& secret) {
   std::string text(2 * secret.size() + 1, '\0');
   sodium_bin2hex(text.data(), text.size(), secret.data(), secret.size());
   text.back() = '\n';
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd.valid()) ThrowErrno(fmt::format("cannot create {}", tmp));
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::fsync(fd.get()) != 0) {
-      const int err = errno;
-      ::unlink(tmp.c_str());
-      ThrowErrno(fmt::format("cannot write {}", tmp), err);
-    }
-  }
-  // rename replaces a symlink at `path` itself, never what it points to.
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    ThrowErrno(fmt::format("cannot save the cluster secret as {}", path), err);
-  }
+  return text;
+}
+
+}  // namespace
+
+void SaveSecret(const cluster::ClusterSecret& secret, const std::string& path) {
+  WriteFileAtomic(path, SecretText(secret), 0600);
 }
 
 bool EnsureSecret(const std::string& manifest_path) {
   const std::string path = SecretPath(manifest_path);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    LoadSecret(path);  // there, and usable
-    return false;
-  }
-  SaveSecret(NewSecret(), path);
-  return true;
+  if (CreateFileExclusive(path, SecretText(NewSecret()), 0600)) return true;
+  LoadSecret(path);  // there, and usable
+  return false;
 }
 
 }  // namespace ssivm::provision

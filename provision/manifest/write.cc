@@ -1,13 +1,10 @@
 // ClusterManifest -> deterministic TOML text, and saving it atomically.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
-#include "common/error.h"
 #include "common/file.h"
-#include "common/unique_fd.h"
 #include "provision/manifest/manifest.h"
 
 namespace ssivm::provision {
@@ -83,32 +80,7 @@ bool Save(const ClusterManifest& manifest, const std::string& path) {
       return false;
     }
   }
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) ThrowErrno("cannot create " + tmp);
-    size_t done = 0;
-    while (done < text.size()) {
-      ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        ThrowErrno("cannot write " + tmp, err);
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      ThrowErrno("cannot sync " + tmp, err);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    ThrowErrno("cannot rename " + tmp + " to " + path, err);
-  }
+  WriteFileAtomic(path, text, 0644);
   return true;
 }
 

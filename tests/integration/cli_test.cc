@@ -1,8 +1,12 @@
 // Bad input to ssictl and ssivm gets a clear error and the documented exit
 // status, before any VM (or the emulated machine) starts: these need no KVM.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -197,6 +201,30 @@ TEST(Ssivm, RejectsTooLongCommandLine) {
       {kSsivm, "--kernel", kKernel, "--memory", "64", "--cmdline", std::string(70000, 'x')});
   EXPECT_EQ(r.exit_code, 125) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("command line")) << Describe(r);
+}
+
+// A run-state file ssictl cannot read (edited by hand, truncated, from
+// another version) is named with its problem; status and down go on with
+// the other VMs, and nothing crashes.
+TEST(SsictlStatus, AMalformedRunStateFileGetsAClearError) {
+  const std::string dir = std::getenv("SSIVM_RUN_DIR");
+  ::mkdir(dir.c_str(), 0700);
+  const std::string file = dir + "/bad.json";
+  std::ofstream(file) << R"({"name": "bad", "pid": "twelve", "control": ["/s.sock"]})";
+  const ProcessResult all = Ssictl({"status"});
+  const ProcessResult named = Ssictl({"status", "bad"});
+  const ProcessResult down = Ssictl({"down", "bad"});
+  const ProcessResult up = Ssictl({"up", "--name", "bad", "--cmdline", "ssi.exit=0"});
+  std::filesystem::remove(file);
+  EXPECT_EQ(all.exit_code, 125) << Describe(all);
+  EXPECT_THAT(all.err, HasSubstr("ignoring " + file + ": not a valid run-state file: pid: "))
+      << Describe(all);
+  EXPECT_THAT(all.err, HasSubstr("no running ssivm VM")) << Describe(all);
+  for (const ProcessResult& r : {named, down, up}) {
+    EXPECT_EQ(r.exit_code, 125) << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr(file + ": not a valid run-state file: pid: ")) << Describe(r);
+  }
+  EXPECT_THAT(up.err, HasSubstr("remove it if no VM named 'bad' runs")) << Describe(up);
 }
 
 }  // namespace

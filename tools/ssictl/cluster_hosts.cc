@@ -12,6 +12,8 @@
 
 #include "common/command.h"
 #include "common/error.h"
+#include "common/file.h"
+#include "common/temp_dir.h"
 #include "provision/manifest/secret.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/prerequisites.h"
@@ -64,6 +66,7 @@ std::vector<std::string> Parallel(size_t n, const std::function<void(size_t)>& f
 ClusterHosts::ClusterHosts(const std::string& manifest, const HostAccess& access)
     : manifest_path_(manifest),
       manifest_(provision::Load(manifest)),
+      remote_dir_given_(!access.remote_dir.empty()),
       local_ssivm_(
           Absolute(access.ssivm.empty() ? Locate("hypervisor/ssivm", "SSIVM_BIN") : access.ssivm)) {
   for (const PlannedHost& p : GroupByHost(manifest_)) {
@@ -188,27 +191,25 @@ void ClusterHosts::Push() const {
   }
   for (const Site& s : sites_) {  // one after the other: they may share the directory
     if (!s.host.local()) continue;
-    fs::create_directories(s.files.dir);
+    // Its sockets and pid files decide what `down` stops: only this user's.
+    EnsurePrivateDir(s.files.dir, remote_dir_given_ ? ExistingDir::kKeep : ExistingDir::kTighten);
     provision::Save(local, s.files.manifest());
     const std::string copy = provision::SecretPath(s.files.manifest());
     if (secret && fs::absolute(copy) != fs::absolute(secret_path)) {
       provision::SaveSecret(provision::LoadSecret(secret_path), copy);
     }
   }
-  const fs::path staging = fs::temp_directory_path() / fmt::format("ssictl-push-{}", ::getpid());
-  fs::create_directories(staging);
+  const TempDir staging("ssictl-push");
   const std::vector<std::string> errors = Parallel(sites_.size(), [&](size_t i) {
     const Site& s = sites_[i];
     if (s.host.local()) return;
-    const std::string copy = (staging / fmt::format("cluster-{}.toml", i)).string();
+    const std::string copy = fmt::format("{}/cluster-{}.toml", staging.path(), i);
     provision::Save(PushedManifest(manifest_, s.files), copy);
     s.host.Push(local.guest.kernel, s.files.kernel());
     if (!local.guest.initrd.empty()) s.host.Push(local.guest.initrd, s.files.initrd());
     s.host.Push(copy, s.files.manifest());
-    if (secret) s.host.Push(secret_path, provision::SecretPath(s.files.manifest()), true);
+    if (secret) s.host.Push(secret_path, provision::SecretPath(s.files.manifest()));
   });
-  std::error_code ec;
-  fs::remove_all(staging, ec);
   std::string failed;
   for (const std::string& e : errors) {
     if (!e.empty()) failed += "\n  " + e;

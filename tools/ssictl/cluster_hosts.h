@@ -88,6 +88,7 @@ class ClusterHosts {
  private:
   std::string manifest_path_;
   provision::ClusterManifest manifest_;
+  bool remote_dir_given_;  // --remote-dir: the user's directory, checked but not changed
   std::string local_ssivm_;
   std::vector<Site> sites_;
 };

@@ -18,6 +18,7 @@
 #include "common/command.h"
 #include "common/error.h"
 #include "common/exit_status.h"
+#include "common/temp_dir.h"
 #include "common/unique_fd.h"
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
@@ -71,7 +72,12 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   const std::string kernel = up.kernel.empty() ? Locate("guest/kernel", "SSIVM_KERNEL") : up.kernel;
   const std::string tag = fmt::format("{:05x}", ::getpid() & 0xfffff);
   const auto subnet = static_cast<uint8_t>(20 + ::getpid() % 200);
+  if (!up.name.empty()) CheckVmName(up.name);
   const std::string name = up.name.empty() ? "local-" + tag : up.name;
+  // First: a second `up` of a running name is refused before it touches anything.
+  RunState state{name, ::getpid(), 0, {}};
+  for (uint32_t k = 0; k < opt.nodes; ++k) state.control.push_back(ControlPath(name, k));
+  const RunStateFile state_file(state);
   {
     EmulatedUp em;
     em.kvm = up.kvm;
@@ -79,7 +85,7 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
     em.guest_mib = opt.nodes * opt.memory_per_node_mib;
     em.nodes = opt.nodes;
     em.needs_hardware = IsLinuxKernel(kernel);
-    for (uint32_t k = 0; k < opt.nodes; ++k) em.control.push_back(ControlPath(name, k));
+    em.control = state.control;
     em.console_socket = ConsoleSocket(up.console);
     em.name = name;
     em.name_given = !up.name.empty();
@@ -119,15 +125,11 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
     n.memory_mib = opt.memory_per_node_mib;
     m.nodes.push_back(n);
   }
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ssivm-" + tag);
-  std::filesystem::create_directories(dir);
-  const std::string manifest = (dir / "cluster.toml").string();
+  const TempDir dir("ssivm-up");  // private (mkdtemp): nothing planted in it
+  const std::string manifest = dir.path() + "/cluster.toml";
   provision::Save(m, manifest);
   if (!opt.insecure_transport) provision::EnsureSecret(manifest);
 
-  RunState state{m.cluster_id, ::getpid(), {}};
-  for (uint32_t k = 0; k < opt.nodes; ++k) state.control.push_back(ControlPath(m.cluster_id, k));
-  RunStateFile state_file(state);
   std::vector<pid_t> pids;
   struct sigaction sa {};
   sa.sa_handler = ForwardToChildren;
@@ -142,8 +144,11 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
       std::vector<std::string> argv = hosts ? hosts->Exec(k) : std::vector<std::string>{};
       argv.insert(argv.end(),
                   {ssivm, "--manifest", manifest, "--node", std::to_string(k), "--console",
-                   k == 0 ? up.console : "none", "--control", ControlPath(m.cluster_id, k)});
-      pids.push_back(k == 0 ? Spawn(argv) : Spawn(argv, {kDevNull, kDevNull, kInherit}));
+                   k == 0 ? up.console : "none", "--control", state.control[k]});
+      // In the foreground: the nodes end with this process, however it ends.
+      SpawnStdio stdio = k == 0 ? SpawnStdio{} : SpawnStdio{kDevNull, kDevNull, kInherit};
+      stdio.die_with_parent = true;
+      pids.push_back(Spawn(argv, stdio));
       g_children.push_back(pids.back());
     }
     // Node 0 owns the console and ends the run; the others follow its
@@ -160,11 +165,9 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
     for (pid_t p : pids) ::kill(p, SIGKILL);
     for (pid_t p : pids) WaitExitStatusFor(p, std::chrono::seconds(30));
     g_children.clear();
-    std::filesystem::remove_all(dir);
     throw;
   }
   g_children.clear();
-  std::filesystem::remove_all(dir);
   return status;
 }
 

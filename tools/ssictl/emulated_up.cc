@@ -43,7 +43,8 @@ int UpDetached(const std::vector<std::string>& args, emulated::MachineOptions o,
     rd.Reset();
     ::setsid();
     const int null = ::open("/dev/null", O_RDWR);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int out =
+        ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     ::dup2(null, 0);
     ::dup2(out >= 0 ? out : null, 1);
     ::dup2(out >= 0 ? out : null, 2);
@@ -148,8 +149,6 @@ std::optional<int> UpEmulatedIfNeeded(const EmulatedUp& up) {
     args.insert(kvm.base() - 1, {"--name", up.name});
   }
   if (up.detach) return UpDetached(args, std::move(o), up.log);
-  std::optional<RunStateFile> state;
-  if (!up.name.empty()) state.emplace(RunState{up.name, ::getpid(), up.control});
   // The terminal's Ctrl-C goes to the guest's console (raw mode) or, without
   // a terminal, reaches the command inside through the supervisor.
   return em::RunSelfInEmulatedMachine("ssictl", args, o);

@@ -25,8 +25,8 @@ struct EmulatedUp {
   bool needs_hardware = false;       // the guest needs hardware KVM (a Linux bzImage)
   std::vector<std::string> control;  // every node's control socket, node order
   std::string console_socket;        // a socket console (empty: none)
-  // Set for `up` and `up --nodes`: the VM's name, recorded here for
-  // `ssictl status` / `down` (and passed inside as --name if it was made up).
+  // Set for `up` and `up --nodes`: the VM's name, which the caller records
+  // for `ssictl status` / `down` (passed inside as --name if it was made up).
   std::string name;
   bool name_given = true;
   bool detach = false;  // up returns once the nodes run; the machine stays

@@ -226,7 +226,11 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM}) ::sigaction(sig, &sa, nullptr);
+  // A hangup stops the cluster only if it took the console away (the device
+  // node's console is this terminal); otherwise the guest goes on.
+  if (!terminal) sa.sa_handler = SIG_IGN;
+  ::sigaction(SIGHUP, &sa, nullptr);
   NodeClients clients;
   std::vector<pid_t>& pids = clients.pids;
   try {
@@ -241,6 +245,9 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
       // sockets.
       SpawnStdio stdio = console_node ? SpawnStdio{} : SpawnStdio{kDevNull, kDevNull, kInherit};
       stdio.own_process_group = !(console_node && terminal);
+      // In the foreground they end with this process, however it ends (an
+      // ssh client ending closes its remote node's session).
+      stdio.die_with_parent = true;
       pids.push_back(Spawn(argv, stdio));
     }
   } catch (const Error&) {

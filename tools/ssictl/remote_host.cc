@@ -52,18 +52,18 @@ CapturedRun RemoteHost::Run(const std::string& command, std::chrono::millisecond
   return RunCapture(Argv(command), timeout, in);
 }
 
-void RemoteHost::Push(const std::string& local_path, const std::string& remote_path,
-                      bool owner_only) const {
+void RemoteHost::Push(const std::string& local_path, const std::string& remote_path) const {
   UniqueFd in(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) ThrowErrno(fmt::format("host {}: cannot read {} to copy it", host_, local_path));
   const std::string dir = remote_path.substr(0, remote_path.find_last_of('/') + 1);
-  // The remote shell's pid keeps concurrent copies (hosts sharing a file system) apart.
-  const std::string tmp = remote_path + ".tmp-ssictl-";
-  const std::string command =
-      fmt::format("{umask}mkdir -p {dir} && cat > {tmp}$$ && mv -f {tmp}$$ {dst}",
-                  fmt::arg("umask", owner_only ? "umask 077 && " : ""),
-                  fmt::arg("dir", ShellQuote(dir.empty() ? "." : dir)),
-                  fmt::arg("tmp", ShellQuote(tmp)), fmt::arg("dst", ShellQuote(remote_path)));
+  // A new temporary file (mktemp: a random name, created exclusively) keeps
+  // concurrent copies apart and follows nothing planted at a guessable name.
+  const std::string tmp = remote_path + ".tmp-ssictl-XXXXXX";
+  const std::string command = fmt::format(
+      "umask 077 && mkdir -p {dir} && t=$(mktemp {tmp}) && "
+      "{{ cat > \"$t\" && mv -f \"$t\" {dst} || {{ rm -f \"$t\"; exit 1; }}; }}",
+      fmt::arg("dir", ShellQuote(dir.empty() ? "." : dir)), fmt::arg("tmp", ShellQuote(tmp)),
+      fmt::arg("dst", ShellQuote(remote_path)));
   const CapturedRun r = Run(command, std::chrono::minutes(10), in.get());
   if (r.exit_code != 0 || r.timed_out) {
     throw Error(Failure(r, fmt::format("copying {} to {}", local_path, remote_path), command));

@@ -51,10 +51,9 @@ class RemoteHost {
 
   // Copies a local file to `remote_path` there (through ssh's stdin into a
   // temporary file, then renamed), creating its directory. Throws Error
-  // naming the host, both paths and the reason. `owner_only`: the copy (and
-  // its temporary file) readable by its owner only, from the start.
-  void Push(const std::string& local_path, const std::string& remote_path,
-            bool owner_only = false) const;
+  // naming the host, both paths and the reason. The copy (and its temporary
+  // file) is its owner's only, from the start: the cluster secret is one.
+  void Push(const std::string& local_path, const std::string& remote_path) const;
 
   // "host H: <what>: <reason>" for a run that failed: unreachable (ssh's
   // words), timed out, or the command's exit status and stderr excerpt, then

@@ -1,49 +1,187 @@
 #include "tools/ssictl/run_state.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/file.h"
+#include "common/unique_fd.h"
 #include "hypervisor/node/control_client.h"
 
 namespace ssivm {
 namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kMaxNameLength = 64;
+constexpr size_t kMaxNodes = 64;  // the manifest's limit
+constexpr uint64_t kMaxRunStateBytes = 64 << 10;
+
+// When process `pid` started (field 22 of /proc/PID/stat), if it runs.
+std::optional<uint64_t> ProcessStartTime(int pid) {
+  std::ifstream f(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(f)), {});
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return std::nullopt;
+}
+
+std::string RunStatePath(const std::string& name) {
+  return fmt::format("{}/{}.json", RunDir(), name);
+}
+
+// The run state in `path`; Error naming the file if it is not one.
+RunState ReadRunState(const std::string& path) {
+  const std::vector<uint8_t> bytes = ReadFileBytes(path, kMaxRunStateBytes);
+  try {
+    return ParseRunState(std::string(bytes.begin(), bytes.end()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: not a valid run-state file: {}", path, e.what()));
+  }
+}
+
+// Holds an exclusive lock on the run directory: one `ssictl up` at a time
+// checks a name and records it.
+class RunDirLock {
+ public:
+  explicit RunDirLock(const std::string& dir)
+      : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (!fd_.valid()) ThrowErrno(fmt::format("cannot open the run directory {}", dir));
+    while (::flock(fd_.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) ThrowErrno(fmt::format("cannot lock the run directory {}", dir));
+    }
+  }
+
+ private:
+  UniqueFd fd_;  // closing it releases the lock
+};
+
+}  // namespace
+
+void CheckVmName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength) {
+    throw Error(fmt::format("VM name '{}': use 1 to {} characters", name, kMaxNameLength));
+  }
+  if (name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+      std::string::npos) {
+    throw Error(fmt::format("VM name '{}': use only letters, digits, '.', '_' and '-'", name));
+  }
+  if (name[0] == '.') throw Error(fmt::format("VM name '{}' must not start with '.'", name));
+}
+
+std::string RunStateText(const RunState& s) {
+  const nlohmann::json j = {
+      {"name", s.name}, {"pid", s.pid}, {"start_time", s.start_time}, {"control", s.control}};
+  return j.dump(2) + "\n";
+}
+
+RunState ParseRunState(const std::string& text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw Error("not JSON");
+  if (!j.is_object()) throw Error("not a JSON object");
+  RunState s;
+  if (!j.contains("name") || !j["name"].is_string()) throw Error("name: missing or not a string");
+  s.name = j["name"].get<std::string>();
+  CheckVmName(s.name);
+  const auto max_pid = static_cast<int64_t>(std::numeric_limits<int>::max());
+  if (!j.contains("pid") || !j["pid"].is_number_integer() || j["pid"].get<int64_t>() < 1 ||
+      j["pid"].get<int64_t>() > max_pid) {
+    throw Error(fmt::format("pid: missing or not a process id (1 to {})", max_pid));
+  }
+  s.pid = j["pid"].get<int>();
+  if (j.contains("start_time")) {
+    if (!j["start_time"].is_number_unsigned()) {
+      throw Error("start_time: not a non-negative integer");
+    }
+    s.start_time = j["start_time"].get<uint64_t>();
+  }
+  if (!j.contains("control") || !j["control"].is_array() || j["control"].empty() ||
+      j["control"].size() > kMaxNodes) {
+    throw Error(fmt::format("control: missing or not a list of 1 to {} socket paths", kMaxNodes));
+  }
+  for (const nlohmann::json& c : j["control"]) {
+    const size_t index = s.control.size();
+    if (!c.is_string()) throw Error(fmt::format("control[{}]: not a string", index));
+    const std::string path = c.get<std::string>();
+    if (path.empty() || path[0] != '/' || path.size() >= sizeof(sockaddr_un::sun_path)) {
+      throw Error(
+          fmt::format("control[{}]: '{}' is not an absolute socket path of at most {} "
+                      "bytes",
+                      index, path, sizeof(sockaddr_un::sun_path) - 1));
+    }
+    s.control.push_back(path);
+  }
+  return s;
+}
+
+bool RunStateAlive(const RunState& s) {
+  if (::kill(s.pid, 0) != 0 && errno == ESRCH) return false;
+  if (s.start_time == 0) return true;
+  const std::optional<uint64_t> started = ProcessStartTime(s.pid);
+  return !started || *started == s.start_time;
+}
 
 std::string RunDir() {
+  std::string dir;
+  ExistingDir existing = ExistingDir::kTighten;
   if (const char* env = std::getenv("SSIVM_RUN_DIR"); env != nullptr && *env != '\0') {
-    std::error_code ec;
-    fs::create_directories(env, ec);
-    return env;
+    dir = env;
+    existing = ExistingDir::kKeep;  // the user's choice: checked, not changed
+  } else if (::geteuid() == 0 && ::access("/run", W_OK) == 0) {
+    dir = "/run/ssivm";
+  } else {
+    dir = fmt::format("/tmp/ssivm-{}", ::geteuid());
   }
-  for (const std::string& dir : {::geteuid() == 0 ? std::string("/run/ssivm") : std::string(),
-                                 fmt::format("/tmp/ssivm-{}", ::geteuid())}) {
-    if (dir.empty()) continue;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (::access(dir.c_str(), W_OK) == 0) return dir;
+  try {
+    EnsurePrivateDir(dir, existing);
+  } catch (const Error& e) {
+    throw Error(fmt::format("run directory: {} (SSIVM_RUN_DIR chooses another)", e.what()));
   }
-  throw Error(
-      fmt::format("no writable run directory (tried /run/ssivm and /tmp/ssivm-{}; set "
-                  "SSIVM_RUN_DIR)",
-                  ::geteuid()));
+  return dir;
 }
 
 std::string ControlPath(const std::string& name, uint32_t node) {
   return fmt::format("{}/{}-node{}.sock", RunDir(), name, node);
 }
 
-RunStateFile::RunStateFile(const RunState& s) : path_(RunDir() + "/" + s.name + ".json") {
-  const nlohmann::json j = {{"name", s.name}, {"pid", s.pid}, {"control", s.control}};
-  std::ofstream f(path_);
-  f << j.dump(2) << "\n";
-  if (!f) throw Error(fmt::format("cannot write {}", path_));
+RunStateFile::RunStateFile(RunState s) : path_(RunStatePath(s.name)) {
+  if (s.start_time == 0) s.start_time = ProcessStartTime(s.pid).value_or(0);
+  const RunDirLock lock(RunDir());
+  while (!CreateFileExclusive(path_, RunStateText(s), 0600)) {
+    RunState old;
+    try {
+      old = ReadRunState(path_);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}; remove it if no VM named '{}' runs", e.what(), s.name));
+    }
+    if (RunStateAlive(old)) {
+      throw Error(fmt::format(
+          "a VM named '{}' is already running (ssictl up, pid {}; {}): stop it first ('ssictl "
+          "down {}') or choose another --name",
+          old.name, old.pid, path_, old.name));
+    }
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+      ThrowErrno(fmt::format("cannot remove {}, left by an ssictl that ended", path_));
+    }
+  }
 }
 
 RunStateFile::~RunStateFile() {
@@ -51,23 +189,21 @@ RunStateFile::~RunStateFile() {
   fs::remove(path_, ec);
 }
 
-std::vector<RunState> RunningVms() {
+std::vector<RunState> RunningVms(std::vector<std::string>* problems) {
   std::vector<RunState> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(RunDir(), ec)) {
     if (e.path().extension() != ".json") continue;
-    std::ifstream f(e.path());
-    const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
-    if (j.is_discarded() || !j.contains("pid") || !j.contains("control")) continue;
-    RunState s;
-    s.name = j.value("name", e.path().stem().string());
-    s.pid = j["pid"].get<int>();
-    s.control = j["control"].get<std::vector<std::string>>();
-    if (::kill(s.pid, 0) != 0 && errno == ESRCH) {
-      fs::remove(e.path(), ec);  // left behind by an ssictl that was killed
-      continue;
+    try {
+      RunState s = ReadRunState(e.path().string());
+      if (!RunStateAlive(s)) {
+        fs::remove(e.path(), ec);  // left behind by an ssictl that was killed
+        continue;
+      }
+      out.push_back(std::move(s));
+    } catch (const Error& err) {
+      if (problems != nullptr) problems->push_back(err.what());
     }
-    out.push_back(std::move(s));
   }
   return out;
 }
@@ -75,13 +211,21 @@ std::vector<RunState> RunningVms() {
 namespace {
 
 std::vector<RunState> Select(const std::string& name) {
-  std::vector<RunState> vms = RunningVms();
   if (!name.empty()) {
-    std::erase_if(vms, [&](const RunState& s) { return s.name != name; });
-    if (vms.empty()) throw Error(fmt::format("no running VM named '{}' in {}", name, RunDir()));
-  } else if (vms.empty()) {
-    throw Error(fmt::format("no running ssivm VM (none recorded in {})", RunDir()));
+    CheckVmName(name);
+    const std::string path = RunStatePath(name);
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(path, ec))) {
+      RunState s = ReadRunState(path);
+      if (RunStateAlive(s)) return {s};
+      fs::remove(path, ec);
+    }
+    throw Error(fmt::format("no running VM named '{}' in {}", name, RunDir()));
   }
+  std::vector<std::string> problems;
+  std::vector<RunState> vms = RunningVms(&problems);
+  for (const std::string& p : problems) std::fprintf(stderr, "ssictl: ignoring %s\n", p.c_str());
+  if (vms.empty()) throw Error(fmt::format("no running ssivm VM (none recorded in {})", RunDir()));
   return vms;
 }
 

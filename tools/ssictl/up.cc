@@ -69,25 +69,30 @@ std::vector<std::string> SsivmArgv(const UpOptions& opt) {
 
 int Up(const UpOptions& opt) {
   std::vector<std::string> args = SsivmArgv(opt);
+  if (!opt.name.empty()) CheckVmName(opt.name);
   const std::string name = opt.name.empty() ? fmt::format("vm-{}", ::getpid()) : opt.name;
+  // First: a second `up` of a running name is refused before it touches anything.
+  const RunState state{name, ::getpid(), 0, {ControlPath(name, 0)}};
+  const RunStateFile state_file(state);
   EmulatedUp em;
   em.kvm = opt.kvm;
   em.vcpus = opt.vcpus;
   em.guest_mib = opt.memory_mib;
   em.needs_hardware = IsLinuxKernel(args[2]);
-  em.control = {ControlPath(name, 0)};
+  em.control = state.control;
   em.console_socket = ConsoleSocket(opt.console);
   em.name = name;
   em.name_given = !opt.name.empty();
   em.check = args;
   if (auto status = UpEmulatedIfNeeded(em)) return *status;
-  const RunState state{name, ::getpid(), {ControlPath(name, 0)}};
   args.insert(args.end(), {"--control", state.control[0]});
-  RunStateFile state_file(state);
-  const pid_t pid = Spawn(args);
+  SpawnStdio stdio;
+  stdio.die_with_parent = true;  // ssivm ends with this process, however it ends
+  const pid_t pid = Spawn(args, stdio);
   g_child = pid;
   // The terminal's Ctrl-C reaches the whole process group; forwarding covers
-  // signals sent to ssictl alone.
+  // signals sent to ssictl alone. A SIGHUP is ssivm's to judge (it stops the
+  // VM only if its console was this terminal): ssictl waits for its verdict.
   struct sigaction sa {};
   sa.sa_handler = Forward;
   sigemptyset(&sa.sa_mask);
