@@ -40,8 +40,14 @@ std::optional<nlohmann::json> AskNodeIfRunning(const std::string& socket,
     if (n < 0) ThrowErrno(fmt::format("reading the answer of {}", socket));
     answer.append(buf, static_cast<size_t>(n));
   }
-  const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
-  if (j.is_discarded()) throw Error(fmt::format("{} answered something that is not JSON", socket));
+  return ParseControlAnswer(answer, socket);
+}
+
+nlohmann::json ParseControlAnswer(const std::string& answer, const std::string& socket) {
+  nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    throw Error(fmt::format("{} answered something that is not a JSON object", socket));
+  }
   if (j.contains("error") && j["error"].is_string()) {
     throw Error(fmt::format("{}: {}", socket, j["error"].get<std::string>()));
   }

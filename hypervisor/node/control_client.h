@@ -16,6 +16,10 @@ namespace ssivm {
 std::optional<nlohmann::json> AskNodeIfRunning(const std::string& socket,
                                                const nlohmann::json& request);
 
+// A node's answer (what it wrote before closing) as JSON. Throws Error
+// naming the socket unless it is a JSON object, or if it is {"error": ...}.
+nlohmann::json ParseControlAnswer(const std::string& answer, const std::string& socket);
+
 // As AskNodeIfRunning, but a node that is not running is an Error too.
 nlohmann::json AskNode(const std::string& socket, const nlohmann::json& request);
 

@@ -143,5 +143,20 @@ TEST(ControlServer, AnotherUserCannotStopTheNode) {
   EXPECT_EQ(stops, 1);
 }
 
+// A node's answer is one JSON object; ssictl reads its fields (found by
+// //tools/ssictl:status_answer_fuzz: a bare number made `ssictl status` die).
+TEST(ControlAnswer, OnlyAJsonObjectIsAnAnswer) {
+  EXPECT_EQ(ParseControlAnswer(R"({"node":1})", "n.sock"), nlohmann::json({{"node", 1}}));
+  for (const char* bad : {"", "garbage", "0", "[1,2]", "\"text\"", "null"}) {
+    try {
+      ParseControlAnswer(bad, "n.sock");
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("n.sock answered something that is not a JSON object"));
+    }
+  }
+  EXPECT_THROW(ParseControlAnswer(R"({"error":"busy"})", "n.sock"), Error);
+}
+
 }  // namespace
 }  // namespace ssivm

@@ -18,16 +18,9 @@
 #include "common/unique_fd.h"
 #include "guest/abi/boot_info.h"
 #include "guest/abi/pv_devices.h"
-#include "hypervisor/devices/acpi_pm.h"
-#include "hypervisor/devices/boot_progress.h"
-#include "hypervisor/devices/cmos_rtc.h"
-#include "hypervisor/devices/debug_exit.h"
 #include "hypervisor/devices/device_table.h"
-#include "hypervisor/devices/idle_port.h"
 #include "hypervisor/devices/io_bus.h"
-#include "hypervisor/devices/pv_info.h"
-#include "hypervisor/devices/pv_ipi.h"
-#include "hypervisor/devices/uart16550.h"
+#include "hypervisor/devices/node_devices.h"
 #include "hypervisor/kvm/kvm_interrupts.h"
 #include "hypervisor/kvm/kvm_stats.h"
 #include "hypervisor/kvm/kvm_system.h"
@@ -168,12 +161,11 @@ class Machine {
   }
 
  private:
-  struct Devices;
-
   void PrepareGuest();
   void CreateVm();
   void JoinCluster();
   void CreateDevices();
+  NodeDeviceHooks DeviceHooks();
   void CreateVcpus();
   MachineResult Run();
   void StartControlSocket();
@@ -201,7 +193,7 @@ class Machine {
   VmStop stop_;
   std::unique_ptr<ClusterRuntime> cluster_;
   std::unique_ptr<Console> console_;
-  std::unique_ptr<Devices> devices_;
+  std::unique_ptr<NodeDevices> devices_;
   IoBus bus_;
   IoBus served_bus_;  // the device node's devices that peers forward to, alone
   std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
@@ -255,98 +247,68 @@ void Machine::JoinCluster() {
       [this](uint32_t vcpu, uint8_t vector) { InterruptLocalVcpu(vcpu, vector); }, dsm_);
 }
 
-// Every device of the node (the device table's entries).
-struct Machine::Devices {
-  explicit Devices(Machine& m)
-      : uart([&m](std::span<const uint8_t> bytes) { m.console_->Output(bytes); },
-             [&m](bool level) { m.irq_->SetIrqLine(abi::kCom1Irq, level); }),
-        debug_exit([&m](uint32_t status) {
-          m.stop_.Request({static_cast<int>(status & 0xff),
-                           status == 0 ? "" : fmt::format("guest exited with status {}", status),
-                           false});
-        }),
-        progress(m.start_,
-                 [](const BootMilestone& b) {
-                   spdlog::info("boot +{:.3f} ms vcpu {} {} (monotonic_ns {})",
-                                std::chrono::duration<double, std::milli>(b.since_start).count(),
-                                b.vcpu, b.name ? b.name : fmt::format("milestone-{}", b.milestone),
-                                b.monotonic_ns);
-                 }),
-        ipi(m.cfg_.vcpus,
-            [&m](uint32_t target, uint8_t vector) {
-              m.cluster_->link().SendInterrupt(target, vector);
-            }),
-        // Runs on the writing vCPU's own thread, between two KVM_RUNs: the
-        // next KVM_RUN completes the OUT and then sleeps in KVM until an
-        // interrupt is pending (or returns at once if one already is), as
-        // after a HLT exit.
-        idle([&m](uint32_t vcpu) {
-          if (vcpu < m.local_vcpus_.size() && m.local_vcpus_[vcpu] != nullptr) {
-            m.local_vcpus_[vcpu]->SetMpState(KVM_MP_STATE_HALTED);
-          }
-        }),
-        acpi_pm([&m](uint8_t sleep_type) {
-          if (sleep_type == kAcpiS5SleepType) {
-            m.stop_.Request({0, "guest powered off (ACPI S5)", false});
-          } else {
-            spdlog::warn("guest asked for ACPI sleep type {}, which ssivm does not offer; ignored",
-                         sleep_type);
-          }
-        }),
-        reset([&m] {
-          m.stop_.Request(
-              {kExitGuestReboot,
-               fmt::format("guest asked for a reboot (reset register {:#x}); ssivm does not "
-                           "reboot guests: exit status {}",
-                           ResetPort::kPort, kExitGuestReboot),
-               false});
-        }),
-        info([&m](uint32_t key) -> std::optional<uint64_t> {
-          switch (key) {
-            case abi::kInfoNodeId:
-              return m.role_.GuestNodeOf(m.role_.self);
-            case abi::kInfoNodeCount:
-              return m.role_.node_count();
-            case abi::kInfoVcpuExits:
-              return m.VcpuExits();
-            default:
-              break;
-          }
-          // A DSM counter: one snapshot (it takes the fault engine's lock).
-          return DsmCounterForInfoKey(m.cluster_->stats(), key);
-        }) {}
-
-  // The console and what reports the guest's progress and exit live on the
-  // device node (the lowest id); the others forward those ports there. The rest is
-  // on every node (the idle port halts a local vCPU).
-  std::vector<DeviceEntry> Table() {
-    return {
-        {abi::kCom1Port, abi::kCom1PortCount, "com1", &uart, true},
-        {abi::kDebugExitPort, 4, "debug-exit", &debug_exit, true},
-        {abi::kBootProgressPort, 4, "boot-progress", &progress, true},
-        {abi::kPvIpiPort, 4, "pv-ipi", &ipi},
-        {abi::kIdlePort, 1, "idle", &idle},
-        {abi::kPvInfoPort, abi::kPvInfoPortCount, "pv-info", &info},
-        {kCmosPort, kCmosPortCount, "cmos-rtc", &rtc},
-        {AcpiPm::kPort, AcpiPm::kPortCount, "acpi-pm", &acpi_pm},
-        {ResetPort::kPort, 1, "reset", &reset},
-    };
-  }
-
-  Uart16550 uart;
-  DebugExit debug_exit;
-  BootProgress progress;
-  PvIpi ipi;
-  IdlePort idle;
-  CmosRtc rtc;
-  AcpiPm acpi_pm;
-  ResetPort reset;
-  PvInfo info;
-};
+// What the node's devices do beyond their registers.
+NodeDeviceHooks Machine::DeviceHooks() {
+  NodeDeviceHooks h;
+  h.console_output = [this](std::span<const uint8_t> bytes) { console_->Output(bytes); };
+  h.console_irq = [this](bool level) { irq_->SetIrqLine(abi::kCom1Irq, level); };
+  h.guest_exit = [this](uint32_t status) {
+    stop_.Request({static_cast<int>(status & 0xff),
+                   status == 0 ? "" : fmt::format("guest exited with status {}", status), false});
+  };
+  h.process_start = start_;
+  h.boot_progress = [](const BootMilestone& b) {
+    spdlog::info("boot +{:.3f} ms vcpu {} {} (monotonic_ns {})",
+                 std::chrono::duration<double, std::milli>(b.since_start).count(), b.vcpu,
+                 b.name ? b.name : fmt::format("milestone-{}", b.milestone), b.monotonic_ns);
+  };
+  h.vcpus = cfg_.vcpus;
+  h.send_ipi = [this](uint32_t target, uint8_t vector) {
+    cluster_->link().SendInterrupt(target, vector);
+  };
+  // Runs on the writing vCPU's own thread, between two KVM_RUNs: the next
+  // KVM_RUN completes the OUT and then sleeps in KVM until an interrupt is
+  // pending (or returns at once if one already is), as after a HLT exit.
+  h.halt = [this](uint32_t vcpu) {
+    if (vcpu < local_vcpus_.size() && local_vcpus_[vcpu] != nullptr) {
+      local_vcpus_[vcpu]->SetMpState(KVM_MP_STATE_HALTED);
+    }
+  };
+  h.acpi_sleep = [this](uint8_t sleep_type) {
+    if (sleep_type == kAcpiS5SleepType) {
+      stop_.Request({0, "guest powered off (ACPI S5)", false});
+    } else {
+      spdlog::warn("guest asked for ACPI sleep type {}, which ssivm does not offer; ignored",
+                   sleep_type);
+    }
+  };
+  h.reset = [this] {
+    stop_.Request({kExitGuestReboot,
+                   fmt::format("guest asked for a reboot (reset register {:#x}); ssivm does not "
+                               "reboot guests: exit status {}",
+                               ResetPort::kPort, kExitGuestReboot),
+                   false});
+  };
+  h.info = [this](uint32_t key) -> std::optional<uint64_t> {
+    switch (key) {
+      case abi::kInfoNodeId:
+        return role_.GuestNodeOf(role_.self);
+      case abi::kInfoNodeCount:
+        return role_.node_count();
+      case abi::kInfoVcpuExits:
+        return VcpuExits();
+      default:
+        break;
+    }
+    // A DSM counter: one snapshot (it takes the fault engine's lock).
+    return DsmCounterForInfoKey(cluster_->stats(), key);
+  };
+  return h;
+}
 
 void Machine::CreateDevices() {
   console_ = MakeConsole(cfg_.console);
-  devices_ = std::make_unique<Devices>(*this);
+  devices_ = std::make_unique<NodeDevices>(DeviceHooks());
   RegisterDevices(bus_, devices_->Table(), role_.device_node(),
                   [this](const DeviceEntry& e) { return cluster_->ForwardDevice(e.base); });
   if (role_.device_node()) {

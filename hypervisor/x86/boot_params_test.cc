@@ -20,14 +20,15 @@ using testing::MakeBzImage;
 using testing::PatchHeader;
 using testing::Pattern;
 using testing::TestRam;
+using testing::Unpacked;
 
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kGiB = 1ull << 30;
 
 void ExpectEntry(const abi::E820Entry& e, uint64_t addr, uint64_t size, uint32_t type) {
-  EXPECT_EQ(e.addr, addr);
-  EXPECT_EQ(e.size, size);
-  EXPECT_EQ(e.type, type);
+  EXPECT_EQ(Unpacked(e.addr), addr);
+  EXPECT_EQ(Unpacked(e.size), size);
+  EXPECT_EQ(Unpacked(e.type), type);
 }
 
 TEST(E820Test, SmallGuest) {
@@ -199,16 +200,16 @@ TEST_F(BootInfoTest, ElfKernelHeaderAndCmdline) {
   EXPECT_EQ(WriteBootInfo(ram_.mem(), layout_, ElfKernel(), Config(), nullptr),
             abi::kBootParamsGpa);
   const abi::BootParams bp = Params();
-  EXPECT_EQ(bp.hdr.boot_flag, abi::kBootFlag);
-  EXPECT_EQ(bp.hdr.header, abi::kHdrSMagic);
-  EXPECT_EQ(bp.hdr.version, 0x020f);
-  EXPECT_EQ(bp.hdr.xloadflags, abi::kXlfKernel64);
-  EXPECT_EQ(bp.hdr.type_of_loader, 0xff);
-  EXPECT_EQ(bp.hdr.cmd_line_ptr, abi::kCmdlineGpa);
+  EXPECT_EQ(Unpacked(bp.hdr.boot_flag), abi::kBootFlag);
+  EXPECT_EQ(Unpacked(bp.hdr.header), abi::kHdrSMagic);
+  EXPECT_EQ(Unpacked(bp.hdr.version), 0x020f);
+  EXPECT_EQ(Unpacked(bp.hdr.xloadflags), abi::kXlfKernel64);
+  EXPECT_EQ(Unpacked(bp.hdr.type_of_loader), 0xff);
+  EXPECT_EQ(Unpacked(bp.hdr.cmd_line_ptr), abi::kCmdlineGpa);
   EXPECT_EQ(bp.ext_cmd_line_ptr, 0u);
-  EXPECT_EQ(bp.hdr.ramdisk_image, 0u);
-  EXPECT_EQ(bp.hdr.ramdisk_size, 0u);
-  EXPECT_EQ(bp.hdr.setup_data, abi::kSetupDataGpa);
+  EXPECT_EQ(Unpacked(bp.hdr.ramdisk_image), 0u);
+  EXPECT_EQ(Unpacked(bp.hdr.ramdisk_size), 0u);
+  EXPECT_EQ(Unpacked(bp.hdr.setup_data), abi::kSetupDataGpa);
   EXPECT_EQ(bp.tboot_addr, 0u);
   EXPECT_EQ(bp.sentinel, 0);
   EXPECT_EQ(Cmdline(), "console=hvc0");
@@ -295,13 +296,13 @@ TEST_F(BootInfoTest, BzImageHeaderCmdlineLimitAndInitrd) {
   const abi::BootParams bp = Params();
 
   // The header is the image's, plus what the loader fills in.
-  EXPECT_EQ(bp.hdr.version, 0x020f);
-  EXPECT_EQ(bp.hdr.init_size, 8 * kMiB);
-  EXPECT_EQ(bp.hdr.pref_address, abi::kKernelBase);
-  EXPECT_EQ(bp.hdr.kernel_alignment, 2 * kMiB);
-  EXPECT_EQ(bp.hdr.type_of_loader, 0xff);
-  EXPECT_EQ(bp.hdr.cmd_line_ptr, abi::kCmdlineGpa);
-  EXPECT_EQ(bp.hdr.setup_data, abi::kSetupDataGpa);
+  EXPECT_EQ(Unpacked(bp.hdr.version), 0x020f);
+  EXPECT_EQ(Unpacked(bp.hdr.init_size), 8 * kMiB);
+  EXPECT_EQ(Unpacked(bp.hdr.pref_address), abi::kKernelBase);
+  EXPECT_EQ(Unpacked(bp.hdr.kernel_alignment), 2 * kMiB);
+  EXPECT_EQ(Unpacked(bp.hdr.type_of_loader), 0xff);
+  EXPECT_EQ(Unpacked(bp.hdr.cmd_line_ptr), abi::kCmdlineGpa);
+  EXPECT_EQ(Unpacked(bp.hdr.setup_data), abi::kSetupDataGpa);
 
   const uint64_t start = bp.hdr.ramdisk_image | (uint64_t{bp.ext_ramdisk_image} << 32);
   const uint64_t size = bp.hdr.ramdisk_size | (uint64_t{bp.ext_ramdisk_size} << 32);

@@ -8,6 +8,8 @@
 
 #include "common/error.h"
 
+// abi::SetupHeader is packed: its fields go to fmt and std::max as values,
+// never as references (which may be misaligned: undefined behaviour).
 namespace ssivm {
 namespace {
 
@@ -47,13 +49,13 @@ void TrimHeader(std::span<const uint8_t> file, abi::SetupHeader* hdr, std::strin
 void CheckSignatures(const abi::SetupHeader& hdr, std::string_view name) {
   if (hdr.boot_flag != abi::kBootFlag) {
     throw Error(fmt::format("{}: not a bzImage: boot_flag is {:#06x}, expected {:#06x}", name,
-                            hdr.boot_flag, abi::kBootFlag));
+                            uint16_t{hdr.boot_flag}, abi::kBootFlag));
   }
   if (hdr.header != abi::kHdrSMagic) {
     throw Error(
         fmt::format("{}: not a bzImage: setup header magic is {:#010x}, expected {:#010x} "
                     "(\"HdrS\")",
-                    name, hdr.header, abi::kHdrSMagic));
+                    name, uint32_t{hdr.header}, abi::kHdrSMagic));
   }
   if (hdr.version < kMinBootProtocol) {
     throw Error(fmt::format("{}: boot protocol {} is too old; ssivm needs ≥ {} (64-bit entry)",
@@ -62,7 +64,7 @@ void CheckSignatures(const abi::SetupHeader& hdr, std::string_view name) {
   if (!(hdr.xloadflags & abi::kXlfKernel64)) {
     throw Error(fmt::format(
         "{}: not a 64-bit kernel: xloadflags {:#x} lack XLF_KERNEL_64 (no 64-bit entry point)",
-        name, hdr.xloadflags));
+        name, uint16_t{hdr.xloadflags}));
   }
   if (!(hdr.loadflags & abi::kLoadedHigh)) {
     throw Error(
@@ -72,12 +74,13 @@ void CheckSignatures(const abi::SetupHeader& hdr, std::string_view name) {
 }
 
 uint64_t ChooseLoadAddress(const abi::SetupHeader& hdr, std::string_view name) {
-  if (hdr.kernel_alignment == 0 || !std::has_single_bit(hdr.kernel_alignment)) {
-    throw Error(fmt::format("{}: kernel_alignment {:#x} is not a power of two", name,
-                            hdr.kernel_alignment));
+  const uint64_t align = hdr.kernel_alignment;
+  const uint64_t pref = hdr.pref_address;
+  if (!std::has_single_bit(align)) {
+    throw Error(fmt::format("{}: kernel_alignment {:#x} is not a power of two", name, align));
   }
   if (!hdr.relocatable_kernel) {
-    const uint64_t fixed = hdr.pref_address != 0 ? hdr.pref_address : hdr.code32_start;
+    const uint64_t fixed = pref != 0 ? pref : hdr.code32_start;
     if (fixed < abi::kKernelBase) {
       throw Error(fmt::format(
           "{}: kernel is not relocatable and must run at {:#x}, below ssivm's kernel base {:#x} "
@@ -86,11 +89,10 @@ uint64_t ChooseLoadAddress(const abi::SetupHeader& hdr, std::string_view name) {
     }
     return fixed;
   }
-  const uint64_t align = hdr.kernel_alignment;
-  const uint64_t want = std::max<uint64_t>(hdr.pref_address, abi::kKernelBase);
+  const uint64_t want = std::max<uint64_t>(pref, abi::kKernelBase);
   if (want > UINT64_MAX - (align - 1)) {
-    throw Error(fmt::format("{}: pref_address {:#x} cannot be aligned to {:#x}", name,
-                            hdr.pref_address, align));
+    throw Error(
+        fmt::format("{}: pref_address {:#x} cannot be aligned to {:#x}", name, pref, align));
   }
   return (want + align - 1) & ~(align - 1);
 }

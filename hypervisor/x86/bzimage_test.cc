@@ -15,6 +15,7 @@ using testing::MakeBzImage;
 using testing::PatchHeader;
 using testing::Pattern;
 using testing::TestRam;
+using testing::Unpacked;
 
 constexpr uint64_t kMiB = 1ull << 20;
 
@@ -38,8 +39,8 @@ TEST(BzImageTest, ParsesGoodImage) {
   EXPECT_EQ(bz.load_gpa, abi::kKernelBase);
   EXPECT_EQ(bz.entry64, abi::kKernelBase + 0x200);
   EXPECT_EQ(bz.footprint, 8 * kMiB);
-  EXPECT_EQ(bz.hdr.version, 0x020f);
-  EXPECT_EQ(bz.hdr.cmdline_size, 2047u);
+  EXPECT_EQ(Unpacked(bz.hdr.version), 0x020f);
+  EXPECT_EQ(Unpacked(bz.hdr.cmdline_size), 2047u);
 }
 
 TEST(BzImageTest, ZeroSetupSectsMeansFour) {
@@ -61,8 +62,8 @@ TEST(BzImageTest, HeaderPastItsEndIsZeroed) {
     h.kernel_info_offset = 0xdeadbeef;
   });
   const BzImage bz = ParseBzImage(file, "vmlinuz");
-  EXPECT_EQ(bz.hdr.kernel_info_offset, 0u);
-  EXPECT_EQ(bz.hdr.init_size, 8 * kMiB);
+  EXPECT_EQ(Unpacked(bz.hdr.kernel_info_offset), 0u);
+  EXPECT_EQ(Unpacked(bz.hdr.init_size), 8 * kMiB);
 }
 
 TEST(BzImageTest, RelocatesBelowKernelBase) {

@@ -17,6 +17,8 @@
 namespace ssivm {
 namespace {
 
+using testing::Unpacked;
+
 constexpr uint64_t kMiB = 1ull << 20;
 
 TEST(RealBzImageTest, LoadsDebianKernel) {
@@ -33,7 +35,7 @@ TEST(RealBzImageTest, LoadsDebianKernel) {
             << ", xloadflags " << h.xloadflags << ", cmdline_size " << std::dec << h.cmdline_size
             << ", setup " << bz.setup_size << " bytes, kernel " << bz.protected_mode.size()
             << " of " << file.size() - bz.setup_size << " bytes after setup\n";
-  EXPECT_GE(h.version, 0x020c);
+  EXPECT_GE(Unpacked(h.version), 0x020c);
   EXPECT_TRUE(h.xloadflags & abi::kXlfKernel64);
   EXPECT_TRUE(h.relocatable_kernel);
   EXPECT_GE(bz.load_gpa, abi::kKernelBase);
@@ -63,7 +65,7 @@ TEST(RealBzImageTest, LoadsDebianKernel) {
   ASSERT_EQ(WriteBootInfo(ram.mem(), layout, k, config, &*k.setup_header), abi::kBootParamsGpa);
 
   const auto bp = ram.mem().ReadObject<abi::BootParams>(abi::kBootParamsGpa);
-  EXPECT_EQ(bp.hdr.cmd_line_ptr, abi::kCmdlineGpa);
+  EXPECT_EQ(Unpacked(bp.hdr.cmd_line_ptr), abi::kCmdlineGpa);
   const auto cmdline = ram.mem().Span(abi::kCmdlineGpa, config.cmdline.size() + 1);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(cmdline.data())), config.cmdline);
 
@@ -79,18 +81,18 @@ TEST(RealBzImageTest, LoadsDebianKernel) {
   EXPECT_EQ(bp.e820_entries, 4);
 
   // The image's header is copied; the loader's fields are filled in.
-  EXPECT_EQ(bp.hdr.boot_flag, abi::kBootFlag);
-  EXPECT_EQ(bp.hdr.header, abi::kHdrSMagic);
-  EXPECT_EQ(bp.hdr.version, h.version);
-  EXPECT_EQ(bp.hdr.setup_sects, h.setup_sects);
-  EXPECT_EQ(bp.hdr.syssize, h.syssize);
-  EXPECT_EQ(bp.hdr.init_size, h.init_size);
-  EXPECT_EQ(bp.hdr.pref_address, h.pref_address);
-  EXPECT_EQ(bp.hdr.kernel_alignment, h.kernel_alignment);
-  EXPECT_EQ(bp.hdr.xloadflags, h.xloadflags);
-  EXPECT_EQ(bp.hdr.handover_offset, h.handover_offset);
-  EXPECT_EQ(bp.hdr.type_of_loader, 0xff);
-  EXPECT_EQ(bp.hdr.setup_data, abi::kSetupDataGpa);
+  EXPECT_EQ(Unpacked(bp.hdr.boot_flag), abi::kBootFlag);
+  EXPECT_EQ(Unpacked(bp.hdr.header), abi::kHdrSMagic);
+  EXPECT_EQ(Unpacked(bp.hdr.version), Unpacked(h.version));
+  EXPECT_EQ(Unpacked(bp.hdr.setup_sects), Unpacked(h.setup_sects));
+  EXPECT_EQ(Unpacked(bp.hdr.syssize), Unpacked(h.syssize));
+  EXPECT_EQ(Unpacked(bp.hdr.init_size), Unpacked(h.init_size));
+  EXPECT_EQ(Unpacked(bp.hdr.pref_address), Unpacked(h.pref_address));
+  EXPECT_EQ(Unpacked(bp.hdr.kernel_alignment), Unpacked(h.kernel_alignment));
+  EXPECT_EQ(Unpacked(bp.hdr.xloadflags), Unpacked(h.xloadflags));
+  EXPECT_EQ(Unpacked(bp.hdr.handover_offset), Unpacked(h.handover_offset));
+  EXPECT_EQ(Unpacked(bp.hdr.type_of_loader), 0xff);
+  EXPECT_EQ(Unpacked(bp.hdr.setup_data), abi::kSetupDataGpa);
 
   const auto info =
       ram.mem().ReadObject<abi::SsivmInfo>(abi::kSetupDataGpa + sizeof(abi::SetupData));

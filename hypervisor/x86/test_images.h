@@ -57,6 +57,14 @@ std::vector<uint8_t> MakeBzImage(const std::vector<uint8_t>& kernel, uint8_t set
 void PatchHeader(std::vector<uint8_t>& image, const std::function<void(abi::SetupHeader&)>& edit);
 abi::SetupHeader ReadHeader(const std::vector<uint8_t>& image);
 
+// A field of a packed ABI struct (SetupHeader, E820Entry) as a value, for
+// gtest's assertions: they take references, and a reference to such a field
+// may be misaligned (undefined behaviour, which --config=asan reports).
+template <class T>
+T Unpacked(T value) {
+  return value;
+}
+
 // `size` bytes of a recognisable pattern starting from `seed`.
 std::vector<uint8_t> Pattern(size_t size, uint8_t seed);
 

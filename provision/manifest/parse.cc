@@ -3,8 +3,10 @@
 // reported at once, each naming the file, the key and, when known, the line.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "common/utf8.h"
 #include "provision/manifest/manifest.h"
 
 namespace ssivm::provision {
@@ -185,6 +188,16 @@ int FindLine(const std::map<std::string, int>& lines, std::string key) {
 }  // namespace
 
 ClusterManifest Parse(std::string_view text, const std::string& file_name) {
+  // TOML is UTF-8, and toml11 3.7 reads out of bounds when a literal string
+  // is not (found by //provision/manifest:manifest_fuzz).
+  if (const std::optional<size_t> bad = FirstInvalidUtf8(text)) {
+    const auto line =
+        1 + std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(*bad), '\n');
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "%#04x", static_cast<uint8_t>(text[*bad]));
+    throw Error(file_name + ":" + std::to_string(line) + ": byte " + byte +
+                " is not UTF-8 (a TOML file is UTF-8 text)");
+  }
   Value root;
   try {
     std::istringstream in{std::string(text)};

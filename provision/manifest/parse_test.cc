@@ -188,6 +188,16 @@ TEST(ManifestParse, GarbageNeverCrashes) {
   }
 }
 
+// toml11 read out of bounds on a literal string that is not UTF-8 (found by
+// //provision/manifest:manifest_fuzz; the read shows under --config=asan).
+TEST(ManifestParse, TextThatIsNotUtf8IsRefusedNamingTheLine) {
+  for (const char* bad : {"cluster_id = 'lab\xac'\n", "x = '''lab\xe9\n'''\n"}) {
+    const std::string e = Reject(std::string("# lab\n") + bad);
+    EXPECT_NE(e.find("c.toml:2: byte 0x"), std::string::npos) << e;
+    EXPECT_NE(e.find("is not UTF-8"), std::string::npos) << e;
+  }
+}
+
 TEST(ManifestLoad, MissingFile) {
   try {
     Load("/nonexistent/cluster.toml");

@@ -1,7 +1,8 @@
 // Mutation fuzzing for decoders of what peers send: every mutated input is
 // either rejected with an Error or decodes to something whose encoding is the
-// input exactly (nothing is accepted loosely). Run under ASan/UBSan for
-// memory errors.
+// input exactly (nothing is accepted loosely). A fast, fixed-seed regression
+// check inside the unit tests (memory errors show under --config=asan);
+// coverage-guided fuzzing is the libFuzzer targets' job (fuzz.h, tools/fuzz.sh).
 #ifndef SSIVM_TESTS_SUPPORT_MUTATE_H_
 #define SSIVM_TESTS_SUPPORT_MUTATE_H_
 
