@@ -236,28 +236,50 @@ std::string NodeStatsHeader() {
                      "wr-faults", "pages-in", "pages-out");
 }
 
+namespace {
+
+// A node's answer comes from outside: a field of the wrong type (or none)
+// reads as absent instead of throwing.
+uint64_t Count(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+const nlohmann::json& Field(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNone;
+  const auto it = j.find(key);
+  return it != j.end() ? *it : kNone;
+}
+
+}  // namespace
+
 std::string NodeStatsColumns(const nlohmann::json& n) {
   std::string vcpus;
-  for (const auto& v : n.value("vcpus", nlohmann::json::array())) {
-    vcpus += (vcpus.empty() ? "" : ",") + std::to_string(v.get<int>());
+  const nlohmann::json& ids = Field(n, "vcpus");
+  if (ids.is_array()) {
+    for (const auto& v : ids) {
+      if (v.is_number_unsigned())
+        vcpus += (vcpus.empty() ? "" : ",") + std::to_string(v.get<uint64_t>());
+    }
   }
-  const nlohmann::json d = n.value("dsm", nlohmann::json::object());
-  return fmt::format("{:<12} {:>8} {:>10} {:>10} {:>10} {:>10}", vcpus, n.value("exits", 0ul),
-                     d.value("read_faults", 0ul), d.value("write_faults", 0ul),
-                     d.value("pages_received", 0ul), d.value("pages_sent", 0ul));
+  const nlohmann::json& d = Field(n, "dsm");
+  return fmt::format("{:<12} {:>8} {:>10} {:>10} {:>10} {:>10}", vcpus, Count(n, "exits"),
+                     Count(d, "read_faults"), Count(d, "write_faults"), Count(d, "pages_received"),
+                     Count(d, "pages_sent"));
 }
 
 std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
   std::vector<std::string> lines;
-  const nlohmann::json d = n.value("dsm", nlohmann::json::object());
-  if (d.contains("fault_latency") && d["fault_latency"].is_string()) {
-    lines.push_back("fault latency: " + d["fault_latency"].get<std::string>());
-  }
+  const nlohmann::json& latency = Field(Field(n, "dsm"), "fault_latency");
+  if (latency.is_string()) lines.push_back("fault latency: " + latency.get<std::string>());
   std::string links;
-  for (const auto& l : n.value("links", nlohmann::json::array())) {
-    if (!l.is_object()) continue;
-    links += fmt::format("{}node {} heard {:.1f} s ago", links.empty() ? "links: " : ", ",
-                         l.value("node", 0u), l.value("heard_ms_ago", 0.0) / 1000.0);
+  const nlohmann::json& all = Field(n, "links");
+  if (all.is_array()) {
+    for (const auto& l : all) {
+      const nlohmann::json& ago = Field(l, "heard_ms_ago");
+      links += fmt::format("{}node {} heard {:.1f} s ago", links.empty() ? "links: " : ", ",
+                           Count(l, "node"), ago.is_number() ? ago.get<double>() / 1000.0 : 0.0);
+    }
   }
   if (!links.empty()) lines.push_back(links);
   return lines;

@@ -1,5 +1,5 @@
 // Fuzz target: a node's answer to {"cmd": "status"} as `ssictl status` reads
-// and shows it: ParseControlAnswer, then its table columns and latency line.
+// and shows it: ParseControlAnswer, then its table columns and detail lines (latency, links).
 // A bad answer is rejected with Error (ssictl prints it); any other
 // exception is a crash.
 #include <cstddef>
@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const nlohmann::json status =
         ssivm::ParseControlAnswer(std::string(ssivm::fuzz::Text(data, size)), "node0.sock");
     (void)ssivm::NodeStatsColumns(status);
-    (void)ssivm::NodeLatencyLine(status);
+    (void)ssivm::NodeDetailLines(status);
   } catch (const ssivm::Error&) {
     // Rejected, as it should be.
   }
