@@ -74,6 +74,10 @@ void WriteFileAtomic(const std::string& path, std::string_view bytes, mode_t mod
 }
 
 bool CreateFileExclusive(const std::string& path, std::string_view bytes, mode_t mode) {
+  // Already there: the directory stays untouched (no temporary file comes and
+  // goes), so that running a provisioning step again changes nothing.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return false;
   const std::string tmp = WriteTemporary(path, bytes, mode);
   const int rc = ::link(tmp.c_str(), path.c_str());
   const int err = errno;

@@ -1,5 +1,6 @@
 #include "common/file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,22 @@ TEST(CreateFileExclusive, CreatesOnlyWhereNothingIs) {
   EXPECT_FALSE(CreateFileExclusive(link, "x", 0600));
   EXPECT_FALSE(fs::exists(dir.path() + "/target"));
   EXPECT_EQ(Entries(dir.path()), 2u);
+}
+
+// Provisioning runs again and again (OSCAR's scripts must be idempotent):
+// a file that is there leaves its directory as it was, modification time
+// included.
+TEST(CreateFileExclusive, LeavesTheDirectoryUntouchedWhenTheFileIsThere) {
+  const TempDir dir("file-test");
+  const std::string path = dir.path() + "/f";
+  ASSERT_TRUE(CreateFileExclusive(path, "first", 0600));
+  const timespec old{1000000000, 0};
+  const timespec times[2] = {old, old};
+  ASSERT_EQ(::utimensat(AT_FDCWD, dir.path().c_str(), times, 0), 0);
+  EXPECT_FALSE(CreateFileExclusive(path, "second", 0600));
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, old.tv_sec);
 }
 
 TEST(EnsurePrivateDir, MakesMissingDirectoriesOwnerOnly) {

@@ -45,6 +45,8 @@ constexpr int kBase[] = {
     SCMP_SYS(sched_yield),
     SCMP_SYS(getpid),
     SCMP_SYS(gettid),
+    SCMP_SYS(getuid),
+    SCMP_SYS(geteuid),
     SCMP_SYS(tgkill),
     SCMP_SYS(rt_sigprocmask),
     SCMP_SYS(rt_sigreturn),

@@ -64,7 +64,8 @@ TEST(ThreadFilter, AForbiddenCallEndsTheProcessNamingIt) {
 
 // What the threads do after setup, found the hard way: the CMOS clock's
 // gmtime_r on a vCPU thread (glibc loads the time zone on first use), the
-// status request's read of KVM's statistics (pread) on the control thread.
+// status request's read of KVM's statistics (pread) and the check of a
+// connecting user against this process's (geteuid) on the control thread.
 TEST(ThreadFilter, TheThreadsWorkAfterSetupIsAllowed) {
   const ChildResult r = InChild([] {
     const int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
@@ -80,6 +81,7 @@ TEST(ThreadFilter, TheThreadsWorkAfterSetupIsAllowed) {
       RestrictThisThread(ThreadKind::kControl);
       uint64_t v = 1;
       if (::pread(zero, &v, sizeof(v), 0) != sizeof(v) || v != 0) _exit(3);
+      if (::geteuid() == static_cast<uid_t>(-1)) _exit(4);
     });
     control.join();
     _exit(0);

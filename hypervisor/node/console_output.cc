@@ -171,6 +171,7 @@ void ConsoleOutput::Run() {
           dropped_ += chunk.size() + queue_.size();
           queue_.clear();
           in_flight_ = false;
+          target_ = {};  // the reader sees the end now, not when this object goes
           return;
         }
         timeout_ms = static_cast<int>(left.count());

@@ -276,6 +276,7 @@ std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
   const nlohmann::json& all = Field(n, "links");
   if (all.is_array()) {
     for (const auto& l : all) {
+      if (!l.is_object()) continue;
       const nlohmann::json& ago = Field(l, "heard_ms_ago");
       links += fmt::format("{}node {} heard {:.1f} s ago", links.empty() ? "links: " : ", ",
                            Count(l, "node"), ago.is_number() ? ago.get<double>() / 1000.0 : 0.0);

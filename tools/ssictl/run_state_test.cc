@@ -61,6 +61,22 @@ TEST(RunState, MalformedTextGetsAClearErrorNotACrash) {
               HasSubstr("control[0]: "));
 }
 
+// A node's status answer is read field by field: what is missing or of
+// the wrong type shows as absent, never as an exception that ends ssictl.
+TEST(NodeStatus, ShowsWhatItCanReadOfAnyAnswer) {
+  const nlohmann::json good = nlohmann::json::parse(
+      R"({"vcpus":[2,3],"exits":7,"dsm":{"read_faults":4,"fault_latency":"n=4 p50=40us"},)"
+      R"("links":[{"node":0,"heard_ms_ago":1500}]})");
+  EXPECT_THAT(NodeStatsColumns(good), ::testing::StartsWith("2,3 "));
+  EXPECT_THAT(NodeDetailLines(good), ::testing::ElementsAre("fault latency: n=4 p50=40us",
+                                                            "links: node 0 heard 1.5 s ago"));
+  const nlohmann::json bad = nlohmann::json::parse(
+      R"({"vcpus":["a",-1,5],"exits":"x","dsm":5,"links":[3,{"node":"y","heard_ms_ago":"z"}]})");
+  EXPECT_THAT(NodeStatsColumns(bad), ::testing::StartsWith("5 "));
+  EXPECT_THAT(NodeDetailLines(bad), ::testing::ElementsAre("links: node 0 heard 0.0 s ago"));
+  EXPECT_TRUE(NodeDetailLines(nlohmann::json::array()).empty());
+}
+
 TEST(RunState, VmNames) {
   CheckVmName("lab-1.test_2");
   EXPECT_THROW(CheckVmName(""), Error);
