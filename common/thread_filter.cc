@@ -50,6 +50,7 @@ constexpr int kBase[] = {
     SCMP_SYS(tgkill),
     SCMP_SYS(rt_sigprocmask),
     SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(sigaltstack),  // the sanitizers' runtime, as a thread ends
     SCMP_SYS(restart_syscall),
     SCMP_SYS(exit),
     SCMP_SYS(exit_group),
