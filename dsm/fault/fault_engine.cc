@@ -156,6 +156,12 @@ void FaultEngine::FaultLoop() {
         ++(fault->write ? stats_.write_faults : stats_.read_faults);
         ++page_faults_[page];
         fault_started_.try_emplace(page, std::chrono::steady_clock::now());
+        if (const auto v = vcpu_of_thread_.find(fault->tid); v != vcpu_of_thread_.end()) {
+          std::vector<uint32_t>& waiting = waiting_vcpus_[page];
+          if (std::find(waiting.begin(), waiting.end(), v->second) == waiting.end()) {
+            waiting.push_back(v->second);
+          }
+        }
         std::vector<Action> actions = node_.Fault(page, fault->write);
         Execute(actions);
       }
@@ -179,7 +185,7 @@ void FaultEngine::Handle(NodeId from, const Message& message) {
     }
     ++stats_.messages_handled;
     std::vector<Action> actions = node_.Receive(from, message);
-    Execute(actions);
+    Execute(actions, from);
   } catch (const std::exception& e) {
     Fatal(e.what());
   }
@@ -198,7 +204,7 @@ void FaultEngine::Fatal(const std::string& reason) {
 // Sending under mu_ is safe: Transport::Send never blocks on the network (it
 // queues), so a full socket cannot stall this lock, and it keeps each peer's
 // messages in the order the protocol emitted them.
-void FaultEngine::Execute(std::vector<Action>& actions) {
+void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> from) {
   for (Action& a : actions) {
     if (a.kind == Action::Kind::kSend) {  // no local page involved
       Send(transport_, a.to, a.message);
@@ -229,6 +235,9 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
         uffd_.Install(addr, data.data(), a.access == Access::kWrite);
         data.CountCopy();  // into guest memory
         ++stats_.pages_received;
+        if (const auto w = waiting_vcpus_.find(a.page); from && w != waiting_vcpus_.end()) {
+          for (const uint32_t vcpu : w->second) ++vcpu_pages_from_[vcpu][*from];
+        }
         Resolved(a.page);
         break;
       }
@@ -270,6 +279,7 @@ void FaultEngine::ReportStalls() {
 
 void FaultEngine::Resolved(PageNumber page) {
   stalled_.erase(page);
+  waiting_vcpus_.erase(page);
   const auto it = fault_started_.find(page);
   if (it == fault_started_.end()) return;
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -284,6 +294,16 @@ void FaultEngine::Resolved(PageNumber page) {
 DsmStats FaultEngine::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
+}
+
+void FaultEngine::RegisterVcpuThread(uint32_t tid, uint32_t vcpu) {
+  std::lock_guard<std::mutex> lock(mu_);
+  vcpu_of_thread_[tid] = vcpu;
+}
+
+FaultEngine::VcpuPagesFrom FaultEngine::vcpu_pages_from() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return vcpu_pages_from_;
 }
 
 std::vector<std::pair<PageNumber, uint64_t>> FaultEngine::HottestPages(size_t n) const {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -112,9 +113,20 @@ class FaultEngine final : public cluster::ChannelHandler {
   // The n pages that faulted most here, most first (page, faults).
   std::vector<std::pair<PageNumber, uint64_t>> HottestPages(size_t n) const;
 
+  // Faults of thread `tid` count as vCPU `vcpu`'s (placement's input). Any
+  // time, from any thread.
+  void RegisterVcpuThread(uint32_t tid, uint32_t vcpu);
+  // Whether faults can be told apart by thread (the kernel names them).
+  bool attributes_faults() const { return uffd_.thread_ids(); }
+  // Per vCPU, the pages it waited for that came from each node, since the
+  // start: vcpu -> (node -> pages).
+  using VcpuPagesFrom = std::map<uint32_t, std::map<NodeId, uint64_t>>;
+  VcpuPagesFrom vcpu_pages_from() const;
+
  private:
   void FaultLoop();
-  void Execute(std::vector<Action>& actions);
+  // `from`: the peer whose message the actions answer (none for a local fault).
+  void Execute(std::vector<Action>& actions, std::optional<NodeId> from = std::nullopt);
   void Fatal(const std::string& reason);
   uint64_t HostAddress(PageNumber page) const;
 
@@ -124,7 +136,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   const SharedRam ram_;
   cluster::Transport& transport_;
   const FatalHandler on_fatal_;
-  mutable std::mutex mu_;  // guards node_ and stats_
+  mutable std::mutex mu_;  // guards node_, stats_ and what is kept per page and per vCPU
   CoherenceNode node_;
   DsmStats stats_;
   std::unordered_map<PageNumber, std::chrono::steady_clock::time_point> fault_started_;
@@ -133,6 +145,9 @@ class FaultEngine final : public cluster::ChannelHandler {
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;
   std::unordered_map<PageNumber, uint64_t> page_faults_;
+  std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;                // tid -> vCPU
+  std::unordered_map<PageNumber, std::vector<uint32_t>> waiting_vcpus_;  // until Resolved
+  VcpuPagesFrom vcpu_pages_from_;
   Userfaultfd uffd_;
   UniqueFd stop_;
   std::thread thread_;

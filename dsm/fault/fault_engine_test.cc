@@ -4,6 +4,7 @@
 #include "dsm/fault/fault_engine.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -90,6 +91,24 @@ TEST_F(TwoNodes, ARemoteReadFaultCopiesThePageTwiceOnEachSide) {
   EXPECT_EQ(nodes_[1].engine->stats().pages_received, 1u);
   EXPECT_EQ(nodes_[1].transport->pages().stats().copies - reader_before.copies, 2u);
   EXPECT_EQ(nodes_[0].transport->pages().stats().copies - home_before.copies, 2u);
+}
+
+// Placement's input: which vCPU waited for pages from which node. A page
+// that moved counts for the registered thread that faulted on it; a zero
+// page (no data moved) and an unregistered thread's fault do not.
+TEST_F(TwoNodes, PagesAVcpuWaitedForAreCountedByTheNodeTheyCameFrom) {
+  ASSERT_TRUE(nodes_[1].engine->attributes_faults());
+  *nodes_[0].At<uint64_t>(20 * abi::kPageSize) = 20;  // homed and written at node 0
+  std::thread vcpu([this] {
+    nodes_[1].engine->RegisterVcpuThread(static_cast<uint32_t>(::gettid()), 3);
+    EXPECT_EQ(*nodes_[1].At<uint64_t>(10 * abi::kPageSize), 0x10adu);  // loaded at node 0
+    EXPECT_EQ(*nodes_[1].At<uint64_t>(12 * abi::kPageSize), 0u);       // never written
+  });
+  vcpu.join();
+  EXPECT_EQ(*nodes_[1].At<uint64_t>(20 * abi::kPageSize), 20u);  // this thread is no vCPU
+  EXPECT_EQ(nodes_[1].engine->stats().pages_received, 2u);
+  EXPECT_EQ(nodes_[1].engine->vcpu_pages_from(), (FaultEngine::VcpuPagesFrom{{3, {{0, 1}}}}));
+  EXPECT_TRUE(nodes_[0].engine->vcpu_pages_from().empty());
 }
 
 TEST_F(TwoNodes, LoadedPagesAndWritesMoveBetweenNodes) {

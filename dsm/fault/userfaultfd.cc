@@ -31,15 +31,31 @@ int OpenUserfaultfd() {
   return fd;
 }
 
+// Negotiates the API on a new descriptor with `features`; false if the
+// kernel refuses them (EINVAL), throws for anything else.
+bool NegotiateApi(int fd, uint64_t features) {
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = features;
+  if (::ioctl(fd, UFFDIO_API, &api) == 0) return true;
+  if (errno == EINVAL) return false;
+  ThrowErrno("UFFDIO_API");
+}
+
 }  // namespace
 
 Userfaultfd::Userfaultfd(void* base, size_t size)
     : fd_(OpenUserfaultfd()), base_(base), size_(size) {
-  uffdio_api api{};
-  api.api = UFFD_API;
-  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
-  if (::ioctl(fd_.get(), UFFDIO_API, &api) != 0) {
-    ThrowErrno("UFFDIO_API with write-protect faults (the host kernel is too old?)");
+  // Thread ids say which vCPU faulted (placement); without them the DSM
+  // works all the same. A refused UFFDIO_API may not be repeated on the same
+  // descriptor on every kernel: the second try gets a new one.
+  thread_ids_ = NegotiateApi(fd_.get(), UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID);
+  if (!thread_ids_) {
+    fd_.Reset(OpenUserfaultfd());
+    if (!NegotiateApi(fd_.get(), UFFD_FEATURE_PAGEFAULT_FLAG_WP)) {
+      throw Error(
+          "UFFDIO_API: the host kernel has no write-protect faults for userfaultfd (too old?)");
+    }
   }
   uffdio_register reg{};
   reg.range.start = reinterpret_cast<uint64_t>(base);
@@ -65,7 +81,8 @@ std::optional<PageFault> Userfaultfd::ReadFault() {
     if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
     const uint64_t flags = msg.arg.pagefault.flags;
     return PageFault{msg.arg.pagefault.address & ~(abi::kPageSize - 1),
-                     (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0};
+                     (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0,
+                     thread_ids_ ? msg.arg.pagefault.feat.ptid : 0};
   }
 }
 

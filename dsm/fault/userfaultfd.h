@@ -14,6 +14,7 @@ namespace ssivm::dsm {
 struct PageFault {
   uint64_t address;  // host address (page aligned)
   bool write;        // a write access (missing page or write-protected)
+  uint32_t tid = 0;  // the faulting thread (0: the kernel does not say)
 };
 
 class Userfaultfd {
@@ -26,6 +27,8 @@ class Userfaultfd {
   Userfaultfd& operator=(const Userfaultfd&) = delete;
 
   int fd() const { return fd_.get(); }
+  // Whether faults name their thread (UFFD_FEATURE_THREAD_ID, Linux 4.14).
+  bool thread_ids() const { return thread_ids_; }
 
   // Reads one fault event; nullopt if none is pending (non-blocking fd).
   std::optional<PageFault> ReadFault();
@@ -40,6 +43,7 @@ class Userfaultfd {
 
  private:
   UniqueFd fd_;
+  bool thread_ids_ = false;
   void* base_;
   size_t size_;
 };

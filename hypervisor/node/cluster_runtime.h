@@ -6,7 +6,9 @@
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cluster/transport/transport.h"
@@ -58,6 +60,12 @@ class ClusterRuntime {
   void Stop(int status);
 
   dsm::DsmStats stats() const;
+  // A vCPU's thread, as it starts: its faults count as that vCPU's (which
+  // node each vCPU pulls pages from, placement's input). Any thread.
+  void RegisterVcpuThread(uint32_t vcpu, uint32_t tid);
+  // Per vCPU, the pages it waited for by the node they came from (empty
+  // without a DSM, or where the kernel does not name faulting threads).
+  dsm::FaultEngine::VcpuPagesFrom vcpu_pages_from() const;
   // Every connection to a peer: when it was last heard from (ssictl status).
   std::vector<cluster::LinkStatus> links() const { return transport_->Links(); }
   // Kept from the engine when the DSM stops, for the exit report.
@@ -75,6 +83,10 @@ class ClusterRuntime {
   std::unique_ptr<dsm::FaultEngine> engine_;
   std::vector<std::unique_ptr<RemoteDevice>> remote_devices_;
   dsm::DsmStats final_stats_;
+  // vCPU threads may start before the engine and end after it.
+  mutable std::mutex vcpu_threads_mu_;
+  std::map<uint32_t, uint32_t> vcpu_threads_;  // tid -> vCPU
+  dsm::FaultEngine::VcpuPagesFrom final_vcpu_pages_from_;
   std::vector<std::pair<dsm::PageNumber, uint64_t>> final_hottest_;
   bool stopped_ = false;
 };

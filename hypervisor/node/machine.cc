@@ -381,7 +381,18 @@ nlohmann::json Machine::Status() const {
   j["exits"] = VcpuExits();
   j["uptime_s"] = MsSince(start_) / 1000;
   if (role_.device_node()) j["console_dropped_bytes"] = console_->dropped_bytes();
-  if (dsm_) j["dsm"] = DsmCountersJson(cluster_->stats());
+  if (dsm_) {
+    j["dsm"] = DsmCountersJson(cluster_->stats());
+    // Placement's input: per vCPU here, the pages it waited for by the node
+    // they came from.
+    nlohmann::json pulled = nlohmann::json::array();
+    for (const auto& [vcpu, from] : cluster_->vcpu_pages_from()) {
+      nlohmann::json nodes = nlohmann::json::object();
+      for (const auto& [node, pages] : from) nodes[std::to_string(node)] = pages;
+      pulled.push_back({{"vcpu", vcpu}, {"pages_from", nodes}});
+    }
+    j["vcpu_pages_from"] = pulled;
+  }
   nlohmann::json links = nlohmann::json::array();
   for (const cluster::LinkStatus& l : cluster_->links()) {
     links.push_back({{"node", l.peer},
@@ -418,6 +429,8 @@ MachineResult Machine::Run() {
   loops_.reserve(vcpus_.size());
   for (auto& vcpu : vcpus_) {
     loops_.push_back(std::make_unique<VcpuLoop>(*vcpu, bus_, stop_, cfg_.vcpu_cpus));
+    loops_.back()->OnThreadStart(
+        [this](uint32_t vcpu, uint32_t tid) { cluster_->RegisterVcpuThread(vcpu, tid); });
   }
   console_->Start(devices_->uart, stop_);
   cluster_->StartDsm(mem(), ReplicatedAtStart(guest_));

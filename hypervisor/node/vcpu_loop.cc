@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <csignal>
 
@@ -116,6 +117,7 @@ void VcpuLoop::Run() {
       loop.pause_cv_.notify_all();
     }
   } mark_ended{*this};
+  if (on_thread_start_) on_thread_start_(vcpu_.id(), static_cast<uint32_t>(::gettid()));
   // Before the first KVM_RUN: the vCPU never enters the guest elsewhere.
   if (!PinToHostCpus()) return;
   sigset_t unblock;

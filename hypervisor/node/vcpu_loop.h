@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -40,6 +41,11 @@ class VcpuLoop {
     Join();
   }
 
+  // Called on the vCPU's thread as it starts, before it enters the guest
+  // (the DSM attributes faults by thread). Before Start.
+  void OnThreadStart(std::function<void(uint32_t vcpu, uint32_t tid)> f) {
+    on_thread_start_ = std::move(f);
+  }
   void Start();
   // Makes KVM_RUN return now or on its next entry (stop requests use this).
   void Kick();
@@ -77,6 +83,7 @@ class VcpuLoop {
   IoBus& bus_;
   VmStop& stop_;
   const std::vector<int> host_cpus_;
+  std::function<void(uint32_t vcpu, uint32_t tid)> on_thread_start_;
   std::thread thread_;
   std::atomic<uint64_t> exits_{0};
   mutable std::mutex pause_mu_;

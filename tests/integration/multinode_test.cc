@@ -520,6 +520,9 @@ TEST_F(LocalManifest, DetachStatusDown) {
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  1 +n1 +localhost +running +1 ")) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("links: node 0 heard [0-9.]+ s ago")) << Describe(r);
+  // Node 1's vCPU booted on pages from node 0 (the device node loaded the kernel).
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("vCPU 1 pulled pages: [1-9][0-9]* from node 0"))
+      << Describe(r);
   r = Ssictl("down", manifest);
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("node 0 (n0) on localhost: stopped")) << Describe(r);

@@ -283,6 +283,22 @@ std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
     }
   }
   if (!links.empty()) lines.push_back(links);
+  // Which node each vCPU here pulled its pages from (placement's input).
+  const nlohmann::json& pulled = Field(n, "vcpu_pages_from");
+  if (pulled.is_array()) {
+    for (const auto& v : pulled) {
+      const nlohmann::json& from = Field(v, "pages_from");
+      if (!from.is_object()) continue;
+      std::string line;
+      for (const auto& [node, pages] : from.items()) {
+        if (!pages.is_number_unsigned()) continue;
+        line +=
+            fmt::format("{}{} from node {}", line.empty() ? "" : ", ", pages.get<uint64_t>(), node);
+      }
+      if (!line.empty())
+        lines.push_back(fmt::format("vCPU {} pulled pages: {}", Count(v, "vcpu"), line));
+    }
+  }
   return lines;
 }
 
