@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/error_of.h"
+
 #include "common/error.h"
 
 namespace ssivm::cluster {
@@ -22,14 +24,7 @@ provision::ClusterManifest Manifest() {
   return m;
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 TEST(ClusterView, FromAManifestWithSparseIds) {
   const ClusterView v = ClusterView::FromManifest(Manifest());

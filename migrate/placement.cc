@@ -114,10 +114,10 @@ std::vector<PlacementMove> PlacementPolicy::Decide(const Placement& now,
       --h.cooldown;
       continue;
     }
-    const auto it = faults.find(vcpu);
-    const std::map<NodeId, uint64_t> none;
-    if (auto m = Want(vcpu, at, it != faults.end() ? it->second : none, now, h)) {
-      const uint64_t pulled = faults[vcpu][m->to];
+    // operator[]: a vCPU without faults this window has none from anywhere.
+    const std::map<NodeId, uint64_t>& from = faults[vcpu];
+    if (auto m = Want(vcpu, at, from, now, h)) {
+      const uint64_t pulled = from.at(m->to);
       wished.emplace_back(pulled, std::move(*m));
     }
   }

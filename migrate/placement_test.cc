@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/error_of.h"
+
 #include "common/error.h"
 
 namespace ssivm::migrate {
@@ -26,14 +28,7 @@ Placement View() {
 // more than 200 pages from one node for a move to be worth it.
 constexpr uint64_t kWorth = 1000;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 auto MoveOf(uint32_t vcpu, NodeId from, NodeId to) {
   return ::testing::AllOf(Field(&PlacementMove::vcpu, vcpu), Field(&PlacementMove::from, from),

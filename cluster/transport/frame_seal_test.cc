@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/error_of.h"
+
 #include "common/error.h"
 
 namespace ssivm::cluster {
@@ -35,14 +37,7 @@ std::string Open(FrameSeal& r, std::vector<uint8_t> sealed) {
           sealed.begin() + static_cast<ptrdiff_t>(kFrameHeaderSize + payload)};
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 TEST(FrameSeal, EncryptedPayloadsAndPagesRoundTripAndHideTheirBytes) {
   FrameSeal s(TransportSecurity::kEncrypted, Key(1));

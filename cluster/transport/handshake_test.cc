@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/error_of.h"
+
 #include "common/error.h"
 
 namespace ssivm::cluster {
@@ -32,23 +34,21 @@ Parsed Parse(const std::vector<uint8_t>& frame) {
   return {h, {frame.begin() + kFrameHeaderSize, frame.end()}};
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+// The dialer's Hello read by the acceptor; returns the acceptor's Reply.
+Parsed ReplyTo(DialerHandshake& d, AcceptorHandshake& a) {
+  const Parsed hello = Parse(d.Hello());
+  a.OnHello(hello.header, hello.payload);
+  return Parse(a.Reply());
 }
+
+using testing::ErrorOf;
 
 TEST(Handshake, BothSidesDeriveTheSameKeysAndTheyDifferPerDirection) {
   DialerHandshake d(Config(1));
   AcceptorHandshake a(Config(0));
-  const Parsed hello = Parse(d.Hello());
-  a.OnHello(hello.header, hello.payload);
+  const Parsed reply = ReplyTo(d, a);
   EXPECT_EQ(a.peer(), 1u);
   EXPECT_EQ(a.mismatch(), "");
-  const Parsed reply = Parse(a.Reply());
   const Parsed finish = Parse(d.OnReply(reply.header, reply.payload, 0));
   a.OnFinish(finish.header, finish.payload);
   EXPECT_EQ(d.keys().send, a.keys().receive);
@@ -62,9 +62,7 @@ TEST(Handshake, EveryConnectionGetsFreshKeys) {
   for (int round = 0; round < 2; ++round) {
     DialerHandshake d(Config(1));
     AcceptorHandshake a(Config(0));
-    const Parsed hello = Parse(d.Hello());
-    a.OnHello(hello.header, hello.payload);
-    const Parsed reply = Parse(a.Reply());
+    const Parsed reply = ReplyTo(d, a);
     d.OnReply(reply.header, reply.payload, 0);
     if (round == 0)
       first = d.keys();
@@ -76,9 +74,7 @@ TEST(Handshake, EveryConnectionGetsFreshKeys) {
 TEST(Handshake, AnAcceptorWithAnotherSecretIsNamedByTheDialer) {
   DialerHandshake d(Config(1, 7));
   AcceptorHandshake a(Config(0, 8));
-  const Parsed hello = Parse(d.Hello());
-  a.OnHello(hello.header, hello.payload);
-  const Parsed reply = Parse(a.Reply());
+  const Parsed reply = ReplyTo(d, a);
   EXPECT_THAT(ErrorOf([&] { d.OnReply(reply.header, reply.payload, 0); }),
               HasSubstr("secrets differ"));
 }
@@ -118,10 +114,8 @@ TEST(Handshake, MismatchesAreNamedAndGetNoSignature) {
   other.epoch = 4;
   DialerHandshake d(other);
   AcceptorHandshake a(Config(0));
-  const Parsed hello = Parse(d.Hello());
-  a.OnHello(hello.header, hello.payload);
+  const Parsed reply = ReplyTo(d, a);
   EXPECT_THAT(a.mismatch(), HasSubstr("has manifest epoch 4, this node 3"));
-  const Parsed reply = Parse(a.Reply());
   EXPECT_THAT(ErrorOf([&] { d.OnReply(reply.header, reply.payload, 0); }),
               HasSubstr("has manifest epoch 3, this node 4"));
 
@@ -135,9 +129,7 @@ TEST(Handshake, MismatchesAreNamedAndGetNoSignature) {
 TEST(Handshake, TheAcceptorMustBeTheNodeDialled) {
   DialerHandshake d(Config(1));
   AcceptorHandshake a(Config(2));
-  const Parsed hello = Parse(d.Hello());
-  a.OnHello(hello.header, hello.payload);
-  const Parsed reply = Parse(a.Reply());
+  const Parsed reply = ReplyTo(d, a);
   EXPECT_THAT(ErrorOf([&] { d.OnReply(reply.header, reply.payload, 0); }),
               HasSubstr("it says it is node 2"));
 }

@@ -155,12 +155,13 @@ void FaultEngine::FaultLoop() {
         if (failed_) return;
         ++(fault->write ? stats_.write_faults : stats_.read_faults);
         ++page_faults_[page];
-        fault_started_.try_emplace(page, std::chrono::steady_clock::now());
-        if (const auto v = vcpu_of_thread_.find(fault->tid); v != vcpu_of_thread_.end()) {
-          std::vector<uint32_t>& waiting = waiting_vcpus_[page];
-          if (std::find(waiting.begin(), waiting.end(), v->second) == waiting.end()) {
-            waiting.push_back(v->second);
-          }
+        PendingFault& pending =
+            pending_.try_emplace(page, PendingFault{std::chrono::steady_clock::now(), false, {}})
+                .first->second;
+        if (const auto v = vcpu_of_thread_.find(fault->tid);
+            v != vcpu_of_thread_.end() && std::find(pending.vcpus.begin(), pending.vcpus.end(),
+                                                    v->second) == pending.vcpus.end()) {
+          pending.vcpus.push_back(v->second);
         }
         std::vector<Action> actions = node_.Fault(page, fault->write);
         Execute(actions);
@@ -235,8 +236,8 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         uffd_.Install(addr, data.data(), a.access == Access::kWrite);
         data.CountCopy();  // into guest memory
         ++stats_.pages_received;
-        if (const auto w = waiting_vcpus_.find(a.page); from && w != waiting_vcpus_.end()) {
-          for (const uint32_t vcpu : w->second) ++vcpu_pages_from_[vcpu][*from];
+        if (const auto p = pending_.find(a.page); from && p != pending_.end()) {
+          for (const uint32_t vcpu : p->second.vcpus) ++vcpu_pages_from_[vcpu][*from];
         }
         Resolved(a.page);
         break;
@@ -265,8 +266,10 @@ void FaultEngine::ReportStalls() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto now = std::chrono::steady_clock::now();
-    for (const auto& [page, since] : fault_started_) {
-      if (now - since < stall_after_ || !stalled_.insert(page).second) continue;
+    for (auto& [page, pending] : pending_) {
+      const auto since = pending.since;
+      if (now - since < stall_after_ || pending.reported) continue;
+      pending.reported = true;
       reports.push_back(fmt::format(
           "a fault on guest page {:#x} has waited {:.1f} s (its home: node {}); the DSM protocol "
           "is stuck on it",
@@ -278,17 +281,15 @@ void FaultEngine::ReportStalls() {
 }
 
 void FaultEngine::Resolved(PageNumber page) {
-  stalled_.erase(page);
-  waiting_vcpus_.erase(page);
-  const auto it = fault_started_.find(page);
-  if (it == fault_started_.end()) return;
+  const auto it = pending_.find(page);
+  if (it == pending_.end()) return;
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - it->second)
+                      std::chrono::steady_clock::now() - it->second.since)
                       .count();
   int b = 0;
   while (b + 1 < kLatencyBuckets && (int64_t{1} << (b + 1)) <= us) ++b;
   ++stats_.latency_us_log2[b];
-  fault_started_.erase(it);
+  pending_.erase(it);
 }
 
 DsmStats FaultEngine::stats() const {

@@ -14,7 +14,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -139,14 +138,19 @@ class FaultEngine final : public cluster::ChannelHandler {
   mutable std::mutex mu_;  // guards node_, stats_ and what is kept per page and per vCPU
   CoherenceNode node_;
   DsmStats stats_;
-  std::unordered_map<PageNumber, std::chrono::steady_clock::time_point> fault_started_;
-  std::unordered_set<PageNumber> stalled_;  // reported, not resolved yet
+  // A page faulted here and not resolved yet: since when, whether its stall
+  // was reported, and which vCPUs wait for it.
+  struct PendingFault {
+    std::chrono::steady_clock::time_point since;
+    bool reported = false;
+    std::vector<uint32_t> vcpus;
+  };
+  std::unordered_map<PageNumber, PendingFault> pending_;
   std::chrono::milliseconds stall_after_{0};
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;
   std::unordered_map<PageNumber, uint64_t> page_faults_;
-  std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;                // tid -> vCPU
-  std::unordered_map<PageNumber, std::vector<uint32_t>> waiting_vcpus_;  // until Resolved
+  std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;  // tid -> vCPU
   VcpuPagesFrom vcpu_pages_from_;
   Userfaultfd uffd_;
   UniqueFd stop_;

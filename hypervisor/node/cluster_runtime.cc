@@ -107,22 +107,17 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
       replicated, role_.member_ids());
   engine_->ReportStallsAfter(role_.heartbeat_timeout,
                              [](const std::string& s) { spdlog::warn("{}", s); });
-  {
-    const std::lock_guard lock(vcpu_threads_mu_);
-    for (const auto& [tid, vcpu] : vcpu_threads_) engine_->RegisterVcpuThread(tid, vcpu);
-  }
   transport_->Start();  // after every channel has its handler
   engine_->Start();
 }
 
 void ClusterRuntime::RegisterVcpuThread(uint32_t vcpu, uint32_t tid) {
-  const std::lock_guard lock(vcpu_threads_mu_);
-  vcpu_threads_[tid] = vcpu;
+  const std::lock_guard lock(engine_mu_);
   if (engine_) engine_->RegisterVcpuThread(tid, vcpu);
 }
 
 dsm::FaultEngine::VcpuPagesFrom ClusterRuntime::vcpu_pages_from() const {
-  const std::lock_guard lock(vcpu_threads_mu_);
+  const std::lock_guard lock(engine_mu_);
   return engine_ ? engine_->vcpu_pages_from() : final_vcpu_pages_from_;
 }
 
@@ -146,7 +141,7 @@ void ClusterRuntime::Stop(int status) {
   link_->StopServing();
   // Destroying the engine unregisters userfaultfd: vCPU threads still
   // blocked on a missing page are released (and then kicked out).
-  const std::lock_guard lock(vcpu_threads_mu_);
+  const std::lock_guard lock(engine_mu_);
   if (engine_) final_vcpu_pages_from_ = engine_->vcpu_pages_from();
   engine_.reset();
 }

@@ -6,7 +6,6 @@
 #ifndef SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 #define SSIVM_HYPERVISOR_NODE_CLUSTER_RUNTIME_H_
 
-#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -60,8 +59,8 @@ class ClusterRuntime {
   void Stop(int status);
 
   dsm::DsmStats stats() const;
-  // A vCPU's thread, as it starts: its faults count as that vCPU's (which
-  // node each vCPU pulls pages from, placement's input). Any thread.
+  // A vCPU's thread, as it starts (after StartDsm): its faults count as
+  // that vCPU's (which node each vCPU pulls pages from, placement's input).
   void RegisterVcpuThread(uint32_t vcpu, uint32_t tid);
   // Per vCPU, the pages it waited for by the node they came from (empty
   // without a DSM, or where the kernel does not name faulting threads).
@@ -83,9 +82,8 @@ class ClusterRuntime {
   std::unique_ptr<dsm::FaultEngine> engine_;
   std::vector<std::unique_ptr<RemoteDevice>> remote_devices_;
   dsm::DsmStats final_stats_;
-  // vCPU threads may start before the engine and end after it.
-  mutable std::mutex vcpu_threads_mu_;
-  std::map<uint32_t, uint32_t> vcpu_threads_;  // tid -> vCPU
+  // engine_ goes in Stop while a vCPU thread may still be starting.
+  mutable std::mutex engine_mu_;
   dsm::FaultEngine::VcpuPagesFrom final_vcpu_pages_from_;
   std::vector<std::pair<dsm::PageNumber, uint64_t>> final_hottest_;
   bool stopped_ = false;
