@@ -48,8 +48,7 @@ void WriteAll(int fd, const uint8_t* p, size_t n, const std::string& peer) {
 // Blocking read of exactly n bytes before the deadline (used for handshakes).
 void ReadExact(int fd, uint8_t* p, size_t n, Clock::time_point deadline, const std::string& peer) {
   while (n > 0) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) throw Error(fmt::format("{}: no handshake before the timeout", peer));
     pollfd pfd{fd, POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -124,8 +123,7 @@ std::optional<std::pair<FrameHeader, std::vector<uint8_t>>> ReadHandshakeFrame(
   {
     // The first byte alone: a close before it is a refusal, not an error.
     for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) throw Error(fmt::format("{}: no handshake before the timeout", peer));
       pollfd pfd{fd, POLLIN, 0};
       if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -163,13 +161,20 @@ struct Dialled {
 // this node yet) or is at another epoch (it has not applied the view with
 // this node yet), until the deadline. Any other failure throws at once: a
 // peer of another cluster, without the secret, or that breaks the protocol.
+// At the deadline the error names the peer's last answer (e.g. its epoch),
+// which says more than how the last attempt ended (refused, timed out).
 Dialled Dial(const NodeAddress& addr, const HandshakeConfig& mine, Clock::time_point deadline) {
   const std::string who = addr.Describe();
   const sockaddr_in a = ToSockaddr(addr.host, addr.port);
   std::string failure;
+  std::string answer;  // the last mismatch the peer answered with
   for (;; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
     if (Clock::now() > deadline) {
-      throw Error(fmt::format("node {} cannot join {}: {}", mine.self, who, failure));
+      if (answer.empty() || answer == failure) {
+        throw Error(fmt::format("node {} cannot join {}: {}", mine.self, who, failure));
+      }
+      throw Error(fmt::format("node {} cannot join {}: {} (last attempt: {})", mine.self, who,
+                              answer, failure));
     }
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
@@ -194,7 +199,11 @@ Dialled Dial(const NodeAddress& addr, const HandshakeConfig& mine, Clock::time_p
       WriteAll(fd.get(), finish.data(), finish.size(), who);
     } catch (const Error& e) {
       if (handshake.retry()) {
-        failure = e.what();
+        failure = answer = e.what();
+        continue;
+      }
+      if (!answer.empty() && Clock::now() >= deadline) {
+        failure = e.what();  // the deadline passed while waiting for an answer
         continue;
       }
       throw Error(fmt::format("handshake with {} failed: {}", who, e.what()));
@@ -461,8 +470,7 @@ void TcpTransport::RemovePeer(NodeId id) {
   // overtake the Goodbye: read (and drop) until the peer closes its side.
   uint8_t scratch[4096];
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd pfd{peer->fd.get(), POLLIN, 0};
     if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
     const ssize_t r = ::recv(peer->fd.get(), scratch, sizeof(scratch), MSG_DONTWAIT);

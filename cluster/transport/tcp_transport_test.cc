@@ -3,17 +3,21 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <future>
 #include <map>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "common/wire.h"
 
 namespace ssivm::cluster {
@@ -444,6 +448,42 @@ std::pair<FrameHeader, std::vector<uint8_t>> ReadFrame(int fd) {
 
 bool SendAll(int fd, const std::vector<uint8_t>& bytes) {
   return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// The deadline can pass while the last attempt waits for an answer: the error
+// still names what the peer answered before (its epoch), not only the timeout.
+TEST(TcpTransport, AJoinThatTimesOutNamesThePeersLastAnswer) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(2, listeners);
+  configs[0].epoch = 4;
+  configs[1].connect_timeout = 1s;
+  std::atomic<bool> done{false};
+  std::thread acceptor([&] {
+    std::vector<UniqueFd> held;  // attempts after the first: never answered
+    while (!done) {
+      pollfd pfd{listeners[0].fd(), POLLIN, 0};
+      if (::poll(&pfd, 1, 50) <= 0) continue;
+      UniqueFd fd(::accept4(listeners[0].fd(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!fd.valid()) continue;
+      if (held.empty()) {
+        const auto hello = ReadFrame(fd.get());
+        AcceptorHandshake h(HandshakeOf(configs[0]));
+        h.OnHello(hello.first, hello.second);
+        EXPECT_TRUE(SendAll(fd.get(), h.Reply()));
+      }
+      held.push_back(std::move(fd));
+    }
+  });
+  try {
+    TcpTransport::Connect(configs[1], std::move(listeners[1]));
+    ADD_FAILURE() << "joined a node at another epoch";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("has manifest epoch 4, this node 3"));
+    EXPECT_THAT(e.what(), HasSubstr("last attempt: node 0 (127.0.0.1:"));
+    EXPECT_THAT(e.what(), HasSubstr("no handshake before the timeout"));
+  }
+  done = true;
+  acceptor.join();
 }
 
 // While the mesh forms, connections that are junk, idle, forged (a Hello as
