@@ -4,18 +4,31 @@
 
 #include "common/error.h"
 #include "common/wire.h"
+#include "guest/abi/page.h"
 
 namespace ssivm::cluster {
 namespace {
 
 // The variant's index + 1.
-enum class Type : uint8_t { kInterruptRequest = 1, kIoRequest, kIoReply, kShutdown };
+enum class Type : uint8_t {
+  kInterruptRequest = 1,
+  kIoRequest,
+  kIoReply,
+  kShutdown,
+  kMigrateOut,
+  kVcpuStatePart,
+  kVcpuMoved,
+  kViewApplied,
+  kPagesPulled,
+  kMoveFailed,
+};
 
 struct Encoder {
   wire::Writer& w;
   void operator()(const InterruptRequest& m) {
     w.Put(m.vcpu);
     w.Put(m.vector);
+    w.Put(m.hops);
   }
   void operator()(const IoRequest& m) {
     w.Put(m.seq);
@@ -33,6 +46,43 @@ struct Encoder {
     w.Put(static_cast<uint32_t>(m.status));
     w.Put(m.origin);
   }
+  void operator()(const MigrateOut& m) {
+    w.Put(m.id);
+    w.Put(m.vcpu);
+    w.Put(m.to);
+    w.Put(m.epoch);
+  }
+  void operator()(const VcpuStatePart& m) {
+    w.Put(m.id);
+    w.Put(m.vcpu);
+    w.Put(m.epoch);
+    w.Put(m.total);
+    w.Put(m.offset);
+    w.Put(m.length);
+    w.Put(m.paused_at_ns);
+  }
+  void operator()(const VcpuMoved& m) {
+    w.Put(m.id);
+    w.Put(m.vcpu);
+    w.Put(m.from);
+    w.Put(m.to);
+    w.Put(m.epoch);
+    w.Put(m.downtime_ns);
+  }
+  void operator()(const ViewApplied& m) {
+    w.Put(m.id);
+    w.Put(m.epoch);
+  }
+  void operator()(const PagesPulled& m) {
+    w.Put(m.vcpu);
+    w.Put(m.from);
+    w.Put(m.pages);
+  }
+  void operator()(const MoveFailed& m) {
+    w.Put(m.id);
+    w.Put(m.vcpu);
+    w.Put(m.why);
+  }
 };
 
 ControlMessage DecodeFields(Type type, wire::Reader& r) {
@@ -41,6 +91,7 @@ ControlMessage DecodeFields(Type type, wire::Reader& r) {
       InterruptRequest i{};
       i.vcpu = r.Get<uint32_t>();
       i.vector = r.Get<uint8_t>();
+      i.hops = r.Get<uint8_t>();
       return i;
     }
     case Type::kIoRequest: {
@@ -70,6 +121,62 @@ ControlMessage DecodeFields(Type type, wire::Reader& r) {
       s.origin = r.Get<uint32_t>();
       return s;
     }
+    case Type::kMigrateOut: {
+      MigrateOut m{};
+      m.id = r.Get<uint64_t>();
+      m.vcpu = r.Get<uint32_t>();
+      m.to = r.Get<uint32_t>();
+      m.epoch = r.Get<uint64_t>();
+      return m;
+    }
+    case Type::kVcpuStatePart: {
+      VcpuStatePart p{};
+      p.id = r.Get<uint64_t>();
+      p.vcpu = r.Get<uint32_t>();
+      p.epoch = r.Get<uint64_t>();
+      p.total = r.Get<uint32_t>();
+      p.offset = r.Get<uint32_t>();
+      p.length = r.Get<uint32_t>();
+      p.paused_at_ns = r.Get<uint64_t>();
+      // Without overflow: offset + length <= total.
+      if (p.length == 0 || p.length > abi::kPageSize || p.offset > p.total ||
+          p.length > p.total - p.offset) {
+        throw Error(
+            fmt::format("bad vCPU state part: {} bytes at {} of {}", p.length, p.offset, p.total));
+      }
+      return p;
+    }
+    case Type::kVcpuMoved: {
+      VcpuMoved m{};
+      m.id = r.Get<uint64_t>();
+      m.vcpu = r.Get<uint32_t>();
+      m.from = r.Get<uint32_t>();
+      m.to = r.Get<uint32_t>();
+      m.epoch = r.Get<uint64_t>();
+      m.downtime_ns = r.Get<uint64_t>();
+      return m;
+    }
+    case Type::kViewApplied: {
+      ViewApplied v{};
+      v.id = r.Get<uint64_t>();
+      v.epoch = r.Get<uint64_t>();
+      return v;
+    }
+    case Type::kPagesPulled: {
+      PagesPulled p{};
+      p.vcpu = r.Get<uint32_t>();
+      p.from = r.Get<uint32_t>();
+      p.pages = r.Get<uint64_t>();
+      return p;
+    }
+    case Type::kMoveFailed: {
+      MoveFailed f{};
+      f.id = r.Get<uint64_t>();
+      f.vcpu = r.Get<uint32_t>();
+      f.why = r.Get<uint8_t>();
+      if (f.why != MoveFailed::kMoveBusy) throw Error(fmt::format("bad move failure {}", f.why));
+      return f;
+    }
   }
   throw Error(fmt::format("unknown control message type {}", static_cast<int>(type)));
 }
@@ -77,7 +184,9 @@ ControlMessage DecodeFields(Type type, wire::Reader& r) {
 }  // namespace
 
 const char* ControlMessageName(const ControlMessage& m) {
-  static const char* const kNames[] = {"InterruptRequest", "IoRequest", "IoReply", "Shutdown"};
+  static const char* const kNames[] = {
+      "InterruptRequest", "IoRequest", "IoReply",     "Shutdown",    "MigrateOut",
+      "VcpuStatePart",    "VcpuMoved", "ViewApplied", "PagesPulled", "MoveFailed"};
   return kNames[m.index()];
 }
 
@@ -100,8 +209,8 @@ ControlMessage DecodeControl(std::span<const uint8_t> payload) {
   return m;
 }
 
-void SendControl(Transport& transport, NodeId to, const ControlMessage& m) {
-  transport.Send(to, Channel::kControl, EncodeControl(m));
+void SendControl(Transport& transport, NodeId to, const ControlMessage& m, const PageBuffer& page) {
+  transport.Send(to, Channel::kControl, EncodeControl(m), page);
 }
 
 }  // namespace ssivm::cluster

@@ -1,5 +1,5 @@
 // Fuzz target: a node-control message (forwarded interrupt or port I/O,
-// shutdown) as a peer sends it. DecodeControl accepts it or throws Error; an
+// shutdown, vCPU migration) as a peer sends it. DecodeControl accepts it or throws Error; an
 // accepted payload encodes back to itself.
 #include <algorithm>
 #include <cstddef>
@@ -16,11 +16,17 @@ namespace {
 
 std::vector<fuzz::Seed> Seeds() {
   return {
-      {"interrupt_request", EncodeControl(InterruptRequest{3, 0xf0})},
+      {"interrupt_request", EncodeControl(InterruptRequest{3, 0xf0, 1})},
       {"io_request_write", EncodeControl(IoRequest{77, 2, 0x3f8, 1, true, 'x'})},
       {"io_request_read", EncodeControl(IoRequest{78, 0, 0x50c, 4, false, 0})},
       {"io_reply", EncodeControl(IoReply{77, 0x60})},
       {"shutdown", EncodeControl(Shutdown{-5, 2})},
+      {"migrate_out", EncodeControl(MigrateOut{9, 1, 2, 40})},
+      {"vcpu_state_part", EncodeControl(VcpuStatePart{9, 1, 40, 70000, 4096, 4096, 1})},
+      {"vcpu_moved", EncodeControl(VcpuMoved{9, 1, 0, 2, 40, 1500000})},
+      {"view_applied", EncodeControl(ViewApplied{9, 40})},
+      {"pages_pulled", EncodeControl(PagesPulled{1, 2, 900})},
+      {"move_failed", EncodeControl(MoveFailed{9, 1, MoveFailed::kMoveBusy})},
   };
 }
 const fuzz::SeedRegistration kSeeds(&Seeds);

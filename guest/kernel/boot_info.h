@@ -25,6 +25,10 @@ const char* ParseBootInfo(const abi::BootParams* params, BootInfo* info, uint64_
 // What the boot vCPU parsed (valid once the APs run).
 const BootInfo& Boot();
 
+// The node that runs `cpu` now: the VMM's vCPU -> node table, which a
+// migration changes under the running guest (so it is read each time).
+uint32_t NodeOfCpu(uint32_t cpu);
+
 }  // namespace ssivm::guest
 
 #endif  // SSIVM_GUEST_KERNEL_BOOT_INFO_H_

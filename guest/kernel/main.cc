@@ -32,6 +32,11 @@ const BootInfo& Boot() {
   return g_boot_info;
 }
 
+uint32_t NodeOfCpu(uint32_t cpu) {
+  if (cpu >= abi::kMaxVcpus || cpu >= g_boot_info.vcpu_count) return 0;
+  return __atomic_load_n(&g_boot_info.ssivm->vcpu_node[cpu], __ATOMIC_RELAXED);
+}
+
 namespace {
 
 const char* HostKindName(uint32_t kind) {
@@ -80,9 +85,6 @@ void InitCpu(uint32_t vcpu) {
   PerCpu* c = CpuData(vcpu);
   __builtin_memset(static_cast<void*>(c), 0, sizeof(PerCpu));
   c->id = vcpu;
-  // The VMM's vCPU-to-node table: where this vCPU runs, so that memory is
-  // allocated from its node first.
-  c->node = vcpu < abi::kMaxVcpus ? g_boot_info.ssivm->vcpu_node[vcpu] : 0;
   c->apic_id = ApicId();
   sched::InitCpu(vcpu);
   interrupts::InitCpu();

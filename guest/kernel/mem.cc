@@ -1,4 +1,5 @@
 #include "guest/kernel/mem.h"
+#include "guest/kernel/boot_info.h"
 
 #include "guest/abi/page.h"
 #include "guest/kernel/irq_lock.h"
@@ -95,7 +96,7 @@ void Init(const abi::SsivmInfo& info) {
 
 void* AllocPages(size_t pages, uint32_t node) {
   if (pages == 0) return nullptr;
-  if (node == kLocalNode || node >= g_node_count) node = CpuData(CurrentCpuId())->node;
+  if (node == kLocalNode || node >= g_node_count) node = NodeOfCpu(CurrentCpuId());
   if (void* p = TakeFrom(g_nodes[node], pages)) return p;
   for (uint32_t i = 0; i < g_node_count; ++i) {
     if (i == node) continue;

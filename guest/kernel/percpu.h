@@ -30,7 +30,6 @@ struct SlotLocal {
 struct alignas(4096) PerCpu {
   Thread* current;
   uint32_t id;
-  uint32_t node;
   uint32_t apic_id;
   Atomic<uint32_t> online;
   Thread* idle;

@@ -265,7 +265,7 @@ void Exit() {
   g_join_lock.UnlockNoIrq();
   if (joiner != nullptr) Wake(joiner);
   arch::SoftTrap();
-  Panic("thread %s ran after exit", self->name);
+  Panic("thread %s ran after exit on cpu %u", self->name, CurrentCpuId());
 }
 
 // Interrupts off around the trap: the switch must not be interrupted on its

@@ -1,4 +1,5 @@
 #include "guest/kernel/shell.h"
+#include "guest/kernel/boot_info.h"
 
 #include "guest/drivers/pv_info.h"
 
@@ -71,7 +72,7 @@ void Cpus() {
   for (uint32_t i = 0; i < CpuCount(); ++i) {
     PerCpu* c = CpuData(i);
     const bool idle = __atomic_load_n(&c->current, __ATOMIC_RELAXED) == c->idle;
-    console::Printf("%3u  %4u  %4u  %-5s  %3u%%  %5u  %8lu  %lu\n", i, c->node, c->apic_id,
+    console::Printf("%3u  %4u  %4u  %-5s  %3u%%  %5u  %8lu  %lu\n", i, NodeOfCpu(i), c->apic_id,
                     idle ? "idle" : "busy", c->load_pct.Load(MemoryOrder::kRelaxed),
                     c->rq_len.Load(MemoryOrder::kRelaxed), c->switches, c->irqs);
   }
@@ -108,12 +109,12 @@ void Stats() {
       "node  rd-faults  wr-faults  pages-in  pages-out  zero  invalid  messages  exits\n");
   uint32_t nodes = 0;
   for (uint32_t i = 0; i < CpuCount(); ++i)
-    nodes = CpuData(i)->node + 1 > nodes ? CpuData(i)->node + 1 : nodes;
+    nodes = NodeOfCpu(i) + 1 > nodes ? NodeOfCpu(i) + 1 : nodes;
   for (uint32_t n = 0; n < nodes; ++n) {
     // The device answers for the node it is on: ask from a CPU of node n.
     int32_t cpu = -1;
     for (uint32_t i = 0; i < CpuCount() && cpu < 0; ++i) {
-      if (CpuData(i)->node == n) cpu = static_cast<int32_t>(i);
+      if (NodeOfCpu(i) == n) cpu = static_cast<int32_t>(i);
     }
     if (cpu < 0) continue;
     NodeStats s{};

@@ -40,6 +40,25 @@ void ClusterLink::ApplyViewChange(const cluster::ViewChange& change) {
   view_.Apply(change);
 }
 
+void ClusterLink::WithViewLocked(const std::function<void(cluster::ClusterView&)>& f) {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  f(view_);
+}
+
+void ClusterLink::ArriveHeld(uint32_t vcpu, const std::function<void(cluster::ClusterView&)>& f) {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  f(view_);
+  held_[vcpu];
+}
+
+void ClusterLink::ReleaseHeld(uint32_t vcpu) {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  const auto it = held_.find(vcpu);
+  if (it == held_.end()) return;
+  for (const uint8_t vector : it->second) local_interrupt_(vcpu, vector);
+  held_.erase(it);
+}
+
 cluster::ClusterView ClusterLink::view() const {
   std::lock_guard<std::mutex> lock(view_mu_);
   return view_;
@@ -52,13 +71,23 @@ std::optional<NodeId> ClusterLink::NodeOfVcpu(uint32_t vcpu) const {
 }
 
 void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
-  const std::optional<NodeId> node = NodeOfVcpu(vcpu);
-  if (!node) return;
-  if (*node == self_) {
-    local_interrupt_(vcpu, vector);
+  Route(cluster::InterruptRequest{vcpu, vector, 0});
+}
+
+bool ClusterLink::Route(const cluster::InterruptRequest& r) {
+  // Under the view lock: a migration captures the vCPU's LAPIC with the
+  // same lock held (WithViewLocked), so no interrupt falls between the two.
+  std::lock_guard<std::mutex> lock(view_mu_);
+  if (r.vcpu >= view_.vcpu_count()) return false;
+  const NodeId node = view_.NodeOfVcpu(r.vcpu);
+  if (const auto held = held_.find(r.vcpu); node == self_ && held != held_.end()) {
+    held->second.push_back(r.vector);
+  } else if (node == self_) {
+    local_interrupt_(r.vcpu, r.vector);
   } else {
-    cluster::SendControl(transport_, *node, cluster::InterruptRequest{vcpu, vector});
+    cluster::SendControl(transport_, node, r);
   }
+  return true;
 }
 
 void ClusterLink::ReportStallsAfter(std::chrono::milliseconds after,
@@ -123,21 +152,45 @@ void ClusterLink::Abort() {
 }
 
 void ClusterLink::OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) {
-  if (page) throw Error("a control message came with a page");
-  Handle(from, cluster::DecodeControl(payload));  // a bad message throws: the peer is lost
+  // A bad message throws: the peer is lost.
+  const cluster::ControlMessage m = cluster::DecodeControl(payload);
+  const bool part = std::holds_alternative<cluster::VcpuStatePart>(m);
+  if (part != static_cast<bool>(page)) {
+    throw Error(fmt::format("a {} message came {} a page", cluster::ControlMessageName(m),
+                            part ? "without" : "with"));
+  }
+  if (std::holds_alternative<cluster::MigrateOut>(m) || part ||
+      std::holds_alternative<cluster::VcpuMoved>(m) ||
+      std::holds_alternative<cluster::ViewApplied>(m) ||
+      std::holds_alternative<cluster::PagesPulled>(m) ||
+      std::holds_alternative<cluster::MoveFailed>(m)) {
+    if (!migration_)
+      throw Error(fmt::format("a {} message to a node that does not migrate vCPUs",
+                              cluster::ControlMessageName(m)));
+    migration_(from, m, page);
+    return;
+  }
+  Handle(from, m);
 }
 
 void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message) {
   if (const auto* r = std::get_if<cluster::InterruptRequest>(&message)) {
-    if (NodeOfVcpu(r->vcpu) != self_ || r->vector < 32) {
+    // One that reached this node after its vCPU moved on is passed on (each
+    // move adds at most one hop while views catch up).
+    // (It may even go back to the sender: a vCPU's target that has not
+    // received its state yet sends to the source, which points back.)
+    const std::optional<NodeId> node = NodeOfVcpu(r->vcpu);
+    if (!node || r->vector < 32 || (*node != self_ && r->hops >= kMaxInterruptHops)) {
       stop_.Request({kExitPeerLost,
-                     fmt::format("node {} asked node {} to interrupt vCPU {} (vector {}), which "
-                                 "it does not run",
-                                 from, self_, r->vcpu, r->vector),
+                     fmt::format("node {} asked node {} to interrupt vCPU {} (vector {}, {} "
+                                 "hops), which it does not run",
+                                 from, self_, r->vcpu, r->vector, r->hops),
                      true});
       return;
     }
-    local_interrupt_(r->vcpu, r->vector);
+    cluster::InterruptRequest next = *r;
+    if (*node != self_) ++next.hops;
+    Route(next);
   } else if (const auto* io = std::get_if<cluster::IoRequest>(&message)) {
     ServeIo(from, *io);
   } else if (const auto* rep = std::get_if<cluster::IoReply>(&message)) {

@@ -29,6 +29,8 @@ namespace ssivm {
 
 class ClusterLink final : public cluster::ChannelHandler {
  public:
+  // How often an interrupt may be passed on after its vCPU moved.
+  static constexpr uint8_t kMaxInterruptHops = 4;
   using LocalInterrupt = std::function<void(uint32_t vcpu, uint8_t vector)>;
 
   // `view`: the members and which node runs each vCPU, as of the start.
@@ -49,7 +51,25 @@ class ClusterLink final : public cluster::ChannelHandler {
   // that joined or left) applies atomically: an interrupt goes by the view
   // before or after it, never a mix. Throws Error if the change is refused.
   void ApplyViewChange(const cluster::ViewChange& change);
+  // Runs `f` with the view locked: no interrupt is routed meanwhile, so a
+  // vCPU's state captured inside `f` holds every interrupt delivered to it
+  // here, and every later one goes where the view `f` leaves says (after
+  // what `f` sent to that node: channels are FIFO per pair of nodes).
+  void WithViewLocked(const std::function<void(cluster::ClusterView&)>& f);
+  // A vCPU arrives (its state came; it is not restored yet): `f` runs with
+  // the view locked (it applies the move), and from then on interrupts for
+  // `vcpu` are held here until ReleaseHeld (restoring its LAPIC would lose
+  // one delivered before).
+  void ArriveHeld(uint32_t vcpu, const std::function<void(cluster::ClusterView&)>& f);
+  // The vCPU runs here now: delivers what was held for it, in order.
+  void ReleaseHeld(uint32_t vcpu);
   cluster::ClusterView view() const;
+  // Where migration messages go (MigrateOut, VcpuStatePart, VcpuMoved, MoveFailed,
+  // ViewApplied, PagesPulled), called on the transport's receive thread:
+  // it must not block. Set before the transport starts.
+  using MigrationHandler = std::function<void(
+      cluster::NodeId from, const cluster::ControlMessage& m, const PageBuffer& page)>;
+  void set_migration_handler(MigrationHandler h) { migration_ = std::move(h); }
   // Delivers locally or forwards to the vCPU's node. Guest-controlled input:
   // an unknown vCPU is ignored by the caller's device (PvIpi checks it).
   void SendInterrupt(uint32_t vcpu, uint8_t vector);
@@ -78,6 +98,8 @@ class ClusterLink final : public cluster::ChannelHandler {
 
  private:
   void Handle(cluster::NodeId from, const cluster::ControlMessage& message);
+  // Delivers here or sends to the node the view names; false for an unknown vCPU.
+  bool Route(const cluster::InterruptRequest& r);
   void ServeIo(cluster::NodeId from, const cluster::IoRequest& r);
   void ServeForwardedIo();
 
@@ -87,6 +109,7 @@ class ClusterLink final : public cluster::ChannelHandler {
   const cluster::NodeId self_;
   mutable std::mutex view_mu_;
   cluster::ClusterView view_;
+  std::map<uint32_t, std::vector<uint8_t>> held_;  // vCPU -> vectors, under view_mu_
   cluster::Transport& transport_;
   VmStop& stop_;
   const LocalInterrupt local_interrupt_;
@@ -104,6 +127,7 @@ class ClusterLink final : public cluster::ChannelHandler {
   std::deque<std::pair<cluster::NodeId, cluster::IoRequest>> serve_queue_;
   bool serve_stop_ = false;
   std::thread server_;  // last: joined first
+  MigrationHandler migration_;
   std::chrono::milliseconds stall_after_{0};
   std::function<void(const std::string&)> report_stall_;
 };

@@ -55,6 +55,7 @@ struct Side {
   std::unique_ptr<cluster::TcpTransport> transport;
   std::unique_ptr<ClusterLink> link;
   std::mutex mu;
+  std::condition_variable cv;
   std::vector<std::pair<uint32_t, uint8_t>> interrupts;
 };
 
@@ -85,6 +86,7 @@ class Links : public ::testing::Test {
                                              [&s](uint32_t v, uint8_t vec) {
                                                std::lock_guard<std::mutex> l(s.mu);
                                                s.interrupts.emplace_back(v, vec);
+                                               s.cv.notify_all();
                                              });
       if (i == 0) s.link->set_devices(&bus_);
       s.transport->Start();
@@ -93,6 +95,11 @@ class Links : public ::testing::Test {
   void TearDown() override {
     for (Side& s : sides_) s.link->Abort();
     for (Side& s : sides_) s.transport->Stop();
+  }
+  // Until `s` has been handed `n` interrupts (false after 30 s).
+  static bool WaitInterrupts(Side& s, size_t n) {
+    std::unique_lock<std::mutex> l(s.mu);
+    return s.cv.wait_for(l, 30s, [&] { return s.interrupts.size() >= n; });
   }
   bool WaitStop(Side& s) {
     for (int i = 0; i < 600 && !s.stop.requested(); ++i) std::this_thread::sleep_for(50ms);
@@ -107,11 +114,7 @@ class Links : public ::testing::Test {
 TEST_F(Links, InterruptsGoToTheNodeThatRunsTheVcpu) {
   sides_[0].link->SendInterrupt(1, 0x40);  // local
   sides_[0].link->SendInterrupt(3, 0x41);  // forwarded to node 1
-  for (int i = 0; i < 600; ++i) {
-    std::lock_guard<std::mutex> l(sides_[1].mu);
-    if (!sides_[1].interrupts.empty()) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  ASSERT_TRUE(WaitInterrupts(sides_[1], 1));
   EXPECT_EQ(sides_[0].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{1, 0x40}}));
   EXPECT_EQ(sides_[1].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x41}}));
 }
@@ -122,19 +125,48 @@ TEST_F(Links, InterruptsFollowAVcpuThatMoved) {
   for (Side& s : sides_) s.link->ApplyViewChange({2, cluster::MoveVcpu{3, 2}});
   EXPECT_EQ(sides_[1].link->view().NodeOfVcpu(3), 2u);
   sides_[0].link->SendInterrupt(3, 0x43);
-  bool delivered = false;
-  for (int i = 0; i < 600 && !delivered; ++i) {
-    {
-      std::lock_guard<std::mutex> l(sides_[2].mu);
-      delivered = !sides_[2].interrupts.empty();
-    }
-    if (!delivered) std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_TRUE(delivered);
+  ASSERT_TRUE(WaitInterrupts(sides_[2], 1));
   EXPECT_EQ(sides_[2].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x43}}));
   // A change decided on an old view is refused and changes nothing.
   EXPECT_THROW(sides_[0].link->ApplyViewChange({2, cluster::MoveVcpu{3, 0}}), Error);
   EXPECT_EQ(sides_[0].link->view().NodeOfVcpu(3), 2u);
+}
+
+// While a move is under way some nodes route by the old view: an interrupt
+// that reaches the old node is passed on to the new one, not lost.
+TEST_F(Links, AnInterruptThatReachesTheOldNodeFollowsTheVcpu) {
+  for (cluster::NodeId n : {1u, 2u}) sides_[n].link->ApplyViewChange({2, cluster::MoveVcpu{3, 2}});
+  sides_[0].link->SendInterrupt(3, 0x44);  // node 0 still thinks node 1 runs vCPU 3
+  ASSERT_TRUE(WaitInterrupts(sides_[2], 1));
+  EXPECT_EQ(sides_[2].interrupts, (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x44}}));
+  EXPECT_TRUE(sides_[1].interrupts.empty());
+  EXPECT_FALSE(sides_[1].stop.requested());
+}
+
+// A vCPU whose state arrived but is not restored yet: its interrupts wait
+// (restoring its LAPIC would lose them), then come in order.
+TEST_F(Links, InterruptsForAnArrivingVcpuAreHeldUntilItRuns) {
+  sides_[2].link->ArriveHeld(3, [](cluster::ClusterView& v) {
+    v.Apply({2, cluster::MoveVcpu{3, 2}});
+  });
+  sides_[2].link->SendInterrupt(3, 0x46);
+  sides_[2].link->SendInterrupt(3, 0x47);
+  EXPECT_TRUE(sides_[2].interrupts.empty());
+  sides_[2].link->ReleaseHeld(3);
+  EXPECT_EQ(sides_[2].interrupts,
+            (std::vector<std::pair<uint32_t, uint8_t>>{{3, 0x46}, {3, 0x47}}));
+  sides_[2].link->SendInterrupt(3, 0x48);  // delivered at once now
+  EXPECT_EQ(sides_[2].interrupts.size(), 3u);
+}
+
+// Passing on is bounded: views that point in a circle stop the VM instead of
+// bouncing an interrupt forever.
+TEST_F(Links, AnInterruptPassedOnTooOftenStopsTheVm) {
+  sides_[1].link->ApplyViewChange({2, cluster::MoveVcpu{4, 2}});
+  cluster::SendControl(*sides_[0].transport, 1,
+                       cluster::InterruptRequest{4, 0x45, ClusterLink::kMaxInterruptHops});
+  ASSERT_TRUE(WaitStop(sides_[1]));
+  EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("4 hops"));
 }
 
 TEST_F(Links, PortAccessesAreForwardedToTheDeviceNode) {
@@ -154,15 +186,8 @@ TEST_F(Links, ABlockedDeviceDoesNotStallWhatTheNodeReceives) {
   });
   ASSERT_TRUE(gate_.WaitEntered());
   sides_[2].link->SendInterrupt(1, 0x42);  // vCPU 1 runs on node 0
-  bool delivered = false;
-  for (int i = 0; i < 600 && !delivered; ++i) {
-    {
-      std::lock_guard<std::mutex> l(sides_[0].mu);
-      delivered = !sides_[0].interrupts.empty();
-    }
-    if (!delivered) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(delivered) << "node 0 received nothing while a device access blocked";
+  EXPECT_TRUE(WaitInterrupts(sides_[0], 1))
+      << "node 0 received nothing while a device access blocked";
   gate_.Open();
   writer.join();
   // The next forwarded access is served after the blocked one.
@@ -217,8 +242,8 @@ TEST_F(Links, AShutdownIsRelayedWithItsOrigin) {
 }
 
 TEST_F(Links, APeerForgingInterruptsIsStopped) {
-  // vCPU 0 runs on node 0: node 0 must not ask node 1 to interrupt it.
-  cluster::SendControl(*sides_[0].transport, 1, cluster::InterruptRequest{0, 0x40});
+  // The guest has 5 vCPUs: there is no vCPU 99 to interrupt.
+  cluster::SendControl(*sides_[0].transport, 1, cluster::InterruptRequest{99, 0x40});
   ASSERT_TRUE(WaitStop(sides_[1]));
   EXPECT_EQ(sides_[1].stop.reason()->status, kExitPeerLost);
   EXPECT_THAT(sides_[1].stop.reason()->message, HasSubstr("does not run"));

@@ -98,22 +98,32 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
       drop(r.gpa + r.size);
     }
   }
-  engine_ = std::make_unique<dsm::FaultEngine>(
+  auto engine = std::make_unique<dsm::FaultEngine>(
       role_.self, std::move(shared), [this](dsm::PageNumber p) { return homes_.HomeOf(p); },
       *transport_,
       [this](const std::string& why) {
         stop_.Request({kExitPeerLost, fmt::format("DSM on node {}: {}", role_.self, why), true});
       },
       replicated, role_.member_ids());
-  engine_->ReportStallsAfter(role_.heartbeat_timeout,
-                             [](const std::string& s) { spdlog::warn("{}", s); });
+  engine->ReportStallsAfter(role_.heartbeat_timeout,
+                            [](const std::string& s) { spdlog::warn("{}", s); });
+  {
+    const std::lock_guard lock(engine_mu_);
+    engine_ = std::move(engine);
+    for (const auto& [tid, vcpu] : early_threads_) engine_->RegisterVcpuThread(tid, vcpu);
+    early_threads_.clear();
+  }
   transport_->Start();  // after every channel has its handler
   engine_->Start();
 }
 
 void ClusterRuntime::RegisterVcpuThread(uint32_t vcpu, uint32_t tid) {
   const std::lock_guard lock(engine_mu_);
-  if (engine_) engine_->RegisterVcpuThread(tid, vcpu);
+  if (engine_) {
+    engine_->RegisterVcpuThread(tid, vcpu);
+  } else if (!stopped_) {
+    early_threads_.emplace_back(tid, vcpu);
+  }
 }
 
 dsm::FaultEngine::VcpuPagesFrom ClusterRuntime::vcpu_pages_from() const {

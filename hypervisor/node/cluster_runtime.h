@@ -40,6 +40,7 @@ class ClusterRuntime {
 
   const dsm::HomeMap& homes() const { return homes_; }
   ClusterLink& link() { return *link_; }
+  cluster::Transport& transport() { return *transport_; }
 
   // Starts paging (if the DSM pages RAM): `ram` is this node's view of guest RAM. Pages of the
   // shared part that this node already wrote (the device node's loader) become its
@@ -59,8 +60,9 @@ class ClusterRuntime {
   void Stop(int status);
 
   dsm::DsmStats stats() const;
-  // A vCPU's thread, as it starts (after StartDsm): its faults count as
-  // that vCPU's (which node each vCPU pulls pages from, placement's input).
+  // A vCPU's thread, as it starts (a parked one may start before StartDsm:
+  // it is registered when the DSM starts): its faults count as that vCPU's
+  // (which node each vCPU pulls pages from, placement's input).
   void RegisterVcpuThread(uint32_t vcpu, uint32_t tid);
   // Per vCPU, the pages it waited for by the node they came from (empty
   // without a DSM, or where the kernel does not name faulting threads).
@@ -85,6 +87,7 @@ class ClusterRuntime {
   // engine_ goes in Stop while a vCPU thread may still be starting.
   mutable std::mutex engine_mu_;
   dsm::FaultEngine::VcpuPagesFrom final_vcpu_pages_from_;
+  std::vector<std::pair<uint32_t, uint32_t>> early_threads_;  // (tid, vCPU) before the engine
   std::vector<std::pair<dsm::PageNumber, uint64_t>> final_hottest_;
   bool stopped_ = false;
 };

@@ -34,9 +34,18 @@ std::string HandleControlRequest(const std::string& line, const ControlHandlers&
   } else if (req["cmd"] == "stop") {
     h.stop();
     answer = {{"ok", true}};
+  } else if (const auto it = h.commands.find(req["cmd"].get<std::string>());
+             it != h.commands.end()) {
+    try {
+      answer = it->second(req);
+    } catch (const Error& e) {
+      answer = ErrorAnswer(e.what());
+    }
   } else {
-    answer = ErrorAnswer(
-        fmt::format("unknown command '{}' (status, stop)", req["cmd"].get<std::string>()));
+    std::string known = "status, stop";
+    for (const auto& [name, f] : h.commands) known += ", " + name;
+    answer =
+        ErrorAnswer(fmt::format("unknown command '{}' ({})", req["cmd"].get<std::string>(), known));
   }
   return answer.dump();
 }

@@ -5,6 +5,7 @@
 #define SSIVM_HYPERVISOR_NODE_CONTROL_SERVER_H_
 
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -18,6 +19,10 @@ namespace ssivm {
 struct ControlHandlers {
   std::function<nlohmann::json()> status;
   std::function<void()> stop;
+  // More commands by name ({"cmd": NAME, ...} -> the answer): migrate, pin,
+  // unpin on the coordinator. A handler reports bad fields by throwing
+  // Error, which becomes {"error": ...}.
+  std::map<std::string, std::function<nlohmann::json(const nlohmann::json& request)>> commands;
 };
 
 // One request line -> one answer line (without the newline). Bad input

@@ -31,7 +31,9 @@
 #include "hypervisor/node/cpu_list.h"
 #include "hypervisor/node/dsm_counters.h"
 #include "hypervisor/node/guest_image.h"
+#include "hypervisor/node/migration_commands.h"
 #include "hypervisor/node/vcpu_loop.h"
+#include "hypervisor/node/vcpu_migrator.h"
 #include "hypervisor/node/vm_stop.h"
 #include "hypervisor/x86/acpi.h"
 #include "hypervisor/x86/cpu_setup.h"
@@ -169,6 +171,7 @@ class Machine {
   void CreateVcpus();
   MachineResult Run();
   void StartControlSocket();
+  void CreateMigrator();
   nlohmann::json Status() const;
   void ReportDsm() const;
   uint64_t VcpuExits() const;
@@ -197,12 +200,14 @@ class Machine {
   IoBus bus_;
   IoBus served_bus_;  // the device node's devices that peers forward to, alone
   std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
-  // This node's vCPUs by index (null: another node runs it), for the idle
-  // port; filled before any vCPU runs.
+  // Every vCPU of the guest, by index (the idle port's halt runs on the
+  // vCPU's own thread, wherever it runs now); filled before any vCPU runs.
   std::vector<KvmVcpu*> local_vcpus_;
   // KVM's accounting per vCPU, for `status` (none before Linux 5.14).
   std::vector<std::optional<KvmStats>> vcpu_stats_;
+  // Index = vCPU: one for every vCPU; parked where another node runs it.
   std::vector<std::unique_ptr<VcpuLoop>> loops_;
+  std::unique_ptr<VcpuMigrator> migrator_;  // a cluster of more than one node
   std::unique_ptr<ControlServer> control_;
 };
 
@@ -321,14 +326,16 @@ void Machine::CreateVcpus() {
   const std::vector<kvm_cpuid_entry2> cpuid = sys_->SupportedCpuid();
   const LoadedKernel& kernel = guest_.kernel;
   local_vcpus_.assign(cfg_.vcpus, nullptr);
+  // Every node has every vCPU: one that another node runs stays parked
+  // until a migration brings its state here.
   for (uint32_t v = 0; v < cfg_.vcpus; ++v) {
-    if (!role_.runs(v)) continue;  // another node runs it
     auto vcpu = std::make_unique<KvmVcpu>(*vm_, v);
     vcpu->SetCpuid(CpuidForVcpu(cpuid, v, vcpu->TscKhz(), !dsm_));
     // The ssivm kernel (ELF) starts every vCPU at its entry. Linux starts its
     // APs itself (INIT/SIPI through the LAPIC, found in the ACPI MADT), so
     // for a bzImage the APs stay in KVM's wait-for-SIPI state.
-    const bool starts_at_entry = v == 0 || kernel.format == LoadedKernel::Format::kElf;
+    const bool starts_at_entry =
+        role_.runs(v) && (v == 0 || kernel.format == LoadedKernel::Format::kElf);
     if (starts_at_entry) {
       const BootCpuState st{v, kernel.entry, guest_.cr3, guest_.gdt_limit, guest_.boot_params};
       vcpu->SetSregs(LongModeSregs(vcpu->GetSregs(), st));
@@ -367,16 +374,20 @@ nlohmann::json Machine::Status() const {
   if (dsm_) j["epoch"] = role_.epoch();
   j["host_kind"] = HostKindName(kind_);
   j["memory_mib"] = cfg_.memory_mib;
-  nlohmann::json v = nlohmann::json::array();
-  for (const auto& vcpu : vcpus_) v.push_back(vcpu->id());
-  j["vcpus"] = v;
+  // The vCPUs this node runs now (migrations change them).
+  const std::vector<uint32_t> running = cluster_->link().view().VcpusOf(role_.self);
+  j["vcpus"] = running;
   // How long each vCPU slept halted (KVM's halt_wait_ns): an idle vCPU
   // whose thread spins in guest mode instead adds nothing.
   nlohmann::json halted = nlohmann::json::array();
-  for (const auto& st : vcpu_stats_) {
+  for (const uint32_t v : running) {
+    const auto& st = vcpu_stats_[v];
     if (const auto ns = st ? st->Read("halt_wait_ns") : std::nullopt) halted.push_back(*ns);
   }
-  if (halted.size() == vcpu_stats_.size()) j["vcpu_halted_ns"] = halted;
+  if (halted.size() == running.size()) j["vcpu_halted_ns"] = halted;
+  if (migrator_ && role_.device_node()) {
+    j["placement"] = PlacementJson(migrator_->Placement(), false);
+  }
   j["vcpus_total"] = cfg_.vcpus;
   j["exits"] = VcpuExits();
   j["uptime_s"] = MsSince(start_) / 1000;
@@ -410,6 +421,7 @@ void Machine::StartControlSocket() {
   ControlHandlers handlers;
   handlers.status = [this] { return Status(); };
   handlers.stop = [this] { stop_.Request({0, "stopped by ssictl down", false}); };
+  if (migrator_) AddMigrationCommands(handlers, *migrator_);
   control_ = std::make_unique<ControlServer>(cfg_.control_path, std::move(handlers));
 }
 
@@ -424,6 +436,30 @@ void Machine::ReportDsm() const {
   if (!hot.empty()) spdlog::info("dsm: most faulted pages (address:faults):{}", hot);
 }
 
+// The coordinator (the device node) decides moves; every node of a cluster
+// of more than one takes part.
+void Machine::CreateMigrator() {
+  if (!dsm_ || role_.node_count() < 2) return;
+  std::vector<uint32_t> extra;
+  if (kind_ == HostKind::kPvm) extra.push_back(abi::kMsrPvmVif);
+  MigratorConfig mc;
+  mc.self = role_.self;
+  mc.coordinator = role_.device_node_id();
+  mc.device_node = role_.device_node_id();
+  mc.carry_slot = guest_.kernel.format == LoadedKernel::Format::kElf;
+  mc.pvm = kind_ == HostKind::kPvm;
+  std::vector<VcpuLoop*> loops;
+  for (auto& loop : loops_) loops.push_back(loop.get());
+  migrator_ = std::make_unique<VcpuMigrator>(
+      mc, cluster_->link(), cluster_->transport(), mem(), std::move(loops),
+      migrate::DetectCaptureFeatures(*sys_, *vcpus_.front(), extra),
+      [this](cluster::NodeId n) { return static_cast<uint8_t>(role_.GuestNodeOf(n)); }, stop_);
+  cluster_->link().set_migration_handler(
+      [this](cluster::NodeId from, const cluster::ControlMessage& m, const PageBuffer& page) {
+        migrator_->OnMessage(from, m, page);
+      });
+}
+
 MachineResult Machine::Run() {
   InstallVcpuKickSignal();
   loops_.reserve(vcpus_.size());
@@ -432,17 +468,25 @@ MachineResult Machine::Run() {
     loops_.back()->OnThreadStart(
         [this](uint32_t vcpu, uint32_t tid) { cluster_->RegisterVcpuThread(vcpu, tid); });
   }
+  CreateMigrator();
+  // Parked before the transport starts: a migration may arrive at once.
+  for (uint32_t v = 0; v < loops_.size(); ++v) {
+    if (!role_.runs(v)) loops_[v]->StartPaused();
+  }
   console_->Start(devices_->uart, stop_);
   cluster_->StartDsm(mem(), ReplicatedAtStart(guest_));
   spdlog::info("vm ready after {:.3f} ms (monotonic_ns {}); starting {} vCPUs", MsSince(start_),
-               MonotonicNs(), vcpus_.size());
+               MonotonicNs(), role_.view.VcpusOf(role_.self).size());
   if (!cfg_.vcpu_cpus.empty()) {
     spdlog::info("vCPU threads run on host CPUs {}", FormatCpuList(cfg_.vcpu_cpus));
   }
   StartControlSocket();
-  for (auto& loop : loops_) loop->Start();
+  for (uint32_t v = 0; v < loops_.size(); ++v) {
+    if (role_.runs(v)) loops_[v]->Start();
+  }
 
   WaitForStop(stop_, stop_signals_, console_->on_terminal());
+  if (migrator_) migrator_->Stop();  // a waiting `ssictl migrate` returns
   control_.reset();
   for (auto& loop : loops_) loop->Kick();
   // Tell the other nodes, and release vCPU threads waiting for a page or

@@ -35,6 +35,14 @@ void VcpuLoop::Start() {
   pthread_setname_np(thread_.native_handle(), fmt::format("vcpu{}", vcpu_.id()).c_str());
 }
 
+void VcpuLoop::StartPaused() {
+  {
+    std::lock_guard lock(pause_mu_);
+    pause_asked_ = true;
+  }
+  Start();
+}
+
 void VcpuLoop::Kick() {
   vcpu_.run()->immediate_exit = 1;
   if (thread_.joinable()) pthread_kill(thread_.native_handle(), kKickSignal);
@@ -77,11 +85,28 @@ void VcpuLoop::Restore(const migrate::VcpuState& state) {
   migrate::RestoreVcpu(vcpu_, state);
 }
 
+std::string VcpuLoop::EventInDelivery() const {
+  RequirePaused("reading its pending events");
+  const kvm_vcpu_events e = vcpu_.GetEvents();
+  if (e.exception.injected || e.exception.pending) {
+    return fmt::format("exception {}", e.exception.nr);
+  }
+  if (e.interrupt.injected) return fmt::format("interrupt {:#x}", e.interrupt.nr);
+  if (e.nmi.injected) return "NMI";
+  return "";
+}
+
+uint64_t VcpuLoop::Rip() const {
+  RequirePaused("reading its registers");
+  return vcpu_.GetRegs().rip;
+}
+
 void VcpuLoop::ParkWhilePaused() {
   if (!pause_asked_) return;
   // KVM finishes the last exit's I/O on the next KVM_RUN: do that now, so
   // that a saved state does not repeat it.
-  migrate::CompletePendingExit(vcpu_);
+  if (exit_pending_) migrate::CompletePendingExit(vcpu_);
+  exit_pending_ = false;
   std::unique_lock lock(pause_mu_);
   parked_ = true;
   pause_cv_.notify_all();
@@ -130,6 +155,8 @@ void VcpuLoop::Run() {
       ParkWhilePaused();
       if (stop_.requested()) break;
       const int err = vcpu_.Run();
+      // Any KVM_RUN first completes what the exit before it left pending.
+      exit_pending_ = err == 0;
       if (err == EINTR || err == EAGAIN) {
         vcpu_.run()->immediate_exit = 0;
         continue;

@@ -47,6 +47,9 @@ class VcpuLoop {
     on_thread_start_ = std::move(f);
   }
   void Start();
+  // Starts the thread parked (as after Pause): a vCPU another node runs,
+  // until a migration restores it here and resumes it.
+  void StartPaused();
   // Makes KVM_RUN return now or on its next entry (stop requests use this).
   void Kick();
   void Join();
@@ -63,6 +66,12 @@ class VcpuLoop {
   migrate::VcpuState Save(const migrate::CaptureFeatures& features,
                           std::span<const uint8_t> slot) const;
   void Restore(const migrate::VcpuState& state);
+  // What a paused vCPU is in the middle of delivering (an exception,
+  // interrupt or NMI KVM began to inject): "" if nothing. Throws Error
+  // unless it is paused.
+  std::string EventInDelivery() const;
+  // A paused vCPU's RIP.
+  uint64_t Rip() const;
 
   uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
 
@@ -91,6 +100,9 @@ class VcpuLoop {
   // Written under pause_mu_; the vCPU loop reads it without the lock.
   std::atomic<bool> pause_asked_{false};
   bool parked_ = false;
+  // The last KVM_RUN returned an exit whose I/O KVM completes on the next
+  // one (vCPU thread only).
+  bool exit_pending_ = false;
   bool ended_ = false;  // the thread left its loop
 };
 

@@ -63,6 +63,9 @@ uint64_t WriteBootInfo(const GuestMemory& mem, const GuestLayout& layout,
 // the boot info WriteBootInfo wrote: an offer that depends on what KVM
 // allows is known only once the VM exists, after the guest is in RAM.
 void SetBootFeatures(const GuestMemory& mem, uint32_t features);
+// Records in that boot info that `vcpu` now runs on guest node `node` (a
+// vCPU migrated): the ssivm guest reads its vCPU -> node table live.
+void SetVcpuNode(const GuestMemory& mem, uint32_t vcpu, uint8_t node);
 
 }  // namespace ssivm
 

@@ -157,4 +157,12 @@ void SetBootFeatures(const GuestMemory& mem, uint32_t features) {
                   features);
 }
 
+void SetVcpuNode(const GuestMemory& mem, uint32_t vcpu, uint8_t node) {
+  if (vcpu >= abi::kMaxVcpus) throw Error(fmt::format("vCPU {} has no entry in the boot info", vcpu));
+  // One byte: the guest reads it with a single load, never half-written.
+  mem.WriteObject(abi::kSetupDataGpa + sizeof(abi::SetupData) +
+                      offsetof(abi::SsivmInfo, vcpu_node) + vcpu,
+                  node);
+}
+
 }  // namespace ssivm

@@ -23,8 +23,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "provision/manifest/secret.h"
 #include "tests/support/emulation.h"
+#include "tests/support/node_process.h"
 #include "tests/support/subprocess.h"
 #include "tools/bench/guest_result.h"
 
@@ -34,10 +34,13 @@ namespace {
 using testing::Describe;
 using testing::ForRuntime;
 using ::testing::HasSubstr;
+using testing::NodeProcess;
 using ::testing::Not;
+using testing::PortBase;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::VmTimeout;
+using testing::WriteManifest;
 
 const char kSsictl[] = "tools/ssictl/ssictl";
 const char kSsivm[] = "hypervisor/ssivm";
@@ -276,88 +279,6 @@ TEST(Cluster, ConsoleInputReachesAGuestSpreadOverNodes) {
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("echo: across nodes")) << Describe(r);
 }
-
-// Two nodes on localhost, one vCPU each; `ids` are their node ids (a
-// manifest after `ssictl node remove` has gaps).
-std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
-                          std::array<int, 2> ids = {0, 1}, const std::string& top = "") {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
-  std::ofstream f(path);
-  f << "cluster_id = \"t\"\nepoch = 1\n"
-    << top << "[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
-    << "/ssivm/guest/kernel\"\ncmdline = \"" << cmdline << "\"\nvcpus_total = 2\n";
-  for (int k = 0; k < 2; ++k) {
-    f << "[[nodes]]\nid = " << ids[k] << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
-      << "address = \"127.0.0.1:" << port0 + k << "\"\nvcpus = { first = " << k << ", last = " << k
-      << " }\nmemory_mib = 64\n";
-  }
-  f.close();
-  provision::EnsureSecret(path);  // as `ssictl up` would make it
-  return path;
-}
-
-uint16_t PortBase() {
-  return static_cast<uint16_t>(20000 + (::getpid() * 7) % 20000);
-}
-
-// A node process whose console output the test reads while it runs; killed
-// (SIGTERM) and reaped when it goes out of scope.
-class NodeProcess {
- public:
-  explicit NodeProcess(const std::vector<std::string>& argv) {
-    int out[2];
-    if (::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> args;
-      args.reserve(argv.size());
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      _exit(127);
-    }
-    ::close(out[1]);
-    out_fd_ = out[0];
-  }
-  ~NodeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-  NodeProcess(const NodeProcess&) = delete;
-  NodeProcess& operator=(const NodeProcess&) = delete;
-
-  const std::string& out() const { return out_; }
-
-  // Reads the output until it contains `text`; false if the process ends or
-  // `timeout` passes first.
-  bool WaitFor(const std::string& text, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (out_.find(text) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{out_fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::read(out_fd_, buf, sizeof(buf));
-      if (n <= 0) return false;
-      out_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::string out_;
-};
 
 // How long the (one) vCPU of the node behind `control` has slept halted,
 // in ns: KVM's own accounting, as the node's `status` reports it. nullopt

@@ -30,7 +30,8 @@ using SeedMaker = std::vector<Seed> (*)();
 // input of each kind) and registers them at namespace scope:
 //   const fuzz::SeedRegistration kSeeds(&Seeds);
 // so that its corpus can be rewritten when the format changes:
-//   bazel run //PKG:TARGET -- --write-seeds $PWD/PKG/TARGET_corpus
+//   bazel build //PKG:TARGET && bazel-bin/PKG/TARGET --write-seeds $PWD/PKG/TARGET_corpus
+// (not `bazel run`: it puts the corpus files before the arguments)
 class SeedRegistration {
  public:
   explicit SeedRegistration(SeedMaker make);

@@ -16,6 +16,7 @@
 #include "guest/abi/page.h"
 #include "guest/arch/arch.h"
 #include "guest/drivers/pv_info.h"
+#include "guest/kernel/boot_info.h"
 #include "guest/kernel/clock.h"
 #include "guest/kernel/mem.h"
 #include "guest/kernel/percpu.h"
@@ -126,7 +127,7 @@ uint64_t Percentile(const uint64_t* sorted, uint64_t n, uint64_t pct) {
 // The first CPU on `node`, or -1.
 int32_t CpuOn(uint32_t node) {
   for (uint32_t c = 0; c < Cpus(); ++c) {
-    if (CpuData(c)->node == node) return static_cast<int32_t>(c);
+    if (NodeOfCpu(c) == node) return static_cast<int32_t>(c);
   }
   return -1;
 }
@@ -148,15 +149,15 @@ bool Dsmlat(const Args& args) {
   }
   // The reader runs on node A = the boot CPU's node, the pages live on the
   // node of the first CPU elsewhere.
-  const uint32_t node_a = CpuData(0)->node;
+  const uint32_t node_a = NodeOfCpu(0);
   int32_t cpu_b = -1;
   for (uint32_t c = 0; c < Cpus() && cpu_b < 0; ++c) {
-    if (CpuData(c)->node != node_a) cpu_b = static_cast<int32_t>(c);
+    if (NodeOfCpu(c) != node_a) cpu_b = static_cast<int32_t>(c);
   }
   if (cpu_b < 0) return Result("dsmlat", false, "needs CPUs on two nodes");
   Ctx c{};
   c.pages = pages;
-  c.home_node = CpuData(static_cast<uint32_t>(cpu_b))->node;
+  c.home_node = NodeOfCpu(static_cast<uint32_t>(cpu_b));
   c.local_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
   c.read_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));
   c.upgrade_ns = static_cast<uint64_t*>(mem::Alloc(pages * sizeof(uint64_t)));

@@ -1,0 +1,90 @@
+#include "hypervisor/node/migration_commands.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace ssivm {
+namespace {
+
+uint32_t Field(const nlohmann::json& request, const char* name) {
+  const auto it = request.find(name);
+  if (it == request.end() || !it->is_number_unsigned() || it->get<uint64_t>() > UINT32_MAX) {
+    throw Error(fmt::format("the request needs a field \"{}\" (a number from 0)", name));
+  }
+  return it->get<uint32_t>();
+}
+
+// Whole microseconds: what ssictl reads.
+uint64_t Micros(double us) {
+  return static_cast<uint64_t>(std::llround(std::max(us, 0.0)));
+}
+
+nlohmann::json Moved(const MigrationOutcome& m) {
+  return {{"ok", true},
+          {"vcpu", m.vcpu},
+          {"from", m.from},
+          {"to", m.to},
+          {"downtime_us", Micros(m.downtime_us)},
+          {"total_us", Micros(m.total_us)}};
+}
+
+}  // namespace
+
+void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator) {
+  handlers.commands["migrate"] = [&migrator](const nlohmann::json& r) {
+    return Moved(migrator.Migrate(Field(r, "vcpu"), Field(r, "to"), "operator (ssictl migrate)"));
+  };
+  handlers.commands["pin"] = [&migrator](const nlohmann::json& r) {
+    const uint32_t vcpu = Field(r, "vcpu");
+    const uint32_t node = Field(r, "node");
+    nlohmann::json answer = {{"ok", true}, {"vcpu", vcpu}, {"node", node}, {"moved", false}};
+    // Unpinned first: a vCPU pinned elsewhere may be pinned anew.
+    std::optional<cluster::NodeId> before;
+    for (const VcpuPlacementState& s : migrator.Placement()) {
+      if (s.vcpu == vcpu) before = s.pinned;
+    }
+    migrator.Pin(vcpu, node);
+    for (const VcpuPlacementState& s : migrator.Placement()) {
+      if (s.vcpu != vcpu || s.node == node) continue;
+      try {
+        const MigrationOutcome m = migrator.Migrate(vcpu, node, "operator (ssictl pin)");
+        answer["moved"] = true;
+        answer["downtime_us"] = Micros(m.downtime_us);
+      } catch (const Error&) {
+        // Nothing changes: the old pin (or none) stays.
+        if (before) {
+          migrator.Pin(vcpu, *before);
+        } else {
+          migrator.Unpin(vcpu);
+        }
+        throw;
+      }
+    }
+    return answer;
+  };
+  handlers.commands["unpin"] = [&migrator](const nlohmann::json& r) {
+    const uint32_t vcpu = Field(r, "vcpu");
+    migrator.Unpin(vcpu);
+    return nlohmann::json{{"ok", true}, {"vcpu", vcpu}};
+  };
+}
+
+nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const VcpuPlacementState& s : vcpus) {
+    nlohmann::json v = {{"vcpu", s.vcpu}, {"node", s.node}, {"migrations", s.migrations}};
+    if (s.pinned) v["pinned"] = *s.pinned;
+    if (!s.last_reason.empty()) {
+      v["last_reason"] = s.last_reason;
+      v["last_downtime_us"] = Micros(s.last_downtime_us);
+    }
+    list.push_back(v);
+  }
+  return {{"automatic", automatic}, {"vcpus", list}};
+}
+
+}  // namespace ssivm

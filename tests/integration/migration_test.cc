@@ -1,0 +1,202 @@
+// Live vCPU migration between two node processes on this machine: vCPUs
+// move back and forth while the guest's verified workloads run across the
+// nodes (remote faults and IPIs in flight included), the guest sees where
+// its CPUs run now, and the operator's bad requests change nothing.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "hypervisor/node/control_client.h"
+#include "tests/support/emulation.h"
+#include "tests/support/node_process.h"
+#include "tests/support/subprocess.h"
+
+namespace ssivm {
+namespace {
+
+using ::testing::ContainsRegex;
+using testing::ForRuntime;
+using ::testing::HasSubstr;
+using testing::NodeProcess;
+using ::testing::Not;
+using testing::PortBase;
+using testing::VmTimeout;
+
+const char kSsivm[] = "hypervisor/ssivm";
+
+// Two node processes of one guest, each with its control socket; node 0's
+// console is the test's.
+class TwoNodes {
+ public:
+  TwoNodes(const std::string& name, uint16_t port, const std::string& cmdline,
+           uint32_t vcpus_per_node)
+      : control_("/tmp/ssivm-mig-" + std::to_string(::getpid()) + "-" + name + "-") {
+    const std::string manifest =
+        testing::WriteManifest(name + ".toml", port, cmdline, {0, 1}, "", vcpus_per_node);
+    node1_ = std::make_unique<NodeProcess>(
+        std::vector<std::string>{kSsivm, "--manifest", manifest, "--node", "1", "--console", "none",
+                                 "--log-level", "warn", "--control", Control(1)});
+    node0_ = std::make_unique<NodeProcess>(
+        std::vector<std::string>{kSsivm, "--manifest", manifest, "--node", "0", "--console",
+                                 "stdio", "--control", Control(0)});
+  }
+  ~TwoNodes() {
+    node0_.reset();
+    node1_.reset();
+    std::filesystem::remove(Control(0));
+    std::filesystem::remove(Control(1));
+  }
+  TwoNodes(const TwoNodes&) = delete;
+  TwoNodes& operator=(const TwoNodes&) = delete;
+
+  NodeProcess& node0() { return *node0_; }
+  std::string Control(int node) const { return control_ + std::to_string(node) + ".sock"; }
+  nlohmann::json Ask(int node, const nlohmann::json& request) const {
+    return AskNode(Control(node), request);
+  }
+  // The error a request is answered with ("" if none).
+  std::string Refusal(int node, const nlohmann::json& request) const {
+    try {
+      Ask(node, request);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  std::vector<uint32_t> VcpusOf(int node) const {
+    return Ask(node, {{"cmd", "status"}})["vcpus"].get<std::vector<uint32_t>>();
+  }
+  nlohmann::json Migrate(uint32_t vcpu, uint32_t to) const {
+    return Ask(0, {{"cmd", "migrate"}, {"vcpu", vcpu}, {"to", to}});
+  }
+
+ private:
+  const std::string control_;  // Unix socket paths are short: not under TEST_TMPDIR
+  std::unique_ptr<NodeProcess> node1_;
+  std::unique_ptr<NodeProcess> node0_;
+};
+
+// The guest's own checks (exact counters, no forbidden memory-model
+// outcomes, every word of memtest) pass while vCPU 1 (of node 0) and vCPU 2
+// (of node 1) swap nodes again and again: each move lands while its vCPU
+// works, waits for remote pages or is sent IPIs.
+TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
+  const std::string run = ForRuntime("counter,litmus,memtest", "counter,litmus:2:250,memtest:1");
+  TwoNodes vm("work", PortBase() + 70, "ssi.run=" + run, 2);
+  ASSERT_TRUE(vm.node0().WaitFor("all 4 cpus online", VmTimeout(std::chrono::seconds(180))))
+      << vm.node0().out();
+  std::atomic<bool> done{false};
+  int moves = 0;
+  int refused = 0;
+  std::vector<double> downtimes_us;
+  std::string ended;  // why the mover stopped before it was told to
+  std::thread mover([&] {
+    const std::pair<uint32_t, uint32_t> kSteps[] = {{1, 1}, {2, 0}, {1, 0}, {2, 1}};
+    for (size_t i = 0; !done; ++i) {
+      const auto [vcpu, to] = kSteps[i % 4];
+      try {
+        const nlohmann::json a = vm.Migrate(vcpu, to);
+        downtimes_us.push_back(a["downtime_us"].get<double>());
+        ++moves;
+        // Paced: back to back, the two vCPUs would spend most of their time
+        // moving and every page they touch would follow them each time.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      } catch (const Error& e) {
+        // A vCPU that stayed busy with interrupts off is not moved (nothing
+        // changes): the next step tries again.
+        if (std::string(e.what()).find("did not move vCPU") != std::string::npos) {
+          ++refused;
+          continue;
+        }
+        ended = e.what();  // the guest powered off, or a real failure
+        return;
+      }
+    }
+  });
+  const bool finished = vm.node0().WaitFor("RESULT memtest", VmTimeout(std::chrono::seconds(300)));
+  done = true;
+  mover.join();
+  const int status = vm.node0().WaitExit(std::chrono::seconds(120));
+  ASSERT_TRUE(finished) << vm.node0().out();
+  EXPECT_EQ(status, 0) << vm.node0().out();
+  for (const char* w : {"counter", "litmus", "memtest"}) {
+    EXPECT_THAT(vm.node0().out(), HasSubstr(std::string("RESULT ") + w + " PASS"))
+        << vm.node0().out();
+  }
+  EXPECT_THAT(vm.node0().out(), Not(HasSubstr(" FAIL "))) << vm.node0().out();
+  // Only the guest's own end may stop the mover early.
+  if (!ended.empty()) {
+    EXPECT_THAT(ended, ContainsRegex("stopp|no node listens|cannot reach|reading the answer"))
+        << ended;
+  }
+  // Moves take milliseconds, the workloads seconds: many land while they run.
+  EXPECT_GE(moves, 4) << "only " << moves << " moves while the workloads ran";
+  for (const double d : downtimes_us) EXPECT_GT(d, 0);
+  std::printf("%d moves while the workloads ran (%d refused: busy)\n", moves, refused);
+}
+
+// Requests that cannot be done are refused, naming why, and change nothing;
+// a move the guest sees (its `cpus` table), pins, and the status.
+TEST(Migration, TheGuestSeesItsVcpuMoveAndBadRequestsChangeNothing) {
+  TwoNodes vm("shell", PortBase() + 75, "ssi.shell=1", 1);
+  ASSERT_TRUE(vm.node0().WaitFor("ssivm login: ", VmTimeout(std::chrono::seconds(180))))
+      << vm.node0().out();
+  ASSERT_TRUE(vm.node0().Type("admin\r\n"));
+  ASSERT_TRUE(vm.node0().WaitFor("ssivm# ", std::chrono::seconds(60))) << vm.node0().out();
+
+  const auto migrate = [](nlohmann::json vcpu, nlohmann::json to) {
+    return nlohmann::json{{"cmd", "migrate"}, {"vcpu", vcpu}, {"to", to}};
+  };
+  EXPECT_THAT(vm.Refusal(0, migrate(9, 1)), HasSubstr("there is no vCPU 9: the VM has 2"));
+  EXPECT_THAT(vm.Refusal(0, migrate(1, 7)), HasSubstr("there is no node 7"));
+  EXPECT_THAT(vm.Refusal(0, migrate(1, 1)), HasSubstr("vCPU 1 runs on node 1 already"));
+  EXPECT_THAT(vm.Refusal(0, migrate(0, 1)), HasSubstr("vCPU 0 stays on node 0"));
+  EXPECT_THAT(vm.Refusal(0, migrate("x", 1)), HasSubstr("a field \"vcpu\""));
+  EXPECT_THAT(vm.Refusal(0, {{"cmd", "migrate"}, {"vcpu", 1}}), HasSubstr("a field \"to\""));
+  EXPECT_THAT(vm.Refusal(1, migrate(1, 0)), HasSubstr("node 0 (the coordinator)"));
+  // Pinned where it is: nothing moves, and a move elsewhere is refused.
+  const nlohmann::json pinned = vm.Ask(0, {{"cmd", "pin"}, {"vcpu", 1}, {"node", 1}});
+  EXPECT_EQ(pinned["moved"], false);
+  EXPECT_THAT(vm.Refusal(0, migrate(1, 0)), HasSubstr("vCPU 1 is pinned to node 1"));
+  vm.Ask(0, {{"cmd", "unpin"}, {"vcpu", 1}});
+  EXPECT_EQ(vm.VcpusOf(0), std::vector<uint32_t>{0});
+  EXPECT_EQ(vm.VcpusOf(1), std::vector<uint32_t>{1});
+
+  const nlohmann::json moved = vm.Migrate(1, 0);
+  EXPECT_EQ(moved["from"], 1);
+  EXPECT_EQ(moved["to"], 0);
+  EXPECT_GT(moved["downtime_us"].get<double>(), 0);
+  EXPECT_EQ(vm.VcpusOf(0), (std::vector<uint32_t>{0, 1}));
+  EXPECT_TRUE(vm.VcpusOf(1).empty());
+  const nlohmann::json placement = vm.Ask(0, {{"cmd", "status"}})["placement"];
+  EXPECT_EQ(placement["vcpus"][1]["node"], 0) << placement;
+  EXPECT_EQ(placement["vcpus"][1]["migrations"], 1) << placement;
+  EXPECT_EQ(placement["vcpus"][1]["last_reason"], "operator (ssictl migrate)") << placement;
+  // The guest's CPU table: cpu 1 on node 0 now (columns cpu, node, apic).
+  ASSERT_TRUE(vm.node0().Type("cpus\r\nmem\r\n"));
+  ASSERT_TRUE(vm.node0().WaitFor("KiB free", std::chrono::seconds(60))) << vm.node0().out();
+  EXPECT_THAT(vm.node0().out(), ContainsRegex("\n +1 +0 +1 ")) << vm.node0().out();
+
+  // Pinning it to node 1 moves it back; the guest still answers from it.
+  const nlohmann::json back = vm.Ask(0, {{"cmd", "pin"}, {"vcpu", 1}, {"node", 1}});
+  EXPECT_EQ(back["moved"], true) << back;
+  EXPECT_EQ(vm.VcpusOf(1), std::vector<uint32_t>{1});
+  ASSERT_TRUE(vm.node0().Type("stats\r\n"));
+  ASSERT_TRUE(vm.node0().WaitFor("rd-faults", std::chrono::seconds(60))) << vm.node0().out();
+  ASSERT_TRUE(vm.node0().Type("poweroff\r\n"));
+  EXPECT_EQ(vm.node0().WaitExit(std::chrono::seconds(120)), 0) << vm.node0().out();
+}
+
+}  // namespace
+}  // namespace ssivm

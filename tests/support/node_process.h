@@ -1,0 +1,62 @@
+// Node processes of one VM on this machine, for tests that talk to them while
+// they run: a two-node manifest, and a node process whose console the test
+// reads (and types into).
+#ifndef SSIVM_TESTS_SUPPORT_NODE_PROCESS_H_
+#define SSIVM_TESTS_SUPPORT_NODE_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ssivm::testing {
+
+// Two nodes on localhost, `vcpus_per_node` vCPUs each (node k runs vCPUs
+// [k * n, (k + 1) * n)), 64 MiB each, the guest kernel of this tree and a
+// secret beside it (as `ssictl up` would make it); `ids` are their node ids
+// (a manifest after `ssictl node remove` has gaps); `top` is added to the top
+// table. In TEST_TMPDIR (or /tmp).
+std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
+                          std::array<int, 2> ids = {0, 1}, const std::string& top = "",
+                          uint32_t vcpus_per_node = 1);
+
+// A port range of this test process's own (by pid), for node addresses.
+uint16_t PortBase();
+
+// A node process whose console output the test reads while it runs, and
+// whose console input (its stdin) the test writes; killed (SIGTERM) and
+// reaped when it goes out of scope.
+class NodeProcess {
+ public:
+  explicit NodeProcess(const std::vector<std::string>& argv);
+  ~NodeProcess();
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
+
+  const std::string& out() const { return out_; }
+
+  // Reads the output until it contains `text`; false if the process ends or
+  // `timeout` passes first.
+  bool WaitFor(const std::string& text, std::chrono::seconds timeout);
+  // Writes `text` to the process's stdin (its console, with --console stdio).
+  bool Type(const std::string& text);
+  // Waits until the process ends (reading its output meanwhile); its exit
+  // status, or -1 if it did not end within `timeout`.
+  int WaitExit(std::chrono::seconds timeout);
+
+ private:
+  // Appends what the process wrote next; false at its end or the deadline.
+  bool ReadMore(std::chrono::steady_clock::time_point deadline);
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int in_fd_ = -1;
+  std::string out_;
+};
+
+}  // namespace ssivm::testing
+
+#endif  // SSIVM_TESTS_SUPPORT_NODE_PROCESS_H_
