@@ -21,6 +21,8 @@
 #include "common/file.h"
 #include "common/unique_fd.h"
 #include "hypervisor/node/control_client.h"
+#include "tools/ssictl/answer_fields.h"
+#include "tools/ssictl/placement_status.h"
 
 namespace ssivm {
 namespace fs = std::filesystem;
@@ -236,23 +238,6 @@ std::string NodeStatsHeader() {
                      "wr-faults", "pages-in", "pages-out");
 }
 
-namespace {
-
-// A node's answer comes from outside: a field of the wrong type (or none)
-// reads as absent instead of throwing.
-uint64_t Count(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-
-const nlohmann::json& Field(const nlohmann::json& j, const char* key) {
-  static const nlohmann::json kNone;
-  const auto it = j.find(key);
-  return it != j.end() ? *it : kNone;
-}
-
-}  // namespace
-
 std::string NodeStatsColumns(const nlohmann::json& n) {
   std::string vcpus;
   const nlohmann::json& ids = Field(n, "vcpus");
@@ -299,6 +284,8 @@ std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
         lines.push_back(fmt::format("vCPU {} pulled pages: {}", Count(v, "vcpu"), line));
     }
   }
+  const std::vector<std::string> placement = PlacementLines(n);  // node 0's only
+  lines.insert(lines.end(), placement.begin(), placement.end());
   return lines;
 }
 

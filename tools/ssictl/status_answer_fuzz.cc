@@ -1,5 +1,6 @@
 // Fuzz target: a node's answer to {"cmd": "status"} as `ssictl status` reads
-// and shows it: ParseControlAnswer, then its table columns and detail lines (latency, links).
+// and shows it: ParseControlAnswer, then its table columns and detail lines
+// (latency, links, pages pulled, node 0's placement).
 // A bad answer is rejected with Error (ssictl prints it); any other
 // exception is a crash.
 #include <cstddef>
