@@ -233,6 +233,14 @@ std::vector<RunState> Select(const std::string& name) {
 
 }  // namespace
 
+RunState SelectOneVm(const std::string& name) {
+  std::vector<RunState> vms = Select(name);
+  if (vms.size() == 1) return vms[0];
+  std::string names;
+  for (const RunState& vm : vms) names += (names.empty() ? "" : ", ") + vm.name;
+  throw Error(fmt::format("{} VMs are running ({}): name the one you mean", vms.size(), names));
+}
+
 std::string NodeStatsHeader() {
   return fmt::format("{:<12} {:>8} {:>10} {:>10} {:>10} {:>10}", "vcpus", "exits", "rd-faults",
                      "wr-faults", "pages-in", "pages-out");
