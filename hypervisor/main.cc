@@ -44,7 +44,9 @@ std::string CheckQuery(const std::string& query) {
   const bool ok = query.starts_with('{')
                       ? request.is_object() && request.contains("cmd") && request["cmd"].is_string()
                       : query == "status" || query == "stop";
-  return ok ? "" : "use status, stop or a JSON request object with a string \"cmd\"";
+  return ok ? ""
+            : fmt::format(R"('{}': use status, stop or a JSON request object with a string "cmd")",
+                          query);
 }
 
 // `ssivm --query QUERY --control PATH`: one request to a running node's

@@ -162,6 +162,17 @@ TEST(Ssivm, RejectsACorruptedBzImage) {
   ExpectRejectedImage(WriteFile("corrupt.bzImage", img), "corrupt.bzImage: truncated");
 }
 
+TEST(Ssivm, QueryTakesACommandOrAJsonRequest) {
+  for (const char* bad : {"reboot", R"({"vcpu":1})", "{not json"}) {
+    const ProcessResult r = RunProcess({kSsivm, "--query", bad, "--control", "/nonexistent.sock"});
+    EXPECT_EQ(r.exit_code, 2) << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("use status, stop or a JSON request object")) << Describe(r);
+  }
+  const ProcessResult none = RunProcess(
+      {kSsivm, "--query", R"({"cmd":"unpin","vcpu":1})", "--control", "/nonexistent.sock"});
+  EXPECT_EQ(none.exit_code, 3) << Describe(none);
+}
+
 TEST(Ssivm, RejectsMissingKernelOption) {
   const ProcessResult r = RunProcess({kSsivm, "--vcpus", "1"});
   EXPECT_EQ(r.exit_code, 2) << Describe(r);
