@@ -26,22 +26,45 @@
 
 namespace {
 
-// Exit statuses of `ssivm --query`: answered, no node runs there, failed.
+// Exit statuses of `ssivm --query`: answered, no node runs there, failed
+// (no answer, or an {"error": ...} one).
 constexpr int kQueryAnswered = 0;
 constexpr int kQueryNotRunning = 3;
 constexpr int kQueryFailed = 1;
 
-// `ssivm --query CMD --control PATH`: one request to a running node's
-// control socket, its JSON answer on stdout. This is how ssictl asks nodes
-// on other hosts (over ssh), where only ssivm is installed.
-int Query(const std::string& cmd, const std::string& control) {
+// What --query takes: a command name, or a whole JSON request object (the
+// commands with arguments, e.g. {"cmd":"migrate","vcpu":1,"to":1}).
+nlohmann::json QueryRequest(const std::string& query) {
+  if (query.starts_with('{')) return nlohmann::json::parse(query, nullptr, false);
+  return {{"cmd", query}};
+}
+
+std::string CheckQuery(const std::string& query) {
+  const nlohmann::json request = QueryRequest(query);
+  const bool ok = query.starts_with('{')
+                      ? request.is_object() && request.contains("cmd") && request["cmd"].is_string()
+                      : query == "status" || query == "stop";
+  return ok ? ""
+            : fmt::format(R"('{}': use status, stop or a JSON request object with a string "cmd")",
+                          query);
+}
+
+// `ssivm --query QUERY --control PATH`: one request to a running node's
+// control socket, its JSON answer on stdout (an {"error": ...} one too, and
+// its text on stderr). This is how ssictl asks nodes on other hosts (over
+// ssh), where only ssivm is installed.
+int Query(const std::string& query, const std::string& control) {
   try {
-    const std::optional<nlohmann::json> answer = ssivm::AskNodeIfRunning(control, {{"cmd", cmd}});
+    const std::optional<nlohmann::json> answer = ssivm::RequestNode(control, QueryRequest(query));
     if (!answer) {
       std::printf("{\"running\":false}\n");
       return kQueryNotRunning;
     }
     std::printf("%s\n", answer->dump().c_str());
+    if (const std::optional<std::string> error = ssivm::AnswerError(*answer)) {
+      std::fprintf(stderr, "ssivm: %s: %s\n", control.c_str(), error->c_str());
+      return kQueryFailed;
+    }
     return kQueryAnswered;
   } catch (const ssivm::Error& e) {
     std::fprintf(stderr, "ssivm: %s\n", e.what());
@@ -116,10 +139,12 @@ static int Main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   std::string query;
-  auto* query_opt = app.add_option("--query", query,
-                                   "Ask the node listening on --control (status or stop), print "
-                                   "its JSON answer and exit (3: no node runs there)")
-                        ->check(CLI::IsMember({"status", "stop"}));
+  auto* query_opt =
+      app.add_option("--query", query,
+                     "Ask the node listening on --control: status, stop, or a JSON request "
+                     "object such as {\"cmd\":\"migrate\",\"vcpu\":1,\"to\":1}; print its JSON "
+                     "answer and exit (1: no answer or an error answer, 3: no node runs there)")
+          ->check(CLI::Validator(CheckQuery, "QUERY"));
   bool check_only = false;
   app.add_flag("--check", check_only,
                "Only check the guest (image, initrd, command line, sizes, host memory) and exit: "

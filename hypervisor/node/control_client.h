@@ -3,6 +3,7 @@
 #ifndef SSIVM_HYPERVISOR_NODE_CONTROL_CLIENT_H_
 #define SSIVM_HYPERVISOR_NODE_CONTROL_CLIENT_H_
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -10,9 +11,22 @@
 
 namespace ssivm {
 
-// Sends one request. nullopt if no node listens there (no socket file, or a
-// stale one nobody accepts on); throws Error naming the socket for anything
-// else (including an {"error": ...} answer).
+// Waits for the answer however long it takes (status and stop answer at once).
+inline constexpr std::chrono::milliseconds kNoTimeout = std::chrono::milliseconds::max();
+
+// Sends one request and returns the node's answer as it is, {"error": ...}
+// included. nullopt if no node listens there (no socket file, or a stale one
+// nobody accepts on); throws Error naming the socket if it cannot be
+// reached, gives no answer within `timeout`, or answers something that is
+// not a JSON object.
+std::optional<nlohmann::json> RequestNode(const std::string& socket, const nlohmann::json& request,
+                                          std::chrono::milliseconds timeout = kNoTimeout);
+
+// The text of an {"error": "..."} answer; nullopt for any other.
+std::optional<std::string> AnswerError(const nlohmann::json& answer);
+
+// As RequestNode without a time limit, but an {"error": ...} answer throws
+// Error naming the socket.
 std::optional<nlohmann::json> AskNodeIfRunning(const std::string& socket,
                                                const nlohmann::json& request);
 

@@ -93,6 +93,33 @@ TEST(SsictlDown, ExplainsThatNothingRuns) {
   EXPECT_THAT(r.err, HasSubstr("no running VM named 'no-such-vm'")) << Describe(r);
 }
 
+// A vCPU and a node are plain decimal numbers, checked before any VM is
+// looked for.
+TEST(SsictlMigrate, RejectsABadVcpuOrNode) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"migrate", "-1", "--to", "1"},
+                                             {"migrate", "1", "--to", "0x1"},
+                                             {"pin", "one", "1"},
+                                             {"unpin", "1.5"}}) {
+    const ProcessResult r = Ssictl(args);
+    EXPECT_EQ(r.exit_code, 2) << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("is not a non-negative integer")) << Describe(r);
+  }
+  const ProcessResult no_node = Ssictl({"migrate", "1"});
+  EXPECT_EQ(no_node.exit_code, 2) << Describe(no_node);
+  EXPECT_THAT(no_node.err, HasSubstr("--to is required")) << Describe(no_node);
+}
+
+TEST(SsictlMigrate, ExplainsThatNothingRuns) {
+  const ProcessResult named = Ssictl({"migrate", "1", "--to", "0", "no-such-vm"});
+  EXPECT_EQ(named.exit_code, 125) << Describe(named);
+  EXPECT_THAT(named.err, HasSubstr("ssictl: error: no running VM named 'no-such-vm'"))
+      << Describe(named);
+  const ProcessResult any = Ssictl({"pin", "1", "0"});
+  EXPECT_EQ(any.exit_code, 125) << Describe(any);
+  EXPECT_THAT(any.err, HasSubstr("ssictl: error: no running ssivm VM")) << Describe(any);
+}
+
 // A bad image is refused while loading: no vCPU ever runs.
 void ExpectRejectedImage(const std::string& path, const std::string& why) {
   const ProcessResult r = RunProcess({kSsivm, "--kernel", path, "--vcpus", "1", "--memory", "64"});
@@ -133,6 +160,17 @@ TEST(Ssivm, RejectsACorruptedBzImage) {
   put(0x258, 0x1000000, 8);  // pref_address
   put(0x260, 0x1000000, 4);  // init_size
   ExpectRejectedImage(WriteFile("corrupt.bzImage", img), "corrupt.bzImage: truncated");
+}
+
+TEST(Ssivm, QueryTakesACommandOrAJsonRequest) {
+  for (const char* bad : {"reboot", R"({"vcpu":1})", "{not json"}) {
+    const ProcessResult r = RunProcess({kSsivm, "--query", bad, "--control", "/nonexistent.sock"});
+    EXPECT_EQ(r.exit_code, 2) << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("use status, stop or a JSON request object")) << Describe(r);
+  }
+  const ProcessResult none = RunProcess(
+      {kSsivm, "--query", R"({"cmd":"unpin","vcpu":1})", "--control", "/nonexistent.sock"});
+  EXPECT_EQ(none.exit_code, 3) << Describe(none);
 }
 
 TEST(Ssivm, RejectsMissingKernelOption) {

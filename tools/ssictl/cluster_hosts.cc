@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/temp_dir.h"
+#include "hypervisor/node/control_client.h"
 #include "provision/manifest/secret.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/prerequisites.h"
@@ -25,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr auto kCommandTimeout = std::chrono::seconds(30);
+constexpr int kQueryFailed = 1;      // ssivm --query: no answer, or an {"error": ...} one
 constexpr int kQueryNotRunning = 3;  // ssivm --query: no node listens there
 
 std::string Absolute(const std::string& path) {
@@ -142,27 +144,46 @@ std::vector<std::string> ClusterHosts::CheckHosts() const {
 }
 
 NodeAnswer ClusterHosts::Ask(uint32_t node, const std::string& cmd) const {
+  return Query(node, cmd, kCommandTimeout);
+}
+
+NodeAnswer ClusterHosts::Request(uint32_t node, const nlohmann::json& request,
+                                 std::chrono::milliseconds timeout) const {
+  return Query(node, request.dump(), timeout);
+}
+
+NodeAnswer ClusterHosts::Query(uint32_t node, const std::string& query_arg,
+                               std::chrono::milliseconds timeout) const {
   const Site& s = SiteOf(node);
-  const std::string query = QueryCommand(s.ssivm, s.files, node, cmd);
-  const CapturedRun r = s.host.Run(query, kCommandTimeout);
+  const std::string query = QueryCommand(s.ssivm, s.files, node, query_arg);
+  const CapturedRun r = s.host.Run(query, timeout);
   NodeAnswer a;
-  if (r.exit_code == 0 && !r.timed_out) {
-    a.status = nlohmann::json::parse(Excerpt(r.out, 1), nullptr, false);
-    if (!a.status.is_discarded()) {
-      a.kind = NodeAnswer::kRunning;
-      return a;
-    }
-    a.problem = fmt::format("host {}: node {} answered something that is not JSON: {}", s.plan.host,
-                            node, Excerpt(r.out, 2));
-    return a;
-  }
-  if (r.exit_code == kQueryNotRunning && !r.timed_out) {
+  if (!r.timed_out && r.exit_code == kQueryNotRunning) {
     a.kind = NodeAnswer::kNotRunning;
     return a;
   }
+  // ssivm --query prints the node's answer, and fails if it is an error.
+  if (!r.timed_out && (r.exit_code == 0 || r.exit_code == kQueryFailed)) {
+    const nlohmann::json answer = nlohmann::json::parse(Excerpt(r.out, 1), nullptr, false);
+    if (r.exit_code == 0 && answer.is_object()) {
+      a.kind = NodeAnswer::kRunning;
+      a.status = answer;
+      return a;
+    }
+    if (r.exit_code == 0) {
+      a.problem = fmt::format("host {}: node {} answered something that is not a JSON object: {}",
+                              s.plan.host, node, Excerpt(r.out, 2));
+      return a;
+    }
+    if (const std::optional<std::string> error = AnswerError(answer)) {
+      a.status = answer;
+      a.problem = fmt::format("host {}: node {}: {}", s.plan.host, node, *error);
+      return a;
+    }
+  }
   a.kind =
       !s.host.local() && r.exit_code == kSshFailed ? NodeAnswer::kUnreachable : NodeAnswer::kFailed;
-  a.problem = s.host.Failure(r, fmt::format("asking node {} ({})", node, cmd), query);
+  a.problem = s.host.Failure(r, fmt::format("asking node {} ({})", node, query_arg), query);
   return a;
 }
 

@@ -5,6 +5,7 @@
 #ifndef SSIVM_TOOLS_SSICTL_CLUSTER_HOSTS_H_
 #define SSIVM_TOOLS_SSICTL_CLUSTER_HOSTS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,8 +39,8 @@ struct Site {
 struct NodeAnswer {
   enum Kind { kRunning, kNotRunning, kUnreachable, kFailed };
   Kind kind = kFailed;
-  nlohmann::json status;  // the node's JSON answer, when running
-  std::string problem;    // why there is no answer
+  nlohmann::json status;  // the node's JSON answer: when running, or its {"error": ...}
+  std::string problem;    // why there is no answer, or the node's error
 };
 const char* NodeAnswerName(NodeAnswer::Kind kind);
 
@@ -66,6 +67,11 @@ class ClusterHosts {
 
   // Asks one node's control socket (`ssivm --query CMD` there).
   NodeAnswer Ask(uint32_t node, const std::string& cmd) const;
+  // Sends it a whole JSON request (`ssivm --query REQUEST`), waiting at most
+  // `timeout` for the answer. An {"error": ...} answer is kFailed, with the
+  // answer in `status` and its text in `problem`.
+  NodeAnswer Request(uint32_t node, const nlohmann::json& request,
+                     std::chrono::milliseconds timeout) const;
   // Asks every node at once; answers in manifest order.
   std::vector<NodeAnswer> AskAll(const std::string& cmd) const;
 
@@ -86,6 +92,9 @@ class ClusterHosts {
   const std::string& LocalSsivm() const { return local_ssivm_; }
 
  private:
+  NodeAnswer Query(uint32_t node, const std::string& query,
+                   std::chrono::milliseconds timeout) const;
+
   std::string manifest_path_;
   provision::ClusterManifest manifest_;
   bool remote_dir_given_;  // --remote-dir: the user's directory, checked but not changed

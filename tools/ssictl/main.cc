@@ -1,6 +1,7 @@
 // ssictl: the admin CLI of ssivm.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +18,7 @@
 #include "tools/ssictl/remote_cluster.h"
 #include "tools/ssictl/run_state.h"
 #include "tools/ssictl/up.h"
+#include "tools/ssictl/vcpu_cmd.h"
 
 namespace {
 
@@ -55,6 +57,64 @@ void RequireCluster(CLI::App* cmd, std::initializer_list<const CLI::Option*> tar
     }
   }
 }
+
+// A vCPU index or node id: a plain decimal number (CLI11 would also take
+// 0x10, and 010 as octal).
+const CLI::Validator kIndex(
+    [](const std::string& s) -> std::string {
+      if (!s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string::npos) {
+        return "";
+      }
+      return "'" + s + "' is not a non-negative integer";
+    },
+    "NUMBER");
+
+// migrate, pin and unpin: what sets each apart on the command line. Node 0
+// does the work, blocking until a move is done.
+struct VcpuCommandSpec {
+  ssivm::VcpuRequest::Kind kind;
+  const char* name;
+  const char* about;
+  const char* node;  // its node argument (an option or a positional); nullptr: none
+  const char* node_help;
+};
+
+constexpr VcpuCommandSpec kVcpuCommands[] = {
+    {ssivm::VcpuRequest::Kind::kMigrate, "migrate",
+     "Move a vCPU to another node while the guest runs (it only sees a pause); print how long the "
+     "vCPU did not run",
+     "--to", "The node to move it to"},
+    {ssivm::VcpuRequest::Kind::kPin, "pin",
+     "Pin a vCPU to a node, moving it there first if needed: automatic placement never moves it "
+     "and migrate refuses to, until unpin",
+     "node", "The node to keep it on"},
+    {ssivm::VcpuRequest::Kind::kUnpin, "unpin",
+     "Unpin a vCPU: automatic placement may move it again", nullptr, nullptr},
+};
+
+// One of them as registered: its subcommand and --manifest.
+struct VcpuCli {
+  ssivm::VcpuRequest::Kind kind;
+  CLI::App* cmd;
+  CLI::Option* manifest;
+};
+
+// VCPU, the node, then which VM (its name, or --manifest), and --json.
+VcpuCli AddVcpuCommand(CLI::App& app, const VcpuCommandSpec& spec, ssivm::VcpuRequest& request,
+                       std::string& vm_name, bool& json, ssivm::RemoteOptions& remote) {
+  CLI::App* cmd = app.add_subcommand(spec.name, spec.about);
+  cmd->add_option("vcpu", request.vcpu, "The vCPU (its index in the guest)")
+      ->required()
+      ->check(kIndex);
+  if (spec.node != nullptr) {
+    cmd->add_option(spec.node, request.node, spec.node_help)->required()->check(kIndex);
+  }
+  CLI::Option* name = cmd->add_option(
+      "name", vm_name, "The VM started on this machine (default: the only one running)");
+  cmd->add_flag("--json", json, "Print node 0's JSON answer");
+  return {spec.kind, cmd, AddRemoteOptions(cmd, remote)->excludes(name)};
+}
+
 }  // namespace
 
 static int Main(int argc, char** argv) {
@@ -125,15 +185,21 @@ static int Main(int argc, char** argv) {
       ->needs(nodes_opt);
 
   std::string vm_name;
-  bool status_json = false;
+  bool json_output = false;
   CLI::App* status_cmd = app.add_subcommand("status", "Show the running VMs: nodes, vCPUs, DSM");
   CLI::Option* status_name = status_cmd->add_option("name", vm_name, "Only this VM");
-  status_cmd->add_flag("--json", status_json, "Print JSON");
+  status_cmd->add_flag("--json", json_output, "Print JSON");
   CLI::Option* status_manifest = AddRemoteOptions(status_cmd, remote)->excludes(status_name);
   CLI::App* down_cmd = app.add_subcommand("down", "Stop a running VM (every node)");
   CLI::Option* down_name =
       down_cmd->add_option("name", vm_name, "The VM to stop (default: every running VM)");
   CLI::Option* down_manifest = AddRemoteOptions(down_cmd, remote)->excludes(down_name);
+
+  ssivm::VcpuRequest vcpu;
+  std::vector<VcpuCli> vcpu_cmds;
+  for (const VcpuCommandSpec& spec : kVcpuCommands) {
+    vcpu_cmds.push_back(AddVcpuCommand(app, spec, vcpu, vm_name, json_output, remote));
+  }
 
   std::string socket_path;
   CLI::App* console_cmd = app.add_subcommand("console", "Attach this terminal to a VM console");
@@ -148,6 +214,7 @@ static int Main(int argc, char** argv) {
     RequireCluster(up_cmd, {up_manifest, up_domain});
     RequireCluster(status_cmd, {status_manifest});
     RequireCluster(down_cmd, {down_manifest});
+    for (const VcpuCli& v : vcpu_cmds) RequireCluster(v.cmd, {v.manifest});
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -161,14 +228,20 @@ static int Main(int argc, char** argv) {
     remote.console = up.console;
     remote.kvm = up.kvm;
     remote.access.ssivm = up.ssivm;
-    remote.json = status_json;
+    remote.json = json_output;
     if (*up_cmd && *up_manifest) return ssivm::UpManifest(remote);
     if (*up_cmd && *up_domain) return ssivm::UpDomain(domain_file, domain_nodes_file, remote);
     if (*up_cmd) return ssivm::Up(up);
     if (*status_cmd && *status_manifest) return ssivm::StatusManifest(remote);
-    if (*status_cmd) return ssivm::Status(vm_name, status_json);
+    if (*status_cmd) return ssivm::Status(vm_name, json_output);
     if (*down_cmd && *down_manifest) return ssivm::DownManifest(remote);
     if (*down_cmd) return ssivm::Down(vm_name);
+    for (const VcpuCli& v : vcpu_cmds) {
+      if (!*v.cmd) continue;
+      vcpu.kind = v.kind;
+      remote.access.ssh = ssivm::WithSshFromEnv(remote.access.ssh);
+      return ssivm::VcpuCommand(vcpu, vm_name, remote);
+    }
     if (*console_cmd) return ssivm::AttachConsole(socket_path);
     if (int status = manifest_cmds.Run(); status >= 0) return status;
     if (int status = packages_cmds.Run(); status >= 0) return status;

@@ -14,7 +14,7 @@ struct RemoteOptions {
   HostAccess access;
   std::string console = "stdio";  // node 0's console
   bool detach = false;            // up: return once every node runs
-  bool json = false;              // status: print JSON
+  bool json = false;              // status, migrate, pin, unpin: print JSON
   std::string kvm = "auto";       // up, every node on this machine: where they run
 };
 

@@ -21,6 +21,8 @@
 #include "common/file.h"
 #include "common/unique_fd.h"
 #include "hypervisor/node/control_client.h"
+#include "tools/ssictl/answer_fields.h"
+#include "tools/ssictl/placement_status.h"
 
 namespace ssivm {
 namespace fs = std::filesystem;
@@ -231,27 +233,18 @@ std::vector<RunState> Select(const std::string& name) {
 
 }  // namespace
 
+RunState SelectOneVm(const std::string& name) {
+  std::vector<RunState> vms = Select(name);
+  if (vms.size() == 1) return vms[0];
+  std::string names;
+  for (const RunState& vm : vms) names += (names.empty() ? "" : ", ") + vm.name;
+  throw Error(fmt::format("{} VMs are running ({}): name the one you mean", vms.size(), names));
+}
+
 std::string NodeStatsHeader() {
   return fmt::format("{:<12} {:>8} {:>10} {:>10} {:>10} {:>10}", "vcpus", "exits", "rd-faults",
                      "wr-faults", "pages-in", "pages-out");
 }
-
-namespace {
-
-// A node's answer comes from outside: a field of the wrong type (or none)
-// reads as absent instead of throwing.
-uint64_t Count(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-
-const nlohmann::json& Field(const nlohmann::json& j, const char* key) {
-  static const nlohmann::json kNone;
-  const auto it = j.find(key);
-  return it != j.end() ? *it : kNone;
-}
-
-}  // namespace
 
 std::string NodeStatsColumns(const nlohmann::json& n) {
   std::string vcpus;
@@ -299,6 +292,8 @@ std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
         lines.push_back(fmt::format("vCPU {} pulled pages: {}", Count(v, "vcpu"), line));
     }
   }
+  const std::vector<std::string> placement = PlacementLines(n);  // node 0's only
+  lines.insert(lines.end(), placement.begin(), placement.end());
   return lines;
 }
 

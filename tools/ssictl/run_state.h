@@ -60,9 +60,14 @@ class RunStateFile {
 // skipped; `problems` (if given) gets "FILE: what is wrong" for it.
 std::vector<RunState> RunningVms(std::vector<std::string>* problems = nullptr);
 
+// The running VM named `name`, or with no name the only one running; Error
+// if it does not run, if none runs, or if several run (naming them).
+RunState SelectOneVm(const std::string& name);
+
 // A node's status answer as table columns (vCPUs, exits, DSM faults and
-// pages), the column titles, and the lines under them: its fault latency
-// and how long ago it heard from each peer (none if it has neither).
+// pages), the column titles, and the lines under them: its fault latency,
+// how long ago it heard from each peer, the pages each vCPU pulled, and on
+// node 0 the vCPUs' placement (none if it has none of these).
 std::string NodeStatsHeader();
 std::string NodeStatsColumns(const nlohmann::json& status);
 std::vector<std::string> NodeDetailLines(const nlohmann::json& status);

@@ -80,6 +80,15 @@ TEST(NodeStatus, ShowsWhatItCanReadOfAnyAnswer) {
   EXPECT_TRUE(NodeDetailLines(nlohmann::json::array()).empty());
 }
 
+// Node 0's status answer has a placement section: its lines come last.
+TEST(NodeStatus, Node0ShowsWhereEachVcpuRuns) {
+  const nlohmann::json node0 = nlohmann::json::parse(
+      R"({"vcpus":[0],"dsm":{"fault_latency":"n=1"},)"
+      R"("placement":{"automatic":false,"vcpus":[{"vcpu":0,"node":0,"migrations":0}]}})");
+  EXPECT_THAT(NodeDetailLines(node0), ::testing::ElementsAre("fault latency: n=1", "placement: off",
+                                                             "vCPU 0 on node 0, 0 migrations"));
+}
+
 TEST(RunState, VmNames) {
   CheckVmName("lab-1.test_2");
   EXPECT_THROW(CheckVmName(""), Error);
