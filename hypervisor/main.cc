@@ -134,6 +134,12 @@ static int Main(int argc, char** argv) {
                  "Host CPUs the vCPU threads run on, e.g. 1 or 0-3,6 (default: any; also "
                  "$SSIVM_VCPU_CPUS, which the emulated machine sets to its last CPU)")
       ->envname(ssivm::kVcpuCpusEnv);
+  std::string placement = "on";
+  app.add_option("--placement", placement,
+                 "With --manifest, on node 0: move vCPUs automatically to the node whose memory "
+                 "they keep pulling pages from (on), or only when an operator says so (off)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   app.add_option("--control", cfg.control_path,
                  "Control socket for ssictl status/down (a Unix socket path)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -162,6 +168,7 @@ static int Main(int argc, char** argv) {
     std::fprintf(stderr, "ssivm: %s\nRun 'ssivm --help' for the options.\n", e.what());
     return ssivm::kExitUsage;
   }
+  cfg.placement = placement == "on";
   if (!vcpu_cpus.empty()) {
     try {
       cfg.vcpu_cpus = ssivm::ParseCpuList(vcpu_cpus);

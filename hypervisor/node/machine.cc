@@ -32,6 +32,7 @@
 #include "hypervisor/node/dsm_counters.h"
 #include "hypervisor/node/guest_image.h"
 #include "hypervisor/node/migration_commands.h"
+#include "hypervisor/node/placement_driver.h"
 #include "hypervisor/node/vcpu_loop.h"
 #include "hypervisor/node/vcpu_migrator.h"
 #include "hypervisor/node/vm_stop.h"
@@ -207,7 +208,8 @@ class Machine {
   std::vector<std::optional<KvmStats>> vcpu_stats_;
   // Index = vCPU: one for every vCPU; parked where another node runs it.
   std::vector<std::unique_ptr<VcpuLoop>> loops_;
-  std::unique_ptr<VcpuMigrator> migrator_;  // a cluster of more than one node
+  std::unique_ptr<VcpuMigrator> migrator_;      // a cluster of more than one node
+  std::unique_ptr<PlacementDriver> placement_;  // with the migrator
   std::unique_ptr<ControlServer> control_;
 };
 
@@ -386,7 +388,7 @@ nlohmann::json Machine::Status() const {
   }
   if (halted.size() == running.size()) j["vcpu_halted_ns"] = halted;
   if (migrator_ && role_.device_node()) {
-    j["placement"] = PlacementJson(migrator_->Placement(), false);
+    j["placement"] = PlacementJson(migrator_->Placement(), placement_->automatic());
   }
   j["vcpus_total"] = cfg_.vcpus;
   j["exits"] = VcpuExits();
@@ -454,9 +456,20 @@ void Machine::CreateMigrator() {
       mc, cluster_->link(), cluster_->transport(), mem(), std::move(loops),
       migrate::DetectCaptureFeatures(*sys_, *vcpus_.front(), extra),
       [this](cluster::NodeId n) { return static_cast<uint8_t>(role_.GuestNodeOf(n)); }, stop_);
+  PlacementDriverConfig pc;
+  pc.self = role_.self;
+  pc.coordinator = mc.coordinator;
+  pc.automatic = cfg_.placement;
+  placement_ =
+      std::make_unique<PlacementDriver>(pc, cluster_->link(), cluster_->transport(), *migrator_,
+                                        [this] { return cluster_->vcpu_pages_from(); });
   cluster_->link().set_migration_handler(
       [this](cluster::NodeId from, const cluster::ControlMessage& m, const PageBuffer& page) {
-        migrator_->OnMessage(from, m, page);
+        if (const auto* p = std::get_if<cluster::PagesPulled>(&m)) {
+          placement_->OnPagesPulled(from, *p);
+        } else {
+          migrator_->OnMessage(from, m, page);
+        }
       });
 }
 
@@ -486,6 +499,7 @@ MachineResult Machine::Run() {
   }
 
   WaitForStop(stop_, stop_signals_, console_->on_terminal());
+  if (placement_) placement_->Stop();
   if (migrator_) migrator_->Stop();  // a waiting `ssictl migrate` returns
   control_.reset();
   for (auto& loop : loops_) loop->Kick();

@@ -451,7 +451,6 @@ void VcpuMigrator::OnMessage(NodeId from, const cluster::ControlMessage& m,
     }
     Failed(*f);
   }
-  // PagesPulled: placement's input (not yet used here).
 }
 
 }  // namespace ssivm

@@ -39,17 +39,19 @@ const char kSsivm[] = "hypervisor/ssivm";
 // console is the test's.
 class TwoNodes {
  public:
+  // `node0_args`: more options for node 0 (the coordinator).
   TwoNodes(const std::string& name, uint16_t port, const std::string& cmdline,
-           uint32_t vcpus_per_node)
+           uint32_t vcpus_per_node, const std::vector<std::string>& node0_args = {})
       : control_("/tmp/ssivm-mig-" + std::to_string(::getpid()) + "-" + name + "-") {
     const std::string manifest =
         testing::WriteManifest(name + ".toml", port, cmdline, {0, 1}, "", vcpus_per_node);
     node1_ = std::make_unique<NodeProcess>(
         std::vector<std::string>{kSsivm, "--manifest", manifest, "--node", "1", "--console", "none",
                                  "--log-level", "warn", "--control", Control(1)});
-    node0_ = std::make_unique<NodeProcess>(
-        std::vector<std::string>{kSsivm, "--manifest", manifest, "--node", "0", "--console",
-                                 "stdio", "--control", Control(0)});
+    std::vector<std::string> argv0 = {kSsivm,      "--manifest", manifest,    "--node",  "0",
+                                      "--console", "stdio",      "--control", Control(0)};
+    argv0.insert(argv0.end(), node0_args.begin(), node0_args.end());
+    node0_ = std::make_unique<NodeProcess>(argv0);
   }
   ~TwoNodes() {
     node0_.reset();
@@ -93,7 +95,8 @@ class TwoNodes {
 // works, waits for remote pages or is sent IPIs.
 TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
   const std::string run = ForRuntime("counter,litmus,memtest", "counter,litmus:2:250,memtest:1");
-  TwoNodes vm("work", PortBase() + 70, "ssi.run=" + run, 2);
+  // Placement off: only the test moves vCPUs (one move at a time).
+  TwoNodes vm("work", PortBase() + 70, "ssi.run=" + run, 2, {"--placement", "off"});
   ASSERT_TRUE(vm.node0().WaitFor("all 4 cpus online", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   std::atomic<bool> done{false};
@@ -149,7 +152,7 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
 // Requests that cannot be done are refused, naming why, and change nothing;
 // a move the guest sees (its `cpus` table), pins, and the status.
 TEST(Migration, TheGuestSeesItsVcpuMoveAndBadRequestsChangeNothing) {
-  TwoNodes vm("shell", PortBase() + 75, "ssi.shell=1", 1);
+  TwoNodes vm("shell", PortBase() + 75, "ssi.shell=1", 1, {"--placement", "off"});
   ASSERT_TRUE(vm.node0().WaitFor("ssivm login: ", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   ASSERT_TRUE(vm.node0().Type("admin\r\n"));
@@ -196,6 +199,58 @@ TEST(Migration, TheGuestSeesItsVcpuMoveAndBadRequestsChangeNothing) {
   ASSERT_TRUE(vm.node0().WaitFor("rd-faults", std::chrono::seconds(60))) << vm.node0().out();
   ASSERT_TRUE(vm.node0().Type("poweroff\r\n"));
   EXPECT_EQ(vm.node0().WaitExit(std::chrono::seconds(120)), 0) << vm.node0().out();
+}
+
+// Node 0's status while the guest runs: its placement section and how many
+// pages vCPU `vcpu` pulled from node `from` where it runs now.
+struct Placed {
+  nlohmann::json vcpu;  // the placement entry of the vCPU
+  uint64_t pulled;
+};
+
+Placed PlacementOf(const TwoNodes& vm, uint32_t vcpu, int node, uint32_t from) {
+  Placed p{vm.Ask(0, {{"cmd", "status"}})["placement"]["vcpus"][vcpu], 0};
+  const nlohmann::json status = vm.Ask(node, {{"cmd", "status"}});
+  for (const auto& e : status["vcpu_pages_from"]) {
+    if (e["vcpu"] == vcpu && e["pages_from"].contains(std::to_string(from))) {
+      p.pulled = e["pages_from"][std::to_string(from)].get<uint64_t>();
+    }
+  }
+  return p;
+}
+
+// Two threads pass a token back and forth on CPUs of the two nodes: the
+// token's page moves at every round trip, so vCPU 1 keeps pulling pages from
+// node 0 (vCPU 0 cannot leave the device node). The placement moves vCPU 1 to
+// node 0; with placement off nothing moves, however many pages it pulls.
+TEST(Placement, AVcpuMovesToTheNodeItPullsPagesFrom) {
+  TwoNodes vm("place", PortBase() + 80, "ssi.run=pingpong:4000000000", 1);
+  ASSERT_TRUE(vm.node0().WaitFor("all 2 cpus online", VmTimeout(std::chrono::seconds(180))))
+      << vm.node0().out();
+  Placed p{nlohmann::json::object(), 0};
+  for (int i = 0; i < 240; ++i) {  // the policy needs a few 1 s windows in a row
+    p = PlacementOf(vm, 1, 1, 0);
+    if (p.vcpu["node"] == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_EQ(p.vcpu["node"], 0) << p.vcpu;
+  EXPECT_EQ(p.vcpu["migrations"], 1) << p.vcpu;
+  EXPECT_THAT(p.vcpu["last_reason"].get<std::string>(), HasSubstr("placement: "));
+  EXPECT_EQ(vm.VcpusOf(0), (std::vector<uint32_t>{0, 1}));
+}
+
+TEST(Placement, OffMovesNothing) {
+  TwoNodes vm("still", PortBase() + 85, "ssi.run=pingpong:4000000000", 1, {"--placement", "off"});
+  ASSERT_TRUE(vm.node0().WaitFor("all 2 cpus online", VmTimeout(std::chrono::seconds(180))))
+      << vm.node0().out();
+  EXPECT_EQ(vm.Ask(0, {{"cmd", "status"}})["placement"]["automatic"], false);
+  // Windows go by while vCPU 1 pulls pages: more than the moving case needed.
+  const uint64_t start = PlacementOf(vm, 1, 1, 0).pulled;
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  const Placed p = PlacementOf(vm, 1, 1, 0);
+  EXPECT_GT(p.pulled, start + 100) << "vCPU 1 pulled too few pages to tell";
+  EXPECT_EQ(p.vcpu["node"], 1) << p.vcpu;
+  EXPECT_EQ(p.vcpu["migrations"], 0) << p.vcpu;
 }
 
 }  // namespace
