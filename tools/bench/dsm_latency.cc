@@ -56,6 +56,7 @@
 #include "hypervisor/emulated/agent.h"
 #include "tools/bench/bench_runtime.h"
 #include "tools/bench/guest_result.h"
+#include "tools/bench/summary.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
 
@@ -66,22 +67,14 @@ using namespace ssivm::dsm;
 using namespace ssivm::cluster;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
+using ssivm::bench::Median;
+using ssivm::bench::Summary;
 constexpr uint64_t kGpa = 64ull << 20;
 constexpr uint16_t kFloorPort = 7500;
 constexpr uint16_t kDsmPort = 7400;
 
 double Us(Clock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
-}
-
-json Summary(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto pct = [&](double p) {
-    return v.empty()
-               ? 0.0
-               : v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-  };
-  return {{"median_us", pct(0.5)}, {"p99_us", pct(0.99)}, {"samples", v.size()}};
 }
 
 // ---- Floors ------------------------------------------------------------------
@@ -407,10 +400,6 @@ struct NetMeasurement {
   json host_threads;
   json security_cost;  // loopback: host threads in every transport security
 };
-
-double Median(const json& summary) {
-  return summary.at("median_us").get<double>();
-}
 
 // The same host-thread measurement in each transport security, and each
 // one's medians over those without security (same run).
