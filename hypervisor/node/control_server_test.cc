@@ -23,7 +23,10 @@ using ::testing::HasSubstr;
 using testing::kNobody;
 
 ControlHandlers Handlers(int* stops) {
-  return {[] { return nlohmann::json{{"node", 3}}; }, [stops] { ++*stops; }};
+  ControlHandlers h;
+  h.status = [] { return nlohmann::json{{"node", 3}}; };
+  h.stop = [stops] { ++*stops; };
+  return h;
 }
 
 TEST(ControlRequest, StatusAndStop) {
@@ -31,6 +34,22 @@ TEST(ControlRequest, StatusAndStop) {
   EXPECT_EQ(HandleControlRequest(R"({"cmd":"status"})", Handlers(&stops)), R"({"node":3})");
   EXPECT_EQ(HandleControlRequest(R"({"cmd":"stop"})", Handlers(&stops)), R"({"ok":true})");
   EXPECT_EQ(stops, 1);
+}
+
+// Commands beyond status and stop (migrate, pin, unpin on the coordinator):
+// their answer, or the Error they throw as {"error": ...}; an unknown one
+// lists them all.
+TEST(ControlRequest, MoreCommandsAnswerOrNameTheirError) {
+  int stops = 0;
+  ControlHandlers h = Handlers(&stops);
+  h.commands["echo"] = [](const nlohmann::json& r) { return nlohmann::json{{"got", r["x"]}}; };
+  h.commands["refuse"] = [](const nlohmann::json&) -> nlohmann::json {
+    throw Error("there is no vCPU 9");
+  };
+  EXPECT_EQ(HandleControlRequest(R"({"cmd":"echo","x":4})", h), R"({"got":4})");
+  EXPECT_EQ(HandleControlRequest(R"({"cmd":"refuse"})", h), R"({"error":"there is no vCPU 9"})");
+  EXPECT_THAT(HandleControlRequest(R"({"cmd":"reboot"})", h),
+              HasSubstr("unknown command 'reboot' (status, stop, echo, refuse)"));
 }
 
 TEST(ControlRequest, BadRequestsGetErrorsNotCrashes) {
