@@ -68,6 +68,7 @@ struct Encoder {
     w.Put(m.to);
     w.Put(m.epoch);
     w.Put(m.downtime_ns);
+    w.Put(m.state_bytes);
   }
   void operator()(const ViewApplied& m) {
     w.Put(m.id);
@@ -154,6 +155,7 @@ ControlMessage DecodeFields(Type type, wire::Reader& r) {
       m.to = r.Get<uint32_t>();
       m.epoch = r.Get<uint64_t>();
       m.downtime_ns = r.Get<uint64_t>();
+      m.state_bytes = r.Get<uint32_t>();
       return m;
     }
     case Type::kViewApplied: {

@@ -67,7 +67,8 @@ struct VcpuStatePart {
   uint32_t length;
   uint64_t paused_at_ns;
 };
-// Target -> every other node: `vcpu` runs on `to` from view epoch + 1 on.
+// Target -> every other node: `vcpu` runs on `to` from view epoch + 1 on
+// (`state_bytes`: the encoded state it received).
 struct VcpuMoved {
   uint64_t id;
   uint32_t vcpu;
@@ -75,6 +76,7 @@ struct VcpuMoved {
   NodeId to;
   uint64_t epoch;
   uint64_t downtime_ns;
+  uint32_t state_bytes;
 };
 // Source -> coordinator: move `id` did not happen (nothing changed); `why`:
 // kMoveBusy, the vCPU kept an event in delivery for the whole attempt.

@@ -23,7 +23,7 @@ std::vector<fuzz::Seed> Seeds() {
       {"shutdown", EncodeControl(Shutdown{-5, 2})},
       {"migrate_out", EncodeControl(MigrateOut{9, 1, 2, 40})},
       {"vcpu_state_part", EncodeControl(VcpuStatePart{9, 1, 40, 70000, 4096, 4096, 1})},
-      {"vcpu_moved", EncodeControl(VcpuMoved{9, 1, 0, 2, 40, 1500000})},
+      {"vcpu_moved", EncodeControl(VcpuMoved{9, 1, 0, 2, 40, 1500000, 71800})},
       {"view_applied", EncodeControl(ViewApplied{9, 40})},
       {"pages_pulled", EncodeControl(PagesPulled{1, 2, 900})},
       {"move_failed", EncodeControl(MoveFailed{9, 1, MoveFailed::kMoveBusy})},

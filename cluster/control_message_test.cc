@@ -18,7 +18,7 @@ std::vector<ControlMessage> Samples() {
           Shutdown{-5, 2},
           MigrateOut{9, 1, 2, 40},
           VcpuStatePart{9, 1, 40, 70000, 4096, 4096, 123456789},
-          VcpuMoved{9, 1, 0, 2, 40, 1500000},
+          VcpuMoved{9, 1, 0, 2, 40, 1500000, 71800},
           ViewApplied{9, 40},
           PagesPulled{1, 2, 900},
           MoveFailed{9, 1, MoveFailed::kMoveBusy}};

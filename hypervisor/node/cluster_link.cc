@@ -74,11 +74,11 @@ void ClusterLink::SendInterrupt(uint32_t vcpu, uint8_t vector) {
   Route(cluster::InterruptRequest{vcpu, vector, 0});
 }
 
-bool ClusterLink::Route(const cluster::InterruptRequest& r) {
+void ClusterLink::Route(const cluster::InterruptRequest& r) {
   // Under the view lock: a migration captures the vCPU's LAPIC with the
   // same lock held (WithViewLocked), so no interrupt falls between the two.
   std::lock_guard<std::mutex> lock(view_mu_);
-  if (r.vcpu >= view_.vcpu_count()) return false;
+  if (r.vcpu >= view_.vcpu_count()) return;
   const NodeId node = view_.NodeOfVcpu(r.vcpu);
   if (const auto held = held_.find(r.vcpu); node == self_ && held != held_.end()) {
     held->second.push_back(r.vector);
@@ -87,7 +87,6 @@ bool ClusterLink::Route(const cluster::InterruptRequest& r) {
   } else {
     cluster::SendControl(transport_, node, r);
   }
-  return true;
 }
 
 void ClusterLink::ReportStallsAfter(std::chrono::milliseconds after,
@@ -159,21 +158,11 @@ void ClusterLink::OnReceive(NodeId from, std::span<const uint8_t> payload, PageB
     throw Error(fmt::format("a {} message came {} a page", cluster::ControlMessageName(m),
                             part ? "without" : "with"));
   }
-  if (std::holds_alternative<cluster::MigrateOut>(m) || part ||
-      std::holds_alternative<cluster::VcpuMoved>(m) ||
-      std::holds_alternative<cluster::ViewApplied>(m) ||
-      std::holds_alternative<cluster::PagesPulled>(m) ||
-      std::holds_alternative<cluster::MoveFailed>(m)) {
-    if (!migration_)
-      throw Error(fmt::format("a {} message to a node that does not migrate vCPUs",
-                              cluster::ControlMessageName(m)));
-    migration_(from, m, page);
-    return;
-  }
-  Handle(from, m);
+  Handle(from, m, page);
 }
 
-void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message) {
+void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message,
+                         const PageBuffer& page) {
   if (const auto* r = std::get_if<cluster::InterruptRequest>(&message)) {
     // One that reached this node after its vCPU moved on is passed on (each
     // move adds at most one hop while views catch up).
@@ -222,6 +211,11 @@ void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message) {
         {s->status & 0xff,
          fmt::format("node {} stopped the VM (status {}{})", s->origin, s->status, relayed),
          false});
+  } else if (migration_) {  // every other message is the migration's
+    migration_(from, message, page);
+  } else {
+    throw Error(fmt::format("a {} message to a node that does not migrate vCPUs",
+                            cluster::ControlMessageName(message)));
   }
 }
 

@@ -97,9 +97,12 @@ class ClusterLink final : public cluster::ChannelHandler {
   void StopServing();
 
  private:
-  void Handle(cluster::NodeId from, const cluster::ControlMessage& message);
-  // Delivers here or sends to the node the view names; false for an unknown vCPU.
-  bool Route(const cluster::InterruptRequest& r);
+  // The link's own messages; any other goes to the migration handler.
+  void Handle(cluster::NodeId from, const cluster::ControlMessage& message,
+              const PageBuffer& page);
+  // Delivers here (or holds) or sends to the node the view names; ignores
+  // an unknown vCPU.
+  void Route(const cluster::InterruptRequest& r);
   void ServeIo(cluster::NodeId from, const cluster::IoRequest& r);
   void ServeForwardedIo();
 

@@ -200,10 +200,8 @@ class Machine {
   std::unique_ptr<NodeDevices> devices_;
   IoBus bus_;
   IoBus served_bus_;  // the device node's devices that peers forward to, alone
+  // Every vCPU of the guest, index = vCPU (parked where another node runs it).
   std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
-  // Every vCPU of the guest, by index (the idle port's halt runs on the
-  // vCPU's own thread, wherever it runs now); filled before any vCPU runs.
-  std::vector<KvmVcpu*> local_vcpus_;
   // KVM's accounting per vCPU, for `status` (none before Linux 5.14).
   std::vector<std::optional<KvmStats>> vcpu_stats_;
   // Index = vCPU: one for every vCPU; parked where another node runs it.
@@ -277,9 +275,7 @@ NodeDeviceHooks Machine::DeviceHooks() {
   // KVM_RUN completes the OUT and then sleeps in KVM until an interrupt is
   // pending (or returns at once if one already is), as after a HLT exit.
   h.halt = [this](uint32_t vcpu) {
-    if (vcpu < local_vcpus_.size() && local_vcpus_[vcpu] != nullptr) {
-      local_vcpus_[vcpu]->SetMpState(KVM_MP_STATE_HALTED);
-    }
+    if (vcpu < vcpus_.size()) vcpus_[vcpu]->SetMpState(KVM_MP_STATE_HALTED);
   };
   h.acpi_sleep = [this](uint8_t sleep_type) {
     if (sleep_type == kAcpiS5SleepType) {
@@ -327,7 +323,6 @@ void Machine::CreateDevices() {
 void Machine::CreateVcpus() {
   const std::vector<kvm_cpuid_entry2> cpuid = sys_->SupportedCpuid();
   const LoadedKernel& kernel = guest_.kernel;
-  local_vcpus_.assign(cfg_.vcpus, nullptr);
   // Every node has every vCPU: one that another node runs stays parked
   // until a migration brings its state here.
   for (uint32_t v = 0; v < cfg_.vcpus; ++v) {
@@ -356,7 +351,6 @@ void Machine::CreateVcpus() {
       vcpu->SetMsrs(
           {{abi::kMsrPvmVif, (abi::VcpuSlotGpa(v) + abi::kSlotVifCell) | abi::kPvmVifRestore}});
     }
-    local_vcpus_[v] = vcpu.get();
     vcpu_stats_.push_back(KvmStats::Open(vcpu->fd()));
     vcpus_.push_back(std::move(vcpu));
   }

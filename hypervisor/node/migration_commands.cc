@@ -29,7 +29,8 @@ nlohmann::json Moved(const MigrationOutcome& m) {
           {"from", m.from},
           {"to", m.to},
           {"downtime_us", Micros(m.downtime_us)},
-          {"total_us", Micros(m.total_us)}};
+          {"total_us", Micros(m.total_us)},
+          {"state_bytes", m.state_bytes}};
 }
 
 }  // namespace
@@ -42,27 +43,10 @@ void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator) {
     const uint32_t vcpu = Field(r, "vcpu");
     const uint32_t node = Field(r, "node");
     nlohmann::json answer = {{"ok", true}, {"vcpu", vcpu}, {"node", node}, {"moved", false}};
-    // Unpinned first: a vCPU pinned elsewhere may be pinned anew.
-    std::optional<cluster::NodeId> before;
-    for (const VcpuPlacementState& s : migrator.Placement()) {
-      if (s.vcpu == vcpu) before = s.pinned;
-    }
-    migrator.Pin(vcpu, node);
-    for (const VcpuPlacementState& s : migrator.Placement()) {
-      if (s.vcpu != vcpu || s.node == node) continue;
-      try {
-        const MigrationOutcome m = migrator.Migrate(vcpu, node, "operator (ssictl pin)");
-        answer["moved"] = true;
-        answer["downtime_us"] = Micros(m.downtime_us);
-      } catch (const Error&) {
-        // Nothing changes: the old pin (or none) stays.
-        if (before) {
-          migrator.Pin(vcpu, *before);
-        } else {
-          migrator.Unpin(vcpu);
-        }
-        throw;
-      }
+    if (const std::optional<MigrationOutcome> m = migrator.PinTo(vcpu, node)) {
+      answer["moved"] = true;
+      answer["downtime_us"] = Micros(m->downtime_us);
+      answer["state_bytes"] = m->state_bytes;
     }
     return answer;
   };

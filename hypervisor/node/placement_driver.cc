@@ -85,6 +85,7 @@ void PlacementDriver::OnPagesPulled(NodeId from, const cluster::PagesPulled& p) 
 }
 
 void PlacementDriver::Decide() {
+  const cluster::ClusterView view = link_.view();
   std::vector<migrate::VcpuFaults> window;
   {
     std::lock_guard lock(mu_);
@@ -94,12 +95,11 @@ void PlacementDriver::Decide() {
     for (auto& [vcpu, from] : window_) {
       // vCPU 0 cannot leave the device node (the coordinator): see
       // VcpuMigrator::Migrate. Its faults are no reason to move it.
-      if (vcpu == 0 && link_.view().NodeOfVcpu(0) == config_.coordinator) continue;
+      if (vcpu == 0 && view.NodeOfVcpu(0) == config_.coordinator) continue;
       window.push_back({vcpu, std::move(from)});
     }
     window_.clear();
   }
-  const cluster::ClusterView view = link_.view();
   migrate::Placement now;
   for (uint32_t v = 0; v < view.vcpu_count(); ++v) now.vcpu_node.push_back(view.NodeOfVcpu(v));
   for (const cluster::Member& m : view.members()) now.nodes.insert(m.id);

@@ -85,15 +85,9 @@ void VcpuLoop::Restore(const migrate::VcpuState& state) {
   migrate::RestoreVcpu(vcpu_, state);
 }
 
-std::string VcpuLoop::EventInDelivery() const {
+kvm_vcpu_events VcpuLoop::Events() const {
   RequirePaused("reading its pending events");
-  const kvm_vcpu_events e = vcpu_.GetEvents();
-  if (e.exception.injected || e.exception.pending) {
-    return fmt::format("exception {}", e.exception.nr);
-  }
-  if (e.interrupt.injected) return fmt::format("interrupt {:#x}", e.interrupt.nr);
-  if (e.nmi.injected) return "NMI";
-  return "";
+  return vcpu_.GetEvents();
 }
 
 uint64_t VcpuLoop::Rip() const {

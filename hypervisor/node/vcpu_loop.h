@@ -66,11 +66,9 @@ class VcpuLoop {
   migrate::VcpuState Save(const migrate::CaptureFeatures& features,
                           std::span<const uint8_t> slot) const;
   void Restore(const migrate::VcpuState& state);
-  // What a paused vCPU is in the middle of delivering (an exception,
-  // interrupt or NMI KVM began to inject): "" if nothing. Throws Error
-  // unless it is paused.
-  std::string EventInDelivery() const;
-  // A paused vCPU's RIP.
+  // A paused vCPU's pending events and RIP (migrate/capture_point.h); both
+  // throw Error unless it is paused.
+  kvm_vcpu_events Events() const;
   uint64_t Rip() const;
 
   uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }

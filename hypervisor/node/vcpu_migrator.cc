@@ -13,6 +13,7 @@
 #include "common/thread_filter.h"
 #include "guest/abi/boot_info.h"
 #include "hypervisor/x86/kernel_loader.h"
+#include "migrate/capture_point.h"
 #include "migrate/vcpu_state_codec.h"
 
 namespace ssivm {
@@ -54,10 +55,7 @@ VcpuMigrator::VcpuMigrator(const MigratorConfig& config, ClusterLink& link,
       features_(std::move(features)),
       guest_node_(std::move(guest_node)),
       stop_(stop) {
-  const cluster::ClusterView view = link_.view();
-  for (uint32_t v = 0; v < view.vcpu_count(); ++v) {
-    placement_.push_back({.vcpu = v, .node = view.NodeOfVcpu(v)});
-  }
+  for (uint32_t v = 0; v < link_.view().vcpu_count(); ++v) placement_.push_back({.vcpu = v});
   worker_ = std::thread([this] {
     // It captures and restores vCPUs (KVM ioctls) and sends, as vCPUs do.
     RestrictThisThread(ThreadKind::kVcpu);
@@ -107,8 +105,26 @@ void VcpuMigrator::Fail(const std::string& why) {
 
 void VcpuMigrator::CheckCoordinator(const char* what) const {
   if (config_.self != config_.coordinator) {
-    throw Error(fmt::format("{} is decided by node {} (the coordinator), not node {}", what,
+    throw Error(fmt::format("{} goes to node {} (the coordinator), not node {}", what,
                             config_.coordinator, config_.self));
+  }
+}
+
+VcpuMigrator::Move& VcpuMigrator::Current(uint64_t id, const char* what) {
+  if (!move_ || move_->id != id) {
+    throw Error(fmt::format("{} move {}, which is not under way", what, id));
+  }
+  return *move_;
+}
+
+void VcpuMigrator::RequireVcpuAndNode(const cluster::ClusterView& view, uint32_t vcpu,
+                                      NodeId node) {
+  if (vcpu >= view.vcpu_count()) {
+    throw Error(fmt::format("there is no vCPU {}: the VM has {} (0-{})", vcpu, view.vcpu_count(),
+                            view.vcpu_count() - 1));
+  }
+  if (view.Find(node) == nullptr) {
+    throw Error(fmt::format("there is no node {}: the cluster has node(s) {}", node, Nodes(view)));
   }
 }
 
@@ -118,29 +134,18 @@ std::span<uint8_t> VcpuMigrator::Slot(uint32_t vcpu) const {
 }
 
 std::string VcpuMigrator::Busy(uint32_t vcpu, const VcpuLoop& loop) const {
-  std::string event = loop.EventInDelivery();
-  if (!event.empty()) return event;
-  // PVM: an interrupt that came while the guest's vIF was off is taken from
-  // the LAPIC and held in PVM (the cell's pending byte says so) until the
-  // guest turns vIF on and rings; KVM's captured state does not hold it, so
-  // a vCPU moved now would lose it (its ISR bit set forever: no more ticks).
-  if (config_.pvm && config_.carry_slot) {
-    const uint8_t pending = Slot(vcpu)[abi::kSlotVifCell + 1];
-    if (pending != 0) return "interrupt held by PVM until the guest turns vIF on";
-    // PVM turns the guest's INT3 (the ssivm kernel's scheduling trap) into a
-    // #BP it delivers itself; caught right after the INT3 the vCPU may not
-    // have taken it yet, and KVM's state does not say (a moved vCPU then ran
-    // on past it). The ssivm kernel's addresses are physical ones.
-    const uint64_t rip = loop.Rip();
-    if (rip > 0 && mem_.Contains(rip - 1, 1) && mem_.Span(rip - 1, 1)[0] == 0xcc) {
-      return "INT3 (#BP) just executed";
-    }
+  if (!config_.pvm || !config_.carry_slot) return migrate::CaptureBlocker(loop.Events(), nullptr);
+  // The ssivm kernel's addresses are physical ones.
+  migrate::PvmEventState pvm;
+  pvm.vif_pending = Slot(vcpu)[abi::kSlotVifCell + 1];
+  if (const uint64_t rip = loop.Rip(); rip > 0 && mem_.Contains(rip - 1, 1)) {
+    pvm.byte_before_rip = mem_.Span(rip - 1, 1)[0];
   }
-  return "";
+  return migrate::CaptureBlocker(loop.Events(), &pvm);
 }
 
-MigrationOutcome VcpuMigrator::Migrate(uint32_t vcpu, NodeId to, const std::string& why) {
-  CheckCoordinator("a vCPU migration");
+// Holds the coordinator's one move at a time, or says which move runs.
+std::unique_lock<std::mutex> VcpuMigrator::OneMove() {
   std::unique_lock one(one_at_a_time_, std::try_to_lock);
   if (!one.owns_lock()) {
     std::lock_guard lock(mu_);
@@ -150,14 +155,39 @@ MigrationOutcome VcpuMigrator::Migrate(uint32_t vcpu, NodeId to, const std::stri
     }
     throw Error("another vCPU move is in progress: one move at a time");
   }
+  return one;
+}
+
+MigrationOutcome VcpuMigrator::Migrate(uint32_t vcpu, NodeId to, const std::string& why) {
+  CheckCoordinator("a vCPU migration");
+  const std::unique_lock one = OneMove();
+  {
+    std::lock_guard lock(mu_);
+    if (vcpu < placement_.size()) {
+      if (const auto pin = placement_[vcpu].pinned; pin && *pin != to) {
+        throw Error(fmt::format("vCPU {} is pinned to node {} (unpin it first)", vcpu, *pin));
+      }
+    }
+  }
+  return MoveLocked(vcpu, to, why);
+}
+
+std::optional<MigrationOutcome> VcpuMigrator::PinTo(uint32_t vcpu, NodeId node) {
+  CheckCoordinator("pinning a vCPU");
+  const std::unique_lock one = OneMove();
   const cluster::ClusterView view = link_.view();
-  if (vcpu >= view.vcpu_count()) {
-    throw Error(fmt::format("there is no vCPU {}: the VM has {} (0-{})", vcpu, view.vcpu_count(),
-                            view.vcpu_count() - 1));
-  }
-  if (view.Find(to) == nullptr) {
-    throw Error(fmt::format("there is no node {}: the cluster has node(s) {}", to, Nodes(view)));
-  }
+  RequireVcpuAndNode(view, vcpu, node);
+  std::optional<MigrationOutcome> moved;
+  // Pinned once there (a failed move changes nothing, the old pin included).
+  if (view.NodeOfVcpu(vcpu) != node) moved = MoveLocked(vcpu, node, "operator (ssictl pin)");
+  std::lock_guard lock(mu_);
+  placement_[vcpu].pinned = node;
+  return moved;
+}
+
+MigrationOutcome VcpuMigrator::MoveLocked(uint32_t vcpu, NodeId to, const std::string& why) {
+  const cluster::ClusterView view = link_.view();
+  RequireVcpuAndNode(view, vcpu, to);
   const NodeId from = view.NodeOfVcpu(vcpu);
   if (from == to) throw Error(fmt::format("vCPU {} runs on node {} already", vcpu, to));
   if (vcpu == 0 && from == config_.device_node) {
@@ -172,9 +202,6 @@ MigrationOutcome VcpuMigrator::Migrate(uint32_t vcpu, NodeId to, const std::stri
   cluster::MigrateOut out{};
   {
     std::lock_guard lock(mu_);
-    if (const auto pin = placement_[vcpu].pinned; pin && *pin != to) {
-      throw Error(fmt::format("vCPU {} is pinned to node {} (unpin it first)", vcpu, *pin));
-    }
     if (stopping_ || stop_.requested()) throw Error("the VM is stopping");
     out = {next_id_++, vcpu, to, view.epoch()};
     Move m{.id = out.id, .vcpu = vcpu, .from = from, .to = to, .epoch = out.epoch};
@@ -209,30 +236,20 @@ MigrationOutcome VcpuMigrator::Migrate(uint32_t vcpu, NodeId to, const std::stri
     throw Error(
         fmt::format("the VM stopped while vCPU {} moved from node {} to node {}", vcpu, from, to));
   }
-  MigrationOutcome outcome{
-      vcpu, from, to, static_cast<double>(m.downtime_ns) / 1000.0,
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count()};
+  const MigrationOutcome outcome{
+      vcpu,
+      from,
+      to,
+      static_cast<double>(m.downtime_ns) / 1000.0,
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count(),
+      m.state_bytes};
   VcpuPlacementState& p = placement_[vcpu];
-  p.node = to;
   ++p.migrations;
   p.last_reason = why;
   p.last_downtime_us = outcome.downtime_us;
   spdlog::info("vCPU {} moved from node {} to node {}: downtime {:.3f} ms, move {:.3f} ms", vcpu,
                from, to, outcome.downtime_us / 1000, outcome.total_us / 1000);
   return outcome;
-}
-
-void VcpuMigrator::Pin(uint32_t vcpu, NodeId node) {
-  CheckCoordinator("pinning a vCPU");
-  const cluster::ClusterView view = link_.view();
-  if (vcpu >= view.vcpu_count()) {
-    throw Error(fmt::format("there is no vCPU {}: the VM has {}", vcpu, view.vcpu_count()));
-  }
-  if (view.Find(node) == nullptr) {
-    throw Error(fmt::format("there is no node {}: the cluster has node(s) {}", node, Nodes(view)));
-  }
-  std::lock_guard lock(mu_);
-  placement_[vcpu].pinned = node;
 }
 
 void VcpuMigrator::Unpin(uint32_t vcpu) {
@@ -245,8 +262,11 @@ void VcpuMigrator::Unpin(uint32_t vcpu) {
 }
 
 std::vector<VcpuPlacementState> VcpuMigrator::Placement() const {
+  const cluster::ClusterView view = link_.view();
   std::lock_guard lock(mu_);
-  return placement_;
+  std::vector<VcpuPlacementState> out = placement_;
+  for (VcpuPlacementState& s : out) s.node = view.NodeOfVcpu(s.vcpu);
+  return out;
 }
 
 void VcpuMigrator::SendOut(const cluster::MigrateOut& m) {
@@ -364,11 +384,11 @@ void VcpuMigrator::TakeIn(NodeId from, const Incoming& in) {
   loop.Resume();
   const uint64_t now = RealtimeNs();
   const uint64_t downtime = now > in.paused_at_ns ? now - in.paused_at_ns : 0;
-  const cluster::VcpuMoved moved{in.id, in.vcpu, from, config_.self, in.epoch, downtime};
+  const cluster::VcpuMoved moved{in.id, in.vcpu, from, config_.self, in.epoch, downtime, in.total};
   for (const cluster::Member& m : link_.view().members()) {
     if (m.id != config_.self) cluster::SendControl(transport_, m.id, moved);
   }
-  if (config_.self == config_.coordinator) Moved(in.id, downtime);
+  if (config_.self == config_.coordinator) Moved(moved);
 }
 
 void VcpuMigrator::OnMoved(NodeId from, const cluster::VcpuMoved& m) {
@@ -391,38 +411,34 @@ void VcpuMigrator::OnMoved(NodeId from, const cluster::VcpuMoved& m) {
   });
   if (!source) SetVcpuNode(mem_, m.vcpu, guest_node_(m.to));
   if (config_.self == config_.coordinator) {
-    Moved(m.id, m.downtime_ns);  // its own view needs no acknowledgement
+    Moved(m);  // its own view needs no acknowledgement
   } else {
     cluster::SendControl(transport_, config_.coordinator, cluster::ViewApplied{m.id, m.epoch});
   }
 }
 
-void VcpuMigrator::Moved(uint64_t id, uint64_t downtime_ns) {
+void VcpuMigrator::Moved(const cluster::VcpuMoved& m) {
   std::lock_guard lock(mu_);
-  if (!move_ || move_->id != id)
-    throw Error(fmt::format("reported move {}, which is not under way", id));
-  move_->moved = true;
-  move_->downtime_ns = downtime_ns;
+  Move& move = Current(m.id, "reported");
+  move.moved = true;
+  move.downtime_ns = m.downtime_ns;
+  move.state_bytes = m.state_bytes;
   cv_.notify_all();
 }
 
 void VcpuMigrator::Failed(const cluster::MoveFailed& f) {
   std::lock_guard lock(mu_);
-  if (!move_ || move_->id != f.id || move_->vcpu != f.vcpu) {
-    throw Error(fmt::format("reported move {} failed, which is not under way", f.id));
-  }
-  move_->failure = fmt::format(
+  Move& move = Current(f.id, "refused");
+  move.failure = fmt::format(
       "node {} did not move vCPU {}: for {:.0f} s it was always in the middle of taking an "
       "interrupt or exception (with its interrupts off); nothing changed, try again",
-      move_->from, f.vcpu, std::chrono::duration<double>(kBusyPatience).count());
+      move.from, move.vcpu, std::chrono::duration<double>(kBusyPatience).count());
   cv_.notify_all();
 }
 
 void VcpuMigrator::Applied(NodeId from, uint64_t id) {
   std::lock_guard lock(mu_);
-  if (!move_ || move_->id != id)
-    throw Error(fmt::format("applied move {}, which is not under way", id));
-  move_->acks_missing.erase(from);
+  Current(id, "applied").acks_missing.erase(from);
   cv_.notify_all();
 }
 
@@ -439,16 +455,10 @@ void VcpuMigrator::OnMessage(NodeId from, const cluster::ControlMessage& m,
   } else if (const auto* moved = std::get_if<cluster::VcpuMoved>(&m)) {
     OnMoved(from, *moved);
   } else if (const auto* a = std::get_if<cluster::ViewApplied>(&m)) {
-    if (config_.self != config_.coordinator) {
-      throw Error(fmt::format("sent node {} a ViewApplied, but node {} coordinates moves",
-                              config_.self, config_.coordinator));
-    }
+    CheckCoordinator("a ViewApplied");
     Applied(from, a->id);
   } else if (const auto* f = std::get_if<cluster::MoveFailed>(&m)) {
-    if (config_.self != config_.coordinator) {
-      throw Error(fmt::format("sent node {} a MoveFailed, but node {} coordinates moves",
-                              config_.self, config_.coordinator));
-    }
+    CheckCoordinator("a MoveFailed");
     Failed(*f);
   }
 }

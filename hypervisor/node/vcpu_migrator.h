@@ -48,14 +48,15 @@ struct MigrationOutcome {
   uint32_t vcpu = 0;
   cluster::NodeId from = 0;
   cluster::NodeId to = 0;
-  double downtime_us = 0;  // the vCPU ran nowhere (pause to resume)
-  double total_us = 0;     // the whole move, every node's view included
+  double downtime_us = 0;    // the vCPU ran nowhere (pause to resume)
+  double total_us = 0;       // the whole move, every node's view included
+  uint32_t state_bytes = 0;  // the encoded state that crossed the link
 };
 
 // What the coordinator knows of one vCPU (ssictl status).
 struct VcpuPlacementState {
   uint32_t vcpu = 0;
-  cluster::NodeId node = 0;
+  cluster::NodeId node = 0;  // from the view, when Placement() reports it
   uint32_t migrations = 0;
   std::optional<cluster::NodeId> pinned;
   std::string last_reason;  // empty: never moved
@@ -95,8 +96,10 @@ class VcpuMigrator {
   // progress, or a VM that stops. `why` is recorded (ssictl status).
   MigrationOutcome Migrate(uint32_t vcpu, cluster::NodeId to, const std::string& why);
   // Coordinator only: the operator's pins (placement never moves a pinned
-  // vCPU; an operator's move of one to another node is refused).
-  void Pin(uint32_t vcpu, cluster::NodeId node);
+  // vCPU; an operator's move of one to another node is refused). PinTo
+  // moves the vCPU there first if it runs elsewhere (the outcome), and pins
+  // it only once it is there: a refused move changes nothing.
+  std::optional<MigrationOutcome> PinTo(uint32_t vcpu, cluster::NodeId node);
   void Unpin(uint32_t vcpu);
   std::vector<VcpuPlacementState> Placement() const;
 
@@ -115,6 +118,7 @@ class VcpuMigrator {
     uint64_t epoch = 0;
     bool moved = false;
     uint64_t downtime_ns = 0;
+    uint32_t state_bytes = 0;
     std::set<cluster::NodeId> acks_missing;
     std::string failure;  // the source refused it (nothing changed)
   };
@@ -135,10 +139,18 @@ class VcpuMigrator {
   void TakeIn(cluster::NodeId from, const Incoming& in);
   void OnPart(cluster::NodeId from, const cluster::VcpuStatePart& p, const PageBuffer& page);
   void OnMoved(cluster::NodeId from, const cluster::VcpuMoved& m);
-  // Coordinator: the move reached its target / one node's view.
-  void Moved(uint64_t id, uint64_t downtime_ns);
+  std::unique_lock<std::mutex> OneMove();
+  // The move itself, with one_at_a_time_ held.
+  MigrationOutcome MoveLocked(uint32_t vcpu, cluster::NodeId to, const std::string& why);
+  static void RequireVcpuAndNode(const cluster::ClusterView& view, uint32_t vcpu,
+                                 cluster::NodeId node);
+  // Coordinator: the move reached its target / one node's view / was refused.
+  void Moved(const cluster::VcpuMoved& m);
   void Applied(cluster::NodeId from, uint64_t id);
   void Failed(const cluster::MoveFailed& f);
+  // The move in flight, if it is `id` (mu_ held); else the peer's `what` of
+  // it breaks the protocol.
+  Move& Current(uint64_t id, const char* what);
   void Fail(const std::string& why);
   void CheckCoordinator(const char* what) const;
   std::span<uint8_t> Slot(uint32_t vcpu) const;

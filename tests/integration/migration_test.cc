@@ -180,6 +180,8 @@ TEST(Migration, TheGuestSeesItsVcpuMoveAndBadRequestsChangeNothing) {
   EXPECT_EQ(moved["from"], 1);
   EXPECT_EQ(moved["to"], 0);
   EXPECT_GT(moved["downtime_us"].get<double>(), 0);
+  // Its registers and its 64 KiB private slot crossed the link.
+  EXPECT_GT(moved["state_bytes"].get<uint32_t>(), 65536u) << moved;
   EXPECT_EQ(vm.VcpusOf(0), (std::vector<uint32_t>{0, 1}));
   EXPECT_TRUE(vm.VcpusOf(1).empty());
   const nlohmann::json placement = vm.Ask(0, {{"cmd", "status"}})["placement"];

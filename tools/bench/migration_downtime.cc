@@ -4,15 +4,17 @@
 // both vCPUs are busy and share a page across the nodes; vCPU 1 is pinned to
 // node 0, node 1, node 0, ... (each pin moves it: `--moves` moves). Its
 // downtime is node 0's report (pause on the source to resume on the target).
-// The floor is what a move cannot avoid: its state (the encoded VcpuState with
-// the ssivm guest's 64 KiB slot) over loopback TCP plus one round trip for
-// the answer, between two threads of this program. Prints JSON; never judges
+// The floor is what a move cannot avoid: its state (as many bytes as the
+// moves carried: the encoded VcpuState with the ssivm guest's 64 KiB slot)
+// over loopback TCP plus one round trip for the answer, between two threads
+// of this program. Prints JSON; never judges
 // the numbers.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -27,9 +29,7 @@
 #include "common/error.h"
 #include "common/main_guard.h"
 #include "common/unique_fd.h"
-#include "guest/abi/boot_info.h"
 #include "hypervisor/node/control_client.h"
-#include "migrate/vcpu_state_codec.h"
 #include "tools/bench/bench_runtime.h"
 #include "tools/bench/summary.h"
 #include "tools/ssictl/locate.h"
@@ -40,16 +40,6 @@ namespace {
 using namespace ssivm;  // NOLINT(google-build-using-namespace)
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-// What a move of the ssivm guest's vCPU carries.
-size_t StateBytes() {
-  migrate::VcpuState s;
-  s.xsave.emplace();
-  s.xcrs.emplace();
-  for (uint32_t i = 0; i < 12; ++i) s.msrs.emplace_back(0xc0000080 + i, i);
-  s.private_slot.assign(abi::kVcpuSlotSize, 0);
-  return migrate::EncodeVcpuState(s).size();
-}
 
 void SendAll(int fd, const uint8_t* p, size_t n) {
   while (n > 0) {
@@ -126,32 +116,51 @@ std::string WaitForNode0(const std::string& name, int ssictl_pid) {
   throw Error("the VM did not start within 120 s");
 }
 
+// The benchmark's VM: `ssictl up` in the background, stopped (`ssictl
+// down`) and reaped however the measurement ends.
+class BenchVm {
+ public:
+  explicit BenchVm(std::string name)
+      : ssictl_(Locate("tools/ssictl/ssictl", "SSICTL_BIN")), name_(std::move(name)) {
+    pid_ = Spawn({ssictl_, "up", "--nodes", "2", "--vcpus-per-node", "1", "--memory-per-node", "64",
+                  "--net", "loopback", "--name", name_, "--cmdline", "ssi.run=pingpong:4000000000"},
+                 {.in = kDevNull, .out = kDevNull, .err = kDevNull, .die_with_parent = true});
+  }
+  ~BenchVm() {
+    RunCommand({ssictl_, "down", name_});
+    WaitExitStatusFor(pid_, std::chrono::seconds(60));
+  }
+  BenchVm(const BenchVm&) = delete;
+  BenchVm& operator=(const BenchVm&) = delete;
+  const std::string& name() const { return name_; }
+  int pid() const { return pid_; }
+
+ private:
+  const std::string ssictl_;
+  const std::string name_;
+  int pid_ = -1;
+};
+
 json Measure(int moves) {
-  const std::string name = fmt::format("bench-migration-{}", ::getpid());
-  const int up = Spawn({Locate("tools/ssictl/ssictl", "SSICTL_BIN"), "up", "--nodes", "2",
-                        "--vcpus-per-node", "1", "--memory-per-node", "64", "--net", "loopback",
-                        "--name", name, "--cmdline", "ssi.run=pingpong:4000000000"},
-                       {.in = kDevNull, .out = kDevNull, .err = kDevNull, .die_with_parent = true});
   std::vector<double> downtime;
   std::vector<double> total;
-  try {
-    const std::string control = WaitForNode0(name, up);
+  size_t bytes = 0;  // the state a move carried, as the target received it
+  {
+    const BenchVm vm(fmt::format("bench-migration-{}", ::getpid()));
+    const std::string control = WaitForNode0(vm.name(), vm.pid());
     std::this_thread::sleep_for(std::chrono::seconds(1));  // the guest boots and starts pingpong
     for (int i = 0; i < moves; ++i) {
       const uint32_t to = i % 2 == 0 ? 0 : 1;  // vCPU 1 starts on node 1
       const auto t = Clock::now();
       const json a = AskNode(control, {{"cmd", "pin"}, {"vcpu", 1}, {"node", to}});
       total.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
-      if (a.value("moved", false)) downtime.push_back(a.at("downtime_us").get<double>());
+      if (a.value("moved", false)) {
+        downtime.push_back(a.at("downtime_us").get<double>());
+        bytes = std::max(bytes, a.at("state_bytes").get<size_t>());
+      }
     }
-  } catch (...) {
-    RunCommand({Locate("tools/ssictl/ssictl", "SSICTL_BIN"), "down", name});
-    WaitExitStatusFor(up, std::chrono::seconds(60));
-    throw;
   }
-  RunCommand({Locate("tools/ssictl/ssictl", "SSICTL_BIN"), "down", name});
-  WaitExitStatusFor(up, std::chrono::seconds(60));
-  const size_t bytes = StateBytes();
+  if (bytes == 0) throw Error("no move happened");
   const json floor = bench::Summary(Floor(bytes, moves));
   const json down = bench::Summary(downtime);
   return {
