@@ -60,6 +60,7 @@ struct Encoder {
     w.Put(m.offset);
     w.Put(m.length);
     w.Put(m.paused_at_ns);
+    w.Put(m.captured_at_ns);
   }
   void operator()(const VcpuMoved& m) {
     w.Put(m.id);
@@ -69,6 +70,8 @@ struct Encoder {
     w.Put(m.epoch);
     w.Put(m.downtime_ns);
     w.Put(m.state_bytes);
+    w.Put(m.capture_ns);
+    w.Put(m.transfer_ns);
   }
   void operator()(const ViewApplied& m) {
     w.Put(m.id);
@@ -139,6 +142,7 @@ ControlMessage DecodeFields(Type type, wire::Reader& r) {
       p.offset = r.Get<uint32_t>();
       p.length = r.Get<uint32_t>();
       p.paused_at_ns = r.Get<uint64_t>();
+      p.captured_at_ns = r.Get<uint64_t>();
       // Without overflow: offset + length <= total.
       if (p.length == 0 || p.length > abi::kPageSize || p.offset > p.total ||
           p.length > p.total - p.offset) {
@@ -156,6 +160,8 @@ ControlMessage DecodeFields(Type type, wire::Reader& r) {
       m.epoch = r.Get<uint64_t>();
       m.downtime_ns = r.Get<uint64_t>();
       m.state_bytes = r.Get<uint32_t>();
+      m.capture_ns = r.Get<uint64_t>();
+      m.transfer_ns = r.Get<uint64_t>();
       return m;
     }
     case Type::kViewApplied: {

@@ -57,7 +57,8 @@ struct MigrateOut {
 };
 // Source -> target: bytes [offset, offset + length) of the vCPU's encoded
 // state, in the frame's page; the part that reaches `total` completes it.
-// `paused_at_ns`: when the vCPU stopped (CLOCK_REALTIME; the downtime).
+// `paused_at_ns`: when the vCPU stopped, `captured_at_ns`: when its state
+// was captured and encoded (CLOCK_REALTIME; the downtime and its phases).
 struct VcpuStatePart {
   uint64_t id;
   uint32_t vcpu;
@@ -66,9 +67,12 @@ struct VcpuStatePart {
   uint32_t offset;
   uint32_t length;
   uint64_t paused_at_ns;
+  uint64_t captured_at_ns;
 };
 // Target -> every other node: `vcpu` runs on `to` from view epoch + 1 on
-// (`state_bytes`: the encoded state it received).
+// (`state_bytes`: the encoded state it received). The downtime's phases:
+// `capture_ns` pause to encoded state on the source, `transfer_ns` from
+// there to the last part's arrival; the rest is the target's restore.
 struct VcpuMoved {
   uint64_t id;
   uint32_t vcpu;
@@ -77,6 +81,8 @@ struct VcpuMoved {
   uint64_t epoch;
   uint64_t downtime_ns;
   uint32_t state_bytes;
+  uint64_t capture_ns;
+  uint64_t transfer_ns;
 };
 // Source -> coordinator: move `id` did not happen (nothing changed); `why`:
 // kMoveBusy, the vCPU kept an event in delivery for the whole attempt.

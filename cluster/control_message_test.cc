@@ -17,8 +17,8 @@ std::vector<ControlMessage> Samples() {
           IoReply{77, 0x60},
           Shutdown{-5, 2},
           MigrateOut{9, 1, 2, 40},
-          VcpuStatePart{9, 1, 40, 70000, 4096, 4096, 123456789},
-          VcpuMoved{9, 1, 0, 2, 40, 1500000, 71800},
+          VcpuStatePart{9, 1, 40, 70000, 4096, 4096, 123456789, 123556789},
+          VcpuMoved{9, 1, 0, 2, 40, 1500000, 71800, 100000, 600000},
           ViewApplied{9, 40},
           PagesPulled{1, 2, 900},
           MoveFailed{9, 1, MoveFailed::kMoveBusy}};
@@ -64,15 +64,16 @@ TEST(ControlMessage, RejectsBadTypesSizesAndFields) {
 
 // A part must lie inside its state and fit in its page, without overflow.
 TEST(ControlMessage, RejectsStatePartsOutsideTheirState) {
-  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 100, 90, 20, 0})),
+  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 100, 90, 20, 0, 0})),
               HasSubstr("bad vCPU state part: 20 bytes at 90 of 100"));
-  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 9000, 0, 4097, 0})),
+  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 9000, 0, 4097, 0, 0})),
               HasSubstr("4097 bytes"));
-  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 100, 0, 0, 0})),
+  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 100, 0, 0, 0, 0})),
               HasSubstr("0 bytes"));
-  EXPECT_THAT(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 0xffffffff, 0xfffffff0, 0x100, 0})),
-              HasSubstr("bad vCPU state part"));
-  EXPECT_EQ(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 100, 96, 4, 0})), "");
+  EXPECT_THAT(
+      DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 0xffffffff, 0xfffffff0, 0x100, 0, 0})),
+      HasSubstr("bad vCPU state part"));
+  EXPECT_EQ(DecodeError(EncodeControl(VcpuStatePart{1, 0, 0, 100, 96, 4, 0, 0})), "");
 }
 
 TEST(ControlMessage, FuzzedPayloadsAreRejectedOrCanonical) {

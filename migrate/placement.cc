@@ -51,6 +51,13 @@ std::optional<NodeId> PlacementPolicy::PinnedTo(uint32_t vcpu) const {
   return it->second;
 }
 
+void PlacementPolicy::SetCosts(const PlacementCosts& costs) {
+  PlacementConfig next = config_;
+  next.costs = costs;
+  next.Validate();
+  config_ = next;
+}
+
 void PlacementPolicy::Moved(uint32_t vcpu) {
   history_[vcpu] = {std::nullopt, 0, config_.cooldown_windows};
 }

@@ -33,12 +33,13 @@ struct Placement {
 };
 
 struct PlacementCosts {
+  // The priors, until the running VM has measured its own (cost_model.h).
   // One remote read fault that moves a page (dsm_latency's remote read
   // median: ~40-50 us over loopback TCP, docs/benchmarks.md).
   double page_fault_us = 50;
   // Moving one vCPU: its downtime plus the faults it takes afterwards for
-  // pages that were local before. A placeholder until the migration
-  // benchmark measures it.
+  // pages that were local before. Conservative: the measured downtime is
+  // ~1 ms on loopback (docs/migration.md).
   double vcpu_move_us = 5000;
 };
 
@@ -90,6 +91,11 @@ class PlacementPolicy {
   // A move made by someone else (an operator's `ssictl migrate`): the vCPU's
   // history starts again, with its cooldown.
   void Moved(uint32_t vcpu);
+
+  // The costs as measured now (cost_model.h); throws Error, changing
+  // nothing, for costs Validate refuses.
+  void SetCosts(const PlacementCosts& costs);
+  const PlacementCosts& costs() const { return config_.costs; }
 
  private:
   struct History {

@@ -160,5 +160,23 @@ TEST(Placement, BadInputIsNamedAndChangesNothing) {
   EXPECT_THAT(ErrorOf([&] { const PlacementPolicy bad(c); }), HasSubstr("stable_windows"));
 }
 
+// Measured costs change what is worth a move: a window of 300 pages pays for
+// a 5 ms move at 50 us a page (15 ms > 2 x 5 ms), not for a 10 ms one.
+TEST(Placement, MeasuredCostsDecideWhatIsWorthAMove) {
+  const Placement view = View();
+  PlacementPolicy p;
+  p.SetCosts({.page_fault_us = 50, .vcpu_move_us = 10000});
+  for (int i = 0; i < 4; ++i) EXPECT_THAT(p.Decide(view, {{0, {{2, 300}}}}), IsEmpty());
+  p.SetCosts({.page_fault_us = 50, .vcpu_move_us = 5000});
+  p.Decide(view, {{0, {{2, 300}}}});
+  const std::vector<PlacementMove> moves = p.Decide(view, {{0, {{2, 300}}}});
+  ASSERT_THAT(moves, ElementsAre(MoveOf(0, 0, 2)));
+  EXPECT_THAT(moves[0].why, HasSubstr("at 50 us a page; a move costs ~5.0 ms"));
+
+  EXPECT_THAT(ErrorOf([&] { p.SetCosts({.page_fault_us = -1, .vcpu_move_us = 1}); }),
+              HasSubstr("costs"));
+  EXPECT_EQ(p.costs().page_fault_us, 50) << "refused costs changed nothing";
+}
+
 }  // namespace
 }  // namespace ssivm::migrate

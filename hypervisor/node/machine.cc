@@ -382,7 +382,8 @@ nlohmann::json Machine::Status() const {
   }
   if (halted.size() == running.size()) j["vcpu_halted_ns"] = halted;
   if (migrator_ && role_.device_node()) {
-    j["placement"] = PlacementJson(migrator_->Placement(), placement_->automatic());
+    j["placement"] =
+        PlacementJson(migrator_->Placement(), placement_->automatic(), placement_->costs());
   }
   j["vcpus_total"] = cfg_.vcpus;
   j["exits"] = VcpuExits();
@@ -454,9 +455,14 @@ void Machine::CreateMigrator() {
   pc.self = role_.self;
   pc.coordinator = mc.coordinator;
   pc.automatic = cfg_.placement;
-  placement_ =
-      std::make_unique<PlacementDriver>(pc, cluster_->link(), cluster_->transport(), *migrator_,
-                                        [this] { return cluster_->vcpu_pages_from(); });
+  PlacementDriver::Inputs inputs;
+  inputs.pages_from = [this] { return cluster_->vcpu_pages_from(); };
+  inputs.fault_latencies = [this] {
+    const dsm::DsmStats st = cluster_->stats();
+    return std::vector<uint64_t>(std::begin(st.latency_us_log2), std::end(st.latency_us_log2));
+  };
+  placement_ = std::make_unique<PlacementDriver>(pc, cluster_->link(), cluster_->transport(),
+                                                 *migrator_, std::move(inputs));
   cluster_->link().set_migration_handler(
       [this](cluster::NodeId from, const cluster::ControlMessage& m, const PageBuffer& page) {
         if (const auto* p = std::get_if<cluster::PagesPulled>(&m)) {

@@ -30,7 +30,11 @@ nlohmann::json Moved(const MigrationOutcome& m) {
           {"to", m.to},
           {"downtime_us", Micros(m.downtime_us)},
           {"total_us", Micros(m.total_us)},
-          {"state_bytes", m.state_bytes}};
+          {"state_bytes", m.state_bytes},
+          {"phases_us",
+           {{"capture", Micros(m.capture_us)},
+            {"transfer", Micros(m.transfer_us)},
+            {"restore", Micros(m.restore_us)}}}};
 }
 
 }  // namespace
@@ -42,12 +46,11 @@ void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator) {
   handlers.commands["pin"] = [&migrator](const nlohmann::json& r) {
     const uint32_t vcpu = Field(r, "vcpu");
     const uint32_t node = Field(r, "node");
-    nlohmann::json answer = {{"ok", true}, {"vcpu", vcpu}, {"node", node}, {"moved", false}};
-    if (const std::optional<MigrationOutcome> m = migrator.PinTo(vcpu, node)) {
-      answer["moved"] = true;
-      answer["downtime_us"] = Micros(m->downtime_us);
-      answer["state_bytes"] = m->state_bytes;
-    }
+    const std::optional<MigrationOutcome> m = migrator.PinTo(vcpu, node);
+    // Moved there first: the move's answer.
+    nlohmann::json answer = m ? Moved(*m) : nlohmann::json{{"ok", true}, {"vcpu", vcpu}};
+    answer["node"] = node;
+    answer["moved"] = m.has_value();
     return answer;
   };
   handlers.commands["unpin"] = [&migrator](const nlohmann::json& r) {
@@ -57,7 +60,8 @@ void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator) {
   };
 }
 
-nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic) {
+nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic,
+                             const migrate::CostEvidence& costs) {
   nlohmann::json list = nlohmann::json::array();
   for (const VcpuPlacementState& s : vcpus) {
     nlohmann::json v = {{"vcpu", s.vcpu}, {"node", s.node}, {"migrations", s.migrations}};
@@ -68,7 +72,14 @@ nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool 
     }
     list.push_back(v);
   }
-  return {{"automatic", automatic}, {"vcpus", list}};
+  const nlohmann::json cost = {{"page_fault_us", Micros(costs.costs.page_fault_us)},
+                               {"vcpu_move_us", Micros(costs.costs.vcpu_move_us)},
+                               {"faults", costs.faults},
+                               {"moves", costs.moves},
+                               {"downtime_us", Micros(costs.downtime_us)},
+                               {"pull_backs", costs.pull_backs},
+                               {"pull_back_pages", costs.pull_back_pages}};
+  return {{"automatic", automatic}, {"costs", cost}, {"vcpus", list}};
 }
 
 }  // namespace ssivm

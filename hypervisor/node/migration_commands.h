@@ -9,6 +9,7 @@
 
 #include "hypervisor/node/control_server.h"
 #include "hypervisor/node/vcpu_migrator.h"
+#include "migrate/cost_model.h"
 
 namespace ssivm {
 
@@ -17,9 +18,12 @@ namespace ssivm {
 // anything the migrator refuses.
 void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator);
 
-// {"automatic": bool, "vcpus": [{vcpu, node, migrations, pinned?,
-// last_reason?, last_downtime_us?}]}
-nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic);
+// {"automatic": bool, "costs": {page_fault_us, vcpu_move_us, faults,
+// moves, downtime_us, pull_backs, pull_back_pages}, "vcpus": [{vcpu, node,
+// migrations, pinned?, last_reason?, last_downtime_us?}]}; times in whole
+// us; faults, moves and pull_backs: what the costs rest on (0: the prior).
+nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic,
+                             const migrate::CostEvidence& costs);
 
 }  // namespace ssivm
 

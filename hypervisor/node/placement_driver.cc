@@ -12,13 +12,15 @@ using cluster::NodeId;
 
 PlacementDriver::PlacementDriver(const PlacementDriverConfig& config, ClusterLink& link,
                                  cluster::Transport& transport, VcpuMigrator& migrator,
-                                 std::function<PagesFrom()> pages_from)
+                                 Inputs inputs)
     : config_(config),
       link_(link),
       transport_(transport),
       migrator_(migrator),
-      pages_from_(std::move(pages_from)),
-      policy_(config.policy) {
+      inputs_(std::move(inputs)),
+      policy_(config.policy),
+      cost_model_(config.policy.costs) {
+  moves_seen_.resize(link_.view().vcpu_count(), 0);
   thread_ = std::thread([this] {
     RestrictThisThread(ThreadKind::kControl);  // it waits, sends and asks the migrator
     Run();
@@ -56,7 +58,7 @@ void PlacementDriver::Run() {
 }
 
 void PlacementDriver::Report() {
-  for (const auto& [vcpu, from] : pages_from_()) {
+  for (const auto& [vcpu, from] : inputs_.pages_from()) {
     for (const auto& [node, pages] : from) {
       cluster::SendControl(transport_, config_.coordinator,
                            cluster::PagesPulled{vcpu, node, pages});
@@ -84,14 +86,43 @@ void PlacementDriver::OnPagesPulled(NodeId from, const cluster::PagesPulled& p) 
   Count(from, p.vcpu, p.from, p.pages);
 }
 
+migrate::CostEvidence PlacementDriver::costs() const {
+  std::lock_guard lock(mu_);
+  return cost_model_.evidence();
+}
+
+void PlacementDriver::MeasureCosts(const std::vector<VcpuPlacementState>& states) {
+  for (const auto& [vcpu, left] : pull_back_from_) {
+    const auto it = window_.find(vcpu);
+    uint64_t pages = 0;
+    if (it != window_.end()) {
+      const auto from = it->second.find(left);
+      if (from != it->second.end()) pages = from->second;
+    }
+    cost_model_.AddPullBack(pages);
+  }
+  pull_back_from_.clear();
+  cost_model_.SetFaultLatencies(inputs_.fault_latencies());
+  // The operator's moves since the last window count for their downtime
+  // only: what a vCPU moved away from its data pulls next is its workload,
+  // not the price of the move (the driver's own moves are measured as it
+  // makes them).
+  for (const VcpuPlacementState& s : states) {
+    if (s.migrations != moves_seen_[s.vcpu]) cost_model_.AddMove(s.last_downtime_us);
+  }
+}
+
 void PlacementDriver::Decide() {
   const cluster::ClusterView view = link_.view();
+  // The operator's pins and moves, as the migrator has them.
+  const std::vector<VcpuPlacementState> states = migrator_.Placement();
   std::vector<migrate::VcpuFaults> window;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [vcpu, from] : pages_from_()) {
+    for (const auto& [vcpu, from] : inputs_.pages_from()) {
       for (const auto& [node, pages] : from) Count(config_.self, vcpu, node, pages);
     }
+    MeasureCosts(states);
     for (auto& [vcpu, from] : window_) {
       // vCPU 0 cannot leave the device node (the coordinator): see
       // VcpuMigrator::Migrate. Its faults are no reason to move it.
@@ -99,13 +130,11 @@ void PlacementDriver::Decide() {
       window.push_back({vcpu, std::move(from)});
     }
     window_.clear();
+    policy_.SetCosts(cost_model_.costs());
   }
   migrate::Placement now;
   for (uint32_t v = 0; v < view.vcpu_count(); ++v) now.vcpu_node.push_back(view.NodeOfVcpu(v));
   for (const cluster::Member& m : view.members()) now.nodes.insert(m.id);
-  // The operator's pins and moves, as the migrator has them.
-  const std::vector<VcpuPlacementState> states = migrator_.Placement();
-  moves_seen_.resize(states.size(), 0);
   for (const VcpuPlacementState& s : states) {
     // Only changes: unpinning restarts the vCPU's history.
     if (s.pinned != policy_.PinnedTo(s.vcpu)) {
@@ -121,7 +150,10 @@ void PlacementDriver::Decide() {
   for (const migrate::PlacementMove& m : moves) {
     if (!config_.automatic) continue;
     try {
-      migrator_.Migrate(m.vcpu, m.to, "placement: " + m.why);
+      const MigrationOutcome out = migrator_.Migrate(m.vcpu, m.to, "placement: " + m.why);
+      std::lock_guard lock(mu_);
+      cost_model_.AddMove(out.downtime_us);
+      pull_back_from_[m.vcpu] = out.from;
     } catch (const Error& e) {
       spdlog::info("placement: vCPU {} stays on node {}: {}", m.vcpu, m.from, e.what());
     }

@@ -236,13 +236,19 @@ MigrationOutcome VcpuMigrator::MoveLocked(uint32_t vcpu, NodeId to, const std::s
     throw Error(
         fmt::format("the VM stopped while vCPU {} moved from node {} to node {}", vcpu, from, to));
   }
+  const auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   const MigrationOutcome outcome{
-      vcpu,
-      from,
-      to,
-      static_cast<double>(m.downtime_ns) / 1000.0,
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count(),
-      m.state_bytes};
+      .vcpu = vcpu,
+      .from = from,
+      .to = to,
+      .downtime_us = us(m.downtime_ns),
+      .total_us =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+              .count(),
+      .state_bytes = m.state_bytes,
+      .capture_us = us(m.capture_ns),
+      .transfer_us = us(m.transfer_ns),
+      .restore_us = us(m.downtime_ns - std::min(m.downtime_ns, m.capture_ns + m.transfer_ns))};
   VcpuPlacementState& p = placement_[vcpu];
   ++p.migrations;
   p.last_reason = why;
@@ -306,15 +312,17 @@ void VcpuMigrator::SendOut(const cluster::MigrateOut& m) {
     }
     const migrate::VcpuState st = loop.Save(features_, Slot(m.vcpu));
     const std::vector<uint8_t> bytes = migrate::EncodeVcpuState(st);
+    const uint64_t captured_at = RealtimeNs();
     view.Apply({m.epoch, cluster::MoveVcpu{m.vcpu, m.to}});
     const auto total = static_cast<uint32_t>(bytes.size());
     for (uint32_t offset = 0; offset < total; offset += abi::kPageSize) {
       const uint32_t length = std::min<uint32_t>(abi::kPageSize, total - offset);
       PageBuffer page = transport_.pages().Allocate();
       std::memcpy(page.mutable_data(), bytes.data() + offset, length);
-      cluster::SendControl(
-          transport_, m.to,
-          cluster::VcpuStatePart{m.id, m.vcpu, m.epoch, total, offset, length, paused_at}, page);
+      cluster::SendControl(transport_, m.to,
+                           cluster::VcpuStatePart{m.id, m.vcpu, m.epoch, total, offset, length,
+                                                  paused_at, captured_at},
+                           page);
     }
   });
   SetVcpuNode(mem_, m.vcpu, guest_node_(m.to));
@@ -339,7 +347,7 @@ void VcpuMigrator::OnPart(NodeId from, const cluster::VcpuStatePart& p, const Pa
       throw Error(
           fmt::format("sent a vCPU state of {} bytes (at most {})", p.total, kMaxStateBytes));
     }
-    in = {p.id, p.vcpu, p.epoch, p.total, p.paused_at_ns, {}};
+    in = {p.id, p.vcpu, p.epoch, p.total, p.paused_at_ns, p.captured_at_ns, 0, {}};
     in.bytes.reserve(p.total);
   } else if (p.id != in.id || p.vcpu != in.vcpu || p.epoch != in.epoch || p.total != in.total ||
              p.offset != in.bytes.size()) {
@@ -350,6 +358,7 @@ void VcpuMigrator::OnPart(NodeId from, const cluster::VcpuStatePart& p, const Pa
   }
   in.bytes.insert(in.bytes.end(), page.data(), page.data() + p.length);
   if (in.bytes.size() == in.total) {
+    in.arrived_at_ns = RealtimeNs();
     Incoming done = std::move(in);
     incoming_.erase(from);
     // The vCPU is this node's from here, in the order of what the source
@@ -382,9 +391,17 @@ void VcpuMigrator::TakeIn(NodeId from, const Incoming& in) {
   SetVcpuNode(mem_, in.vcpu, guest_node_(config_.self));
   link_.ReleaseHeld(in.vcpu);
   loop.Resume();
-  const uint64_t now = RealtimeNs();
-  const uint64_t downtime = now > in.paused_at_ns ? now - in.paused_at_ns : 0;
-  const cluster::VcpuMoved moved{in.id, in.vcpu, from, config_.self, in.epoch, downtime, in.total};
+  // The clocks of two hosts: a step between them makes no negative phase.
+  const auto since = [](uint64_t then, uint64_t now) { return now > then ? now - then : 0; };
+  const cluster::VcpuMoved moved{in.id,
+                                 in.vcpu,
+                                 from,
+                                 config_.self,
+                                 in.epoch,
+                                 since(in.paused_at_ns, RealtimeNs()),
+                                 in.total,
+                                 since(in.paused_at_ns, in.captured_at_ns),
+                                 since(in.captured_at_ns, in.arrived_at_ns)};
   for (const cluster::Member& m : link_.view().members()) {
     if (m.id != config_.self) cluster::SendControl(transport_, m.id, moved);
   }
@@ -422,6 +439,8 @@ void VcpuMigrator::Moved(const cluster::VcpuMoved& m) {
   Move& move = Current(m.id, "reported");
   move.moved = true;
   move.downtime_ns = m.downtime_ns;
+  move.capture_ns = m.capture_ns;
+  move.transfer_ns = m.transfer_ns;
   move.state_bytes = m.state_bytes;
   cv_.notify_all();
 }

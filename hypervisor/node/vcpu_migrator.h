@@ -51,6 +51,11 @@ struct MigrationOutcome {
   double downtime_us = 0;    // the vCPU ran nowhere (pause to resume)
   double total_us = 0;       // the whole move, every node's view included
   uint32_t state_bytes = 0;  // the encoded state that crossed the link
+  // The downtime's phases: pause to encoded state (source), its transfer to
+  // the last part's arrival, the target's restore up to the resume.
+  double capture_us = 0;
+  double transfer_us = 0;
+  double restore_us = 0;
 };
 
 // What the coordinator knows of one vCPU (ssictl status).
@@ -118,6 +123,8 @@ class VcpuMigrator {
     uint64_t epoch = 0;
     bool moved = false;
     uint64_t downtime_ns = 0;
+    uint64_t capture_ns = 0;
+    uint64_t transfer_ns = 0;
     uint32_t state_bytes = 0;
     std::set<cluster::NodeId> acks_missing;
     std::string failure;  // the source refused it (nothing changed)
@@ -128,6 +135,8 @@ class VcpuMigrator {
     uint64_t epoch = 0;
     uint32_t total = 0;
     uint64_t paused_at_ns = 0;
+    uint64_t captured_at_ns = 0;
+    uint64_t arrived_at_ns = 0;  // its last part
     std::vector<uint8_t> bytes;
   };
 

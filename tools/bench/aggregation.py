@@ -20,7 +20,6 @@ smaller default workloads; the JSON's "runtime" says where. Build first
 noisy 2-core host compare ratios, not times.
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -43,7 +42,9 @@ METRICS = {
 }
 
 
-def run_guest(argv, timeout):
+def run_guest(argv, timeout, err_tail=2000):
+    """The exit status, {workload: (passed, details)} from the RESULT lines,
+    and the last `err_tail` characters of stderr (None: all of it)."""
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     results = {}
@@ -51,7 +52,7 @@ def run_guest(argv, timeout):
         m = re.match(r"RESULT (\w+) (PASS|FAIL) (.*)", line)
         if m:
             results[m.group(1)] = (m.group(2) == "PASS", m.group(3))
-    return r.returncode, results, r.stderr[-2000:]
+    return r.returncode, results, r.stderr if err_tail is None else r.stderr[-err_tail:]
 
 
 def metric(name, details):
@@ -64,28 +65,39 @@ def metric(name, details):
     return float(found[-1] if last else found[0])
 
 
+def add_cluster_arguments(ap, timeout):
+    """The options of a benchmark that boots guests with `ssictl up`."""
+    ap.add_argument("--net", default="loopback", choices=["loopback", "netns"])
+    ap.add_argument("--memory-per-node", type=int, default=64)
+    ap.add_argument("--ssictl", default=os.path.join(ROOT, "bazel-bin/tools/ssictl/ssictl"))
+    ap.add_argument("--timeout", type=int, default=timeout, help="of one guest, in s")
+    ap.add_argument("--out", help="also write the JSON here")
+    bench_runtime.add_argument(ap)
+
+
+def start(args, name):
+    """Measures here, or runs the whole benchmark in the emulated machine and
+    exits with its status."""
+    status = bench_runtime.run_inside_if_needed(args.kvm, memory_mib=3072,
+                                                rw_dirs=bench_runtime.dirs_of(args.out))
+    if status is not None:
+        sys.exit(status)
+    if not os.access(args.ssictl, os.X_OK):
+        sys.exit(f"{name}: {args.ssictl} is not there: build //tools/ssictl first")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", default="1,2,4")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--net", default="loopback", choices=["loopback", "netns"])
     ap.add_argument("--workloads", help="default: counter,memtest,stream,pingpong; emulated: "
                     "counter:4:20000:1000,memtest:2,stream:65536:1,pingpong:200")
-    ap.add_argument("--memory-per-node", type=int, default=64)
-    ap.add_argument("--ssictl", default=os.path.join(ROOT, "bazel-bin/tools/ssictl/ssictl"))
-    ap.add_argument("--timeout", type=int, default=600)
-    ap.add_argument("--out")
-    bench_runtime.add_argument(ap)
+    add_cluster_arguments(ap, timeout=600)
     args = ap.parse_args()
-    out_dir = [os.path.dirname(os.path.abspath(args.out))] if args.out else []
-    status = bench_runtime.run_inside_if_needed(args.kvm, memory_mib=3072, rw_dirs=out_dir)
-    if status is not None:
-        sys.exit(status)
+    start(args, "aggregation")
     if args.workloads is None:
         args.workloads = ("counter:4:20000:1000,memtest:2,stream:65536:1,pingpong:200"
                           if bench_runtime.emulated() else "counter,memtest,stream,pingpong")
-    if not os.access(args.ssictl, os.X_OK):
-        sys.exit(f"aggregation: {args.ssictl} is not there: build //tools/ssictl first")
     specs = [w for w in args.workloads.split(",") if w]
     workloads = [w.split(":")[0] for w in specs]
     for w in workloads:
@@ -127,11 +139,7 @@ def main():
                     med["aggregated"] / med["one_node"], 3)
             shape["workloads"][w] = entry
         report["shapes"].append(shape)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    bench_runtime.emit(report, args.out)
 
 
 if __name__ == "__main__":

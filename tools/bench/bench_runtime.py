@@ -3,6 +3,7 @@ C++ ones): on this host's /dev/kvm, or, without one (or with --kvm emulated),
 the whole benchmark runs again inside the emulated hardware-KVM machine
 (`hwkvm run`), so that every number and floor comes from one run there. The
 JSON's "runtime" says which."""
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,20 @@ def run_inside_if_needed(kvm, memory_mib=2048, rw_dirs=(), need_hardware=False):
         cmd += ["--rw", d]
     cmd += ["--", sys.executable, os.path.abspath(sys.argv[0]), *args, "--kvm", "host"]
     return subprocess.run(cmd).returncode
+
+
+def dirs_of(out):
+    """The directory of an --out file (the emulated machine may write there)."""
+    return [os.path.dirname(os.path.abspath(out))] if out else []
+
+
+def emit(report, out=None):
+    """Prints the JSON report, and writes it to `out` too."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")
 
 
 def runtime_json():

@@ -15,7 +15,6 @@ busybox come from the package cache (`hwkvm fetch`). A benchmark, not a test:
 compare the ratio, never the absolute numbers.
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -57,8 +56,8 @@ def main():
     ap.add_argument("--out", help="also write the JSON here")
     bench_runtime.add_argument(ap)
     a = ap.parse_args()
-    out_dir = [os.path.dirname(os.path.abspath(a.out))] if a.out else []
-    status = bench_runtime.run_inside_if_needed(a.kvm, memory_mib=2048, rw_dirs=out_dir,
+    status = bench_runtime.run_inside_if_needed(a.kvm, memory_mib=2048,
+                                                rw_dirs=bench_runtime.dirs_of(a.out),
                                                 need_hardware=True)
     if status is not None:
         return status
@@ -107,11 +106,7 @@ def main():
     s = res["ssivm"].get("time_to_init_s_median")
     if q and s:
         res["ratio_ssivm_over_qemu"] = round(s / q, 3)
-    text = json.dumps(res, indent=2)
-    print(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
+    bench_runtime.emit(res, a.out)
     return 0 if q and s else 1
 
 

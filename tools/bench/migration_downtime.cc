@@ -3,7 +3,9 @@
 // A 2-node guest (`ssictl up --nodes 2 --net loopback`) runs pingpong, so
 // both vCPUs are busy and share a page across the nodes; vCPU 1 is pinned to
 // node 0, node 1, node 0, ... (each pin moves it: `--moves` moves). Its
-// downtime is node 0's report (pause on the source to resume on the target).
+// downtime is node 0's report (pause on the source to resume on the target),
+// with its phases: capture (pause to encoded state, source), transfer (to the
+// last part's arrival) and restore (up to the resume, target).
 // The floor is what a move cannot avoid: its state (as many bytes as the
 // moves carried: the encoded VcpuState with the ssivm guest's 64 KiB slot)
 // over loopback TCP plus one round trip for the answer, between two threads
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -143,6 +146,7 @@ class BenchVm {
 
 json Measure(int moves) {
   std::vector<double> downtime;
+  std::map<std::string, std::vector<double>> phases;  // the downtime's, by name
   std::vector<double> total;
   size_t bytes = 0;  // the state a move carried, as the target received it
   {
@@ -156,6 +160,9 @@ json Measure(int moves) {
       total.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
       if (a.value("moved", false)) {
         downtime.push_back(a.at("downtime_us").get<double>());
+        for (const auto& [phase, us] : a.at("phases_us").items()) {
+          phases[phase].push_back(us.get<double>());
+        }
         bytes = std::max(bytes, a.at("state_bytes").get<size_t>());
       }
     }
@@ -163,12 +170,15 @@ json Measure(int moves) {
   if (bytes == 0) throw Error("no move happened");
   const json floor = bench::Summary(Floor(bytes, moves));
   const json down = bench::Summary(downtime);
+  json phase_summaries = json::object();
+  for (const auto& [phase, us] : phases) phase_summaries[phase] = bench::Summary(us);
   return {
       {"runtime", bench::RuntimeJson()},
       {"guest", "ssivm kernel, 2 nodes x 1 vCPU on loopback, pingpong between them"},
       {"moves", moves},
       {"state_bytes", bytes},
       {"downtime", down},
+      {"downtime_phases", phase_summaries},
       {"request", bench::Summary(total)},
       {"floor_state_over_tcp_plus_rtt", floor},
       {"ratios",

@@ -25,6 +25,13 @@ TEST(MigrationDowntime, MovesAVcpuAndMeasuresItsFloor) {
   EXPECT_GT(j["floor_state_over_tcp_plus_rtt"]["median_us"].get<double>(), 0) << r.out;
   EXPECT_GT(j["state_bytes"].get<int>(), 65536) << r.out;
   EXPECT_GT(j["ratios"]["downtime_median_vs_floor"].get<double>(), 0) << r.out;
+  // The phases add up to no more than the downtime they split.
+  double phases_us = 0;
+  for (const char* phase : {"capture", "transfer", "restore"}) {
+    EXPECT_EQ(j["downtime_phases"][phase]["samples"], 6) << phase << ": " << r.out;
+    phases_us += j["downtime_phases"][phase]["median_us"].get<double>();
+  }
+  EXPECT_GT(phases_us, 0) << r.out;
 }
 
 }  // namespace

@@ -34,6 +34,24 @@ TEST(PlacementLines, EveryVcpuWithWhereItRunsAndWhatMovedIt) {
               ElementsAre("placement: off"));
 }
 
+TEST(PlacementLines, TheCostsAndWhatTheyRestOn) {
+  EXPECT_THAT(
+      Lines(R"({"placement":{"automatic":true,"costs":{"page_fault_us":96,)"
+            R"("vcpu_move_us":1292,"faults":5123,"moves":3,"downtime_us":1100,)"
+            R"("pull_backs":2,"pull_back_pages":2.0},"vcpus":[]}})"),
+      ElementsAre("placement: automatic",
+                  "placement costs: a remote fault 96 us (median of 5123 faults), a move "
+                  "1.292 ms (median downtime 1.100 ms of 3 moves + 2.0 pages pulled back)"));
+  EXPECT_THAT(
+      Lines(R"({"placement":{"automatic":true,"costs":{"page_fault_us":50,)"
+            R"("vcpu_move_us":5000,"faults":0,"moves":0},"vcpus":[]}})"),
+      ElementsAre("placement: automatic",
+                  "placement costs: a remote fault 50 us (prior), a move 5.000 ms (prior)"));
+  EXPECT_THAT(Lines(R"({"placement":{"automatic":true,"costs":{"page_fault_us":"x",)"
+                    R"("vcpu_move_us":5000},"vcpus":[]}})"),
+              ElementsAre("placement: automatic"));
+}
+
 TEST(PlacementLines, NoneWithoutThePlacementSection) {
   EXPECT_THAT(Lines(R"({"node":1,"vcpus":[2,3]})"), IsEmpty());
   EXPECT_THAT(Lines(R"({"placement":null})"), IsEmpty());

@@ -31,11 +31,19 @@ TEST(VcpuAnswer, Migrated) {
   EXPECT_EQ(Describe(kMigrate,
                      R"({"ok":true,"vcpu":1,"from":0,"to":2,"downtime_us":1234,"total_us":5600})"),
             "vCPU 1 moved from node 0 to node 2: downtime 1.234 ms (request 5.6 ms)");
+  EXPECT_EQ(Describe(kMigrate,
+                     R"({"ok":true,"vcpu":1,"from":0,"to":2,"downtime_us":1234,"total_us":5600,)"
+                     R"("phases_us":{"capture":120,"transfer":310,"restore":804}})"),
+            "vCPU 1 moved from node 0 to node 2: downtime 1.234 ms (capture 0.120 ms, transfer "
+            "0.310 ms, restore 0.804 ms) (request 5.6 ms)");
 }
 
 TEST(VcpuAnswer, Pinned) {
   EXPECT_EQ(Describe(kPin, R"({"ok":true,"vcpu":3,"node":0,"moved":true,"downtime_us":870})"),
             "vCPU 3 pinned to node 0: moved there, downtime 0.870 ms");
+  EXPECT_EQ(Describe(kPin, R"({"ok":true,"vcpu":3,"node":0,"moved":true,"downtime_us":870,)"
+                           R"("phases_us":{"capture":70,"transfer":"x"}})"),
+            "vCPU 3 pinned to node 0: moved there, downtime 0.870 ms (capture 0.070 ms)");
   EXPECT_EQ(Describe(kPin, R"({"ok":true,"vcpu":3,"node":0,"moved":false})"),
             "vCPU 3 pinned to node 0 (already there)");
 }
