@@ -307,6 +307,13 @@ FaultEngine::VcpuPagesFrom FaultEngine::vcpu_pages_from() const {
   return vcpu_pages_from_;
 }
 
+bool FaultEngine::VcpuWaits(uint32_t vcpu) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::any_of(pending_.begin(), pending_.end(), [vcpu](const auto& p) {
+    return std::find(p.second.vcpus.begin(), p.second.vcpus.end(), vcpu) != p.second.vcpus.end();
+  });
+}
+
 std::vector<std::pair<PageNumber, uint64_t>> FaultEngine::HottestPages(size_t n) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::pair<PageNumber, uint64_t>> pages(page_faults_.begin(), page_faults_.end());

@@ -121,6 +121,8 @@ class FaultEngine final : public cluster::ChannelHandler {
   // start: vcpu -> (node -> pages).
   using VcpuPagesFrom = std::map<uint32_t, std::map<NodeId, uint64_t>>;
   VcpuPagesFrom vcpu_pages_from() const;
+  // Whether vCPU `vcpu` waits for a page now.
+  bool VcpuWaits(uint32_t vcpu) const;
 
  private:
   void FaultLoop();

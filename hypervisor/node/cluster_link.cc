@@ -56,7 +56,13 @@ void ClusterLink::ReleaseHeld(uint32_t vcpu) {
   const auto it = held_.find(vcpu);
   if (it == held_.end()) return;
   for (const uint8_t vector : it->second) local_interrupt_(vcpu, vector);
+  move_interrupts_.held += it->second.size();
   held_.erase(it);
+}
+
+ClusterLink::MoveInterrupts ClusterLink::move_interrupts() const {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  return move_interrupts_;
 }
 
 cluster::ClusterView ClusterLink::view() const {
@@ -178,7 +184,11 @@ void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message,
       return;
     }
     cluster::InterruptRequest next = *r;
-    if (*node != self_) ++next.hops;
+    if (*node != self_) {
+      ++next.hops;
+      std::lock_guard<std::mutex> lock(view_mu_);
+      ++move_interrupts_.passed_on;
+    }
     Route(next);
   } else if (const auto* io = std::get_if<cluster::IoRequest>(&message)) {
     ServeIo(from, *io);

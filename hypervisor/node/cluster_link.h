@@ -63,6 +63,13 @@ class ClusterLink final : public cluster::ChannelHandler {
   void ArriveHeld(uint32_t vcpu, const std::function<void(cluster::ClusterView&)>& f);
   // The vCPU runs here now: delivers what was held for it, in order.
   void ReleaseHeld(uint32_t vcpu);
+  // Interrupts that met a moving vCPU: held here until it was restored, and
+  // passed on because they reached this node after the vCPU left.
+  struct MoveInterrupts {
+    uint64_t held = 0;
+    uint64_t passed_on = 0;
+  };
+  MoveInterrupts move_interrupts() const;
   cluster::ClusterView view() const;
   // Where migration messages go (MigrateOut, VcpuStatePart, VcpuMoved, MoveFailed,
   // ViewApplied, PagesPulled), called on the transport's receive thread:
@@ -113,6 +120,7 @@ class ClusterLink final : public cluster::ChannelHandler {
   mutable std::mutex view_mu_;
   cluster::ClusterView view_;
   std::map<uint32_t, std::vector<uint8_t>> held_;  // vCPU -> vectors, under view_mu_
+  MoveInterrupts move_interrupts_;                 // under view_mu_
   cluster::Transport& transport_;
   VmStop& stop_;
   const LocalInterrupt local_interrupt_;

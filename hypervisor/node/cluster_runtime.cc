@@ -131,6 +131,11 @@ dsm::FaultEngine::VcpuPagesFrom ClusterRuntime::vcpu_pages_from() const {
   return engine_ ? engine_->vcpu_pages_from() : final_vcpu_pages_from_;
 }
 
+bool ClusterRuntime::VcpuWaitsForPage(uint32_t vcpu) const {
+  const std::lock_guard lock(engine_mu_);
+  return engine_ && engine_->VcpuWaits(vcpu);
+}
+
 PioDevice* ClusterRuntime::ForwardDevice(uint16_t base) {
   remote_devices_.push_back(std::make_unique<RemoteDevice>(*link_, role_.device_node_id(), base));
   return remote_devices_.back().get();

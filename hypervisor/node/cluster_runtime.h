@@ -67,6 +67,8 @@ class ClusterRuntime {
   // Per vCPU, the pages it waited for by the node they came from (empty
   // without a DSM, or where the kernel does not name faulting threads).
   dsm::FaultEngine::VcpuPagesFrom vcpu_pages_from() const;
+  // Whether vCPU `vcpu` waits for a remote page now (false once stopped).
+  bool VcpuWaitsForPage(uint32_t vcpu) const;
   // Every connection to a peer: when it was last heard from (ssictl status).
   std::vector<cluster::LinkStatus> links() const { return transport_->Links(); }
   // Kept from the engine when the DSM stops, for the exit report.

@@ -381,6 +381,7 @@ nlohmann::json Machine::Status() const {
     if (const auto ns = st ? st->Read("halt_wait_ns") : std::nullopt) halted.push_back(*ns);
   }
   if (halted.size() == running.size()) j["vcpu_halted_ns"] = halted;
+  if (migrator_) j["migration"] = MigrationJson(migrator_->counters(), cluster_->link());
   if (migrator_ && role_.device_node()) {
     j["placement"] =
         PlacementJson(migrator_->Placement(), placement_->automatic(), placement_->costs());
@@ -450,7 +451,8 @@ void Machine::CreateMigrator() {
   migrator_ = std::make_unique<VcpuMigrator>(
       mc, cluster_->link(), cluster_->transport(), mem(), std::move(loops),
       migrate::DetectCaptureFeatures(*sys_, *vcpus_.front(), extra),
-      [this](cluster::NodeId n) { return static_cast<uint8_t>(role_.GuestNodeOf(n)); }, stop_);
+      [this](cluster::NodeId n) { return static_cast<uint8_t>(role_.GuestNodeOf(n)); },
+      [this](uint32_t vcpu) { return cluster_->VcpuWaitsForPage(vcpu); }, stop_);
   PlacementDriverConfig pc;
   pc.self = role_.self;
   pc.coordinator = mc.coordinator;
@@ -507,6 +509,7 @@ MachineResult Machine::Run() {
   // for a forwarded port access.
   cluster_->Stop(stop_.reason()->status);
   if (dsm_) ReportDsm();
+  if (migrator_) spdlog::info("{}", MigrationLine(migrator_->counters(), cluster_->link()));
   for (auto& loop : loops_) loop->Join();
   devices_->uart.Shutdown();
   console_->Stop();

@@ -60,6 +60,23 @@ void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator) {
   };
 }
 
+nlohmann::json MigrationJson(const MigrationCounters& c, const ClusterLink& link) {
+  const ClusterLink::MoveInterrupts i = link.move_interrupts();
+  return {{"sent", c.sent},
+          {"sent_while_faulting", c.sent_while_faulting},
+          {"received", c.received},
+          {"interrupts_held", i.held},
+          {"interrupts_passed_on", i.passed_on}};
+}
+
+std::string MigrationLine(const MigrationCounters& c, const ClusterLink& link) {
+  const ClusterLink::MoveInterrupts i = link.move_interrupts();
+  return fmt::format(
+      "migration: {} vCPUs sent ({} asked while waiting for a remote page), {} received; "
+      "interrupts: {} held for an arriving vCPU, {} passed on after their vCPU left",
+      c.sent, c.sent_while_faulting, c.received, i.held, i.passed_on);
+}
+
 nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic,
                              const migrate::CostEvidence& costs) {
   nlohmann::json list = nlohmann::json::array();

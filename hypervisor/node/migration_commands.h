@@ -3,6 +3,7 @@
 #ifndef SSIVM_HYPERVISOR_NODE_MIGRATION_COMMANDS_H_
 #define SSIVM_HYPERVISOR_NODE_MIGRATION_COMMANDS_H_
 
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,12 @@ void AddMigrationCommands(ControlHandlers& handlers, VcpuMigrator& migrator);
 // moves, downtime_us, pull_backs, pull_back_pages}, "vcpus": [{vcpu, node,
 // migrations, pinned?, last_reason?, last_downtime_us?}]}; times in whole
 // us; faults, moves and pull_backs: what the costs rest on (0: the prior).
+// This node's side of the moves: {"sent", "sent_while_faulting",
+// "received", "interrupts_held", "interrupts_passed_on"}, and the same as a
+// line for the log.
+nlohmann::json MigrationJson(const MigrationCounters& c, const ClusterLink& link);
+std::string MigrationLine(const MigrationCounters& c, const ClusterLink& link);
+
 nlohmann::json PlacementJson(const std::vector<VcpuPlacementState>& vcpus, bool automatic,
                              const migrate::CostEvidence& costs);
 

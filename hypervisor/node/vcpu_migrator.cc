@@ -46,7 +46,8 @@ std::string Nodes(const cluster::ClusterView& view) {
 VcpuMigrator::VcpuMigrator(const MigratorConfig& config, ClusterLink& link,
                            cluster::Transport& transport, const GuestMemory& mem,
                            std::vector<VcpuLoop*> loops, migrate::CaptureFeatures features,
-                           std::function<uint8_t(NodeId)> guest_node, VmStop& stop)
+                           std::function<uint8_t(NodeId)> guest_node,
+                           std::function<bool(uint32_t)> waits_for_page, VmStop& stop)
     : config_(config),
       link_(link),
       transport_(transport),
@@ -54,6 +55,7 @@ VcpuMigrator::VcpuMigrator(const MigratorConfig& config, ClusterLink& link,
       loops_(std::move(loops)),
       features_(std::move(features)),
       guest_node_(std::move(guest_node)),
+      waits_for_page_(std::move(waits_for_page)),
       stop_(stop) {
   for (uint32_t v = 0; v < link_.view().vcpu_count(); ++v) placement_.push_back({.vcpu = v});
   worker_ = std::thread([this] {
@@ -275,9 +277,15 @@ std::vector<VcpuPlacementState> VcpuMigrator::Placement() const {
   return out;
 }
 
+MigrationCounters VcpuMigrator::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
 void VcpuMigrator::SendOut(const cluster::MigrateOut& m) {
   if (m.vcpu >= loops_.size()) throw Error(fmt::format("asked to move unknown vCPU {}", m.vcpu));
   VcpuLoop& loop = *loops_[m.vcpu];
+  const bool faulting = waits_for_page_(m.vcpu);
   uint64_t paused_at = 0;
   // Caught in the middle of delivering an event, a vCPU is let run on for a
   // moment and caught again (see Busy); if it stays busy, the move is
@@ -326,6 +334,9 @@ void VcpuMigrator::SendOut(const cluster::MigrateOut& m) {
     }
   });
   SetVcpuNode(mem_, m.vcpu, guest_node_(m.to));
+  std::lock_guard lock(mu_);
+  ++counters_.sent;
+  if (faulting) ++counters_.sent_while_faulting;
 }
 
 void VcpuMigrator::OnPart(NodeId from, const cluster::VcpuStatePart& p, const PageBuffer& page) {
@@ -391,6 +402,10 @@ void VcpuMigrator::TakeIn(NodeId from, const Incoming& in) {
   SetVcpuNode(mem_, in.vcpu, guest_node_(config_.self));
   link_.ReleaseHeld(in.vcpu);
   loop.Resume();
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.received;
+  }
   // The clocks of two hosts: a step between them makes no negative phase.
   const auto since = [](uint64_t then, uint64_t now) { return now > then ? now - then : 0; };
   const cluster::VcpuMoved moved{in.id,

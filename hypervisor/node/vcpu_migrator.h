@@ -68,6 +68,15 @@ struct VcpuPlacementState {
   double last_downtime_us = 0;
 };
 
+// What this node's side of the moves saw (status, and the log at the end).
+struct MigrationCounters {
+  uint64_t sent = 0;
+  // Asked to move while it waited for a remote page (it is paused once the
+  // page is in).
+  uint64_t sent_while_faulting = 0;
+  uint64_t received = 0;
+};
+
 struct MigratorConfig {
   cluster::NodeId self = 0;
   cluster::NodeId coordinator = 0;
@@ -86,10 +95,12 @@ class VcpuMigrator {
   // `loops`: index = vCPU, one for every vCPU of the guest (parked where
   // another node runs it). `guest_node`: the guest's number of a node (its
   // vCPU -> node table in the boot info is kept up to date).
+  // `waits_for_page`: whether a vCPU waits for a remote page now.
   VcpuMigrator(const MigratorConfig& config, ClusterLink& link, cluster::Transport& transport,
                const GuestMemory& mem, std::vector<VcpuLoop*> loops,
                migrate::CaptureFeatures features,
-               std::function<uint8_t(cluster::NodeId)> guest_node, VmStop& stop);
+               std::function<uint8_t(cluster::NodeId)> guest_node,
+               std::function<bool(uint32_t)> waits_for_page, VmStop& stop);
   ~VcpuMigrator();
   VcpuMigrator(const VcpuMigrator&) = delete;
   VcpuMigrator& operator=(const VcpuMigrator&) = delete;
@@ -107,6 +118,7 @@ class VcpuMigrator {
   std::optional<MigrationOutcome> PinTo(uint32_t vcpu, cluster::NodeId node);
   void Unpin(uint32_t vcpu);
   std::vector<VcpuPlacementState> Placement() const;
+  MigrationCounters counters() const;
 
   // The link's migration handler (the transport's receive thread): never
   // blocks; a message that breaks the protocol throws (the peer is lost).
@@ -173,6 +185,7 @@ class VcpuMigrator {
   const std::vector<VcpuLoop*> loops_;
   const migrate::CaptureFeatures features_;
   const std::function<uint8_t(cluster::NodeId)> guest_node_;
+  const std::function<bool(uint32_t)> waits_for_page_;
   VmStop& stop_;
 
   std::mutex one_at_a_time_;  // coordinator: held by Migrate
@@ -183,6 +196,7 @@ class VcpuMigrator {
   std::optional<Move> move_;                      // coordinator: the one in flight
   std::vector<VcpuPlacementState> placement_;     // coordinator, index = vCPU
   std::map<cluster::NodeId, Incoming> incoming_;  // target: by sender
+  MigrationCounters counters_;
   std::deque<std::function<void()>> jobs_;
   std::thread worker_;  // last: started when all else is
 };
