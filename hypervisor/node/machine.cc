@@ -453,7 +453,7 @@ void Machine::CreateMigrator() {
   PlacementDriverConfig pc;
   pc.self = role_.self;
   pc.coordinator = mc.coordinator;
-  pc.automatic = cfg_.placement;
+  pc.automatic = role_.placement;
   placement_ =
       std::make_unique<PlacementDriver>(pc, cluster_->link(), cluster_->transport(), *migrator_,
                                         [this] { return cluster_->vcpu_pages_from(); });
