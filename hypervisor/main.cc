@@ -134,12 +134,13 @@ static int Main(int argc, char** argv) {
                  "Host CPUs the vCPU threads run on, e.g. 1 or 0-3,6 (default: any; also "
                  "$SSIVM_VCPU_CPUS, which the emulated machine sets to its last CPU)")
       ->envname(ssivm::kVcpuCpusEnv);
-  std::string placement = "on";
-  app.add_option("--placement", placement,
-                 "With --manifest, on node 0: move vCPUs automatically to the node whose memory "
-                 "they keep pulling pages from (on), or only when an operator says so (off)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->capture_default_str();
+  std::string placement;
+  auto* placement_opt =
+      app.add_option("--placement", placement,
+                     "With --manifest, on node 0: move vCPUs automatically to the node whose "
+                     "memory they keep pulling pages from (on), or only when an operator says so "
+                     "(off) (default: the manifest's `placement`, else on)")
+          ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--control", cfg.control_path,
                  "Control socket for ssictl status/down (a Unix socket path)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -168,7 +169,6 @@ static int Main(int argc, char** argv) {
     std::fprintf(stderr, "ssivm: %s\nRun 'ssivm --help' for the options.\n", e.what());
     return ssivm::kExitUsage;
   }
-  cfg.placement = placement == "on";
   if (!vcpu_cpus.empty()) {
     try {
       cfg.vcpu_cpus = ssivm::ParseCpuList(vcpu_cpus);
@@ -194,6 +194,8 @@ static int Main(int argc, char** argv) {
     if (*manifest_opt) {
       const ssivm::provision::ClusterManifest m = ssivm::provision::Load(manifest_path);
       cfg.cluster = ssivm::RoleFromManifest(m, node_id);
+      // The command line wins over the manifest (ssictl up --placement).
+      if (placement_opt->count() > 0) cfg.cluster->placement = placement == "on";
       ssivm::LoadRoleSecret(*cfg.cluster, manifest_path);
       spdlog::set_pattern(fmt::format("ssivm[node {}]: %v", node_id));
       if (!*kernel_opt) cfg.kernel_path = m.guest.kernel;

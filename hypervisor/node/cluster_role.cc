@@ -70,6 +70,7 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
   r.view = cluster::ClusterView::FromManifest(m);
   r.security = m.transport_security;
   r.heartbeat_timeout = std::chrono::milliseconds(m.heartbeat_timeout_ms);
+  r.placement = m.placement;
   return r;
 }
 

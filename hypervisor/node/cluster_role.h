@@ -28,6 +28,9 @@ struct ClusterRole {
   // A peer silent this long is lost; a fault or forwarded I/O waiting this
   // long is reported.
   std::chrono::milliseconds heartbeat_timeout{5000};
+  // The coordinator moves vCPUs by itself (the manifest's `placement`;
+  // `ssivm --placement` overrides it).
+  bool placement = true;
 
   uint32_t node_count() const { return view.member_count(); }
   uint32_t vcpus() const { return view.vcpu_count(); }

@@ -36,6 +36,15 @@ TEST(ClusterRole, FromManifest) {
   EXPECT_FALSE(r.device_node());
 }
 
+// The manifest's `placement` reaches the node (main.cc lets --placement
+// override it).
+TEST(ClusterRole, TakesPlacementFromTheManifest) {
+  EXPECT_TRUE(RoleFromManifest(TwoNodes(), 0).placement);
+  provision::ClusterManifest m = TwoNodes();
+  m.placement = false;
+  EXPECT_FALSE(RoleFromManifest(m, 0).placement);
+}
+
 TEST(ClusterRole, RejectsWhatTheNodeProcessCannotRun) {
   EXPECT_THROW(RoleFromManifest(TwoNodes(), 5), Error);
   provision::ClusterManifest m = TwoNodes();

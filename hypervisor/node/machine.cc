@@ -456,7 +456,7 @@ void Machine::CreateMigrator() {
   PlacementDriverConfig pc;
   pc.self = role_.self;
   pc.coordinator = mc.coordinator;
-  pc.automatic = cfg_.placement;
+  pc.automatic = role_.placement;
   PlacementDriver::Inputs inputs;
   inputs.pages_from = [this] { return cluster_->vcpu_pages_from(); };
   inputs.fault_latencies = [this] {

@@ -27,8 +27,6 @@ struct MachineConfig {
   std::string kvm_path = "/dev/kvm";
   std::string control_path;    // control socket (ssictl status/down); empty: none
   std::vector<int> vcpu_cpus;  // host CPUs the vCPU threads run on; empty: any
-  // Node 0 moves vCPUs to the node they pull most pages from (a cluster).
-  bool placement = true;
   // Set when this process is one node of a multi-node guest.
   std::optional<ClusterRole> cluster;
 };

@@ -6,6 +6,7 @@
 #define SSIVM_PROVISION_MANIFEST_MANIFEST_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,10 @@ struct ClusterManifest {
   // A node silent for this long is declared dead and the aggregate stops;
   // a fault or forwarded I/O waiting this long is reported.
   uint32_t heartbeat_timeout_ms = 5000;
+  // `placement`: the coordinator (the device node) moves vCPUs by itself to
+  // the node whose memory they keep pulling ("on", true), or only when an
+  // operator says so ("off"). `ssivm --placement` overrides it.
+  bool placement = true;
   Guest guest;
   std::vector<Node> nodes;
   bool operator==(const ClusterManifest&) const = default;
@@ -68,6 +73,16 @@ struct ClusterManifest {
   uint32_t DeviceNodeId() const;
   const Node* FindNodeByName(std::string_view name) const;
 };
+
+// The TOML names of `placement`: "on" (true) and "off".
+inline const char* PlacementName(bool automatic) {
+  return automatic ? "on" : "off";
+}
+inline std::optional<bool> PlacementFromName(std::string_view name) {
+  if (name == PlacementName(true)) return true;
+  if (name == PlacementName(false)) return false;
+  return std::nullopt;
+}
 
 // One problem found in a manifest: the key ("nodes[2].address") and what is wrong.
 struct Problem {

@@ -79,6 +79,21 @@ class TableReader {
     *out = static_cast<T>(i);
   }
 
+  // An optional string naming one of a few values: from_name maps it to the
+  // value, or to nullopt when it is none of them (`allowed` lists them).
+  template <typename T, typename FromName>
+  void Choice(const std::string& key, FromName from_name, const char* allowed, T* out) {
+    const Value* v = Get(key, toml::value_t::string, false);
+    if (v == nullptr) return;
+    const std::string& name = v->as_string().str;
+    if (const std::optional<T> value = from_name(name)) {
+      *out = *value;
+    } else {
+      problems_->push_back(
+          {Key(key), "'" + name + "' is not one of " + std::string(allowed), LineOf(*v)});
+    }
+  }
+
   // Reports every key that no Get asked for.
   void RejectUnknown() {
     std::vector<std::pair<std::string, int>> unknown;
@@ -141,18 +156,10 @@ ClusterManifest ReadManifest(const Value& root, std::vector<Problem>* problems,
   TableReader r(root, "", problems, lines);
   r.String("cluster_id", true, &m.cluster_id);
   r.Integer("epoch", true, 1, INT64_MAX, &m.epoch);
-  if (const Value* v = r.Get("transport_security", toml::value_t::string, false)) {
-    const auto s = cluster::SecurityFromName(v->as_string().str);
-    if (s) {
-      m.transport_security = *s;
-    } else {
-      problems->push_back(
-          {"transport_security",
-           "'" + v->as_string().str + "' is not one of encrypted, authenticated, none",
-           LineOf(*v)});
-    }
-  }
+  r.Choice("transport_security", cluster::SecurityFromName, "encrypted, authenticated, none",
+           &m.transport_security);
   r.Integer("heartbeat_timeout_ms", false, 100, 3600000, &m.heartbeat_timeout_ms);
+  r.Choice("placement", PlacementFromName, "on, off", &m.placement);
   if (const Value* g = r.Get("guest", toml::value_t::table, true)) {
     ReadGuest(*g, problems, lines, &m.guest);
   }

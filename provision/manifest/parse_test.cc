@@ -14,6 +14,7 @@ ClusterManifest Sample() {
   m.epoch = 7;
   m.transport_security = cluster::TransportSecurity::kAuthenticated;
   m.heartbeat_timeout_ms = 2500;
+  m.placement = false;
   m.guest.kernel = "/boot/guest \"x\".elf";
   m.guest.initrd = "/boot/initrd";
   m.guest.cmdline = "console=ttyS0 a=\\b\ttab";
@@ -49,6 +50,9 @@ TEST(ManifestParse, WriteIsDeterministicAndReadable) {
   std::string text = Write(Sample());
   EXPECT_NE(text.find("[[nodes]]\nid = 3\nname = \"n3\""), std::string::npos) << text;
   EXPECT_NE(text.find("vcpus = { first = 2, last = 4 }"), std::string::npos) << text;
+  EXPECT_NE(text.find("heartbeat_timeout_ms = 2500\nplacement = \"off\"\n\n[guest]"),
+            std::string::npos)
+      << text;
 }
 
 TEST(ManifestParse, TransportKeysHaveSafeDefaultsAndAreChecked) {
@@ -68,6 +72,26 @@ TEST(ManifestParse, TransportKeysHaveSafeDefaultsAndAreChecked) {
   std::string fast = Write(Sample());
   fast.replace(fast.find("= 2500"), 6, "= 5");
   EXPECT_NE(Reject(fast).find("heartbeat_timeout_ms: 5 is out of range"), std::string::npos);
+}
+
+// Leaving the key out means on; anything but "on" and "off" is refused by name.
+TEST(ManifestParse, PlacementIsOnUnlessTheManifestSaysOff) {
+  const std::string off_line = "placement = \"off\"\n";
+  const std::string text = Write(Sample());
+  ASSERT_NE(text.find(off_line), std::string::npos) << text;
+  EXPECT_FALSE(Parse(text, "c.toml").placement);
+  std::string missing = text;
+  missing.erase(missing.find(off_line), off_line.size());
+  EXPECT_TRUE(Parse(missing, "c.toml").placement);
+  std::string maybe = text;
+  maybe.replace(maybe.find(off_line), off_line.size(), "placement = \"maybe\"\n");
+  EXPECT_NE(Reject(maybe).find("c.toml:6: placement: 'maybe' is not one of on, off"),
+            std::string::npos)
+      << Reject(maybe);
+  std::string boolean = text;
+  boolean.replace(boolean.find(off_line), off_line.size(), "placement = false\n");
+  EXPECT_NE(Reject(boolean).find("placement: must be a string, not a boolean"), std::string::npos)
+      << Reject(boolean);
 }
 
 TEST(ManifestParse, ExampleFileIsValid) {
@@ -90,6 +114,8 @@ TEST(ManifestParse, DefaultsForOptionalKeys) {
   EXPECT_EQ(m.guest.vcpus_online, 1u);
   EXPECT_EQ(m.guest.page_size_kib, 4u);
   EXPECT_EQ(m.guest.kernel, "");
+  EXPECT_TRUE(m.placement);
+  EXPECT_NE(Write(m).find("placement = \"on\"\n"), std::string::npos) << Write(m);
 }
 
 TEST(ManifestParse, SyntaxErrorNamesFile) {

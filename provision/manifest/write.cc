@@ -52,6 +52,7 @@ std::string Write(const ClusterManifest& m) {
   out += "epoch = " + std::to_string(m.epoch) + "\n";
   out += "transport_security = " + Quote(cluster::SecurityName(m.transport_security)) + "\n";
   out += "heartbeat_timeout_ms = " + std::to_string(m.heartbeat_timeout_ms) + "\n";
+  out += "placement = " + Quote(PlacementName(m.placement)) + "\n";
   out += "\n[guest]\n";
   if (!m.guest.kernel.empty()) out += "kernel = " + Quote(m.guest.kernel) + "\n";
   if (!m.guest.initrd.empty()) out += "initrd = " + Quote(m.guest.initrd) + "\n";

@@ -234,6 +234,12 @@ TEST(SsictlUp, RejectsAnUnknownKvmChoice) {
   EXPECT_THAT(r.err, HasSubstr("--kvm")) << Describe(r);
 }
 
+TEST(SsictlUp, RejectsAnUnknownPlacement) {
+  const ProcessResult r = Ssictl({"up", "--nodes", "2", "--placement", "maybe"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("--placement: maybe not in {on,off}")) << Describe(r);
+}
+
 TEST(Ssivm, RejectsTooLongCommandLine) {
   const ProcessResult r = RunProcess(
       {kSsivm, "--kernel", kKernel, "--memory", "64", "--cmdline", std::string(70000, 'x')});

@@ -39,12 +39,14 @@ const char kSsivm[] = "hypervisor/ssivm";
 // console is the test's.
 class TwoNodes {
  public:
-  // `node0_args`: more options for node 0 (the coordinator).
+  // `node0_args`: more options for node 0 (the coordinator); `top`: more
+  // lines for the manifest's top table.
   TwoNodes(const std::string& name, uint16_t port, const std::string& cmdline,
-           uint32_t vcpus_per_node, const std::vector<std::string>& node0_args = {})
+           uint32_t vcpus_per_node, const std::vector<std::string>& node0_args = {},
+           const std::string& top = "")
       : control_("/tmp/ssivm-mig-" + std::to_string(::getpid()) + "-" + name + "-") {
     const std::string manifest =
-        testing::WriteManifest(name + ".toml", port, cmdline, {0, 1}, "", vcpus_per_node);
+        testing::WriteManifest(name + ".toml", port, cmdline, {0, 1}, top, vcpus_per_node);
     node1_ = std::make_unique<NodeProcess>(
         std::vector<std::string>{kSsivm, "--manifest", manifest, "--node", "1", "--console", "none",
                                  "--log-level", "warn", "--control", Control(1)});
@@ -260,6 +262,24 @@ TEST(Placement, OffMovesNothing) {
   EXPECT_GT(p.pulled, start + 100) << "vCPU 1 pulled too few pages to tell";
   EXPECT_EQ(p.vcpu["node"], 1) << p.vcpu;
   EXPECT_EQ(p.vcpu["migrations"], 0) << p.vcpu;
+}
+
+// Whether node 0 moves vCPUs by itself, as its status says once the guest runs.
+nlohmann::json AutomaticOnceRunning(TwoNodes& vm) {
+  EXPECT_TRUE(vm.node0().WaitFor("all 2 cpus online", VmTimeout(std::chrono::seconds(180))))
+      << vm.node0().out();
+  return vm.Ask(0, {{"cmd", "status"}})["placement"]["automatic"];
+}
+
+// The manifest's `placement` is node 0's default; its --placement wins.
+TEST(Placement, TheManifestTurnsItOffUnlessNode0IsToldOn) {
+  const std::string off = "placement = \"off\"\n";
+  {
+    TwoNodes vm("mf-off", PortBase() + 90, "ssi.shell=1", 1, {}, off);
+    EXPECT_EQ(AutomaticOnceRunning(vm), false);
+  }
+  TwoNodes vm("mf-on", PortBase() + 95, "ssi.shell=1", 1, {"--placement", "on"}, off);
+  EXPECT_EQ(AutomaticOnceRunning(vm), true);
 }
 
 }  // namespace

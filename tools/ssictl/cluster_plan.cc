@@ -1,6 +1,8 @@
 #include "tools/ssictl/cluster_plan.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -31,10 +33,12 @@ provision::ClusterManifest PushedManifest(provision::ClusterManifest m, const Ho
 }
 
 std::string StartCommand(const std::string& ssivm, const HostFiles& files, uint32_t node,
-                         const std::string& console, bool detach) {
-  const std::string node_argv =
-      CommandLine({ssivm, "--manifest", files.manifest(), "--node", std::to_string(node),
-                   "--console", console, "--control", files.control(node)});
+                         const std::string& console, bool detach, const std::string& placement) {
+  std::vector<std::string> argv = {ssivm,    "--manifest",         files.manifest(),
+                                   "--node", std::to_string(node), "--console",
+                                   console,  "--control",          files.control(node)};
+  if (!placement.empty()) argv.insert(argv.end(), {"--placement", placement});
+  const std::string node_argv = CommandLine(argv);
   const std::string dir = ShellQuote(files.dir);
   const std::string pidfile = ShellQuote(files.pidfile(node));
   if (detach) {
@@ -60,6 +64,32 @@ std::string KillCommand(const HostFiles& files, uint32_t node) {
       "p=$(cat {0} 2>/dev/null) && [ -n \"$p\" ] && grep -q ssivm /proc/$p/cmdline 2>/dev/null && "
       "kill -KILL $p && echo killed $p",
       ShellQuote(files.pidfile(node)));
+}
+
+provision::ClusterManifest LocalManifest(const std::string& name, const std::string& kernel,
+                                         const UpOptions& up, const ClusterUpOptions& opt,
+                                         const std::vector<std::string>& addresses) {
+  provision::ClusterManifest m;
+  m.cluster_id = name;
+  m.epoch = 1;
+  if (opt.insecure_transport) m.transport_security = cluster::TransportSecurity::kNone;
+  m.placement = provision::PlacementFromName(up.placement).value_or(true);
+  m.guest.kernel = kernel;
+  m.guest.initrd = up.initrd;
+  m.guest.cmdline = up.cmdline;
+  m.guest.vcpus_total = opt.nodes * opt.vcpus_per_node;
+  m.guest.vcpus_online = m.guest.vcpus_total;
+  for (uint32_t k = 0; k < opt.nodes; ++k) {
+    provision::Node n;
+    n.id = k;
+    n.name = fmt::format("node{}", k);
+    n.host = "localhost";
+    n.address = addresses.at(k);
+    n.vcpus = {k * opt.vcpus_per_node, (k + 1) * opt.vcpus_per_node - 1};
+    n.memory_mib = opt.memory_per_node_mib;
+    m.nodes.push_back(n);
+  }
+  return m;
 }
 
 UpDecision DecideUp(const provision::ClusterManifest& m, const std::vector<NodeState>& states) {

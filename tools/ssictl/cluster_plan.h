@@ -1,7 +1,8 @@
 // Where and how each node of a manifest runs when ssictl operates real hosts
 // (`ssictl up|status|down --manifest`): the hosts and their nodes, the files
-// on each host, the command lines run there, and whether `up` may start.
-// Pure logic: remote_cluster.cc does the I/O.
+// on each host, the command lines run there, and whether `up` may start;
+// and the manifest `ssictl up --nodes N` writes for nodes on this machine.
+// Pure logic: remote_cluster.cc and cluster_up.cc do the I/O.
 #ifndef SSIVM_TOOLS_SSICTL_CLUSTER_PLAN_H_
 #define SSIVM_TOOLS_SSICTL_CLUSTER_PLAN_H_
 
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "provision/manifest/manifest.h"
+#include "tools/ssictl/cluster_up.h"
+#include "tools/ssictl/up.h"
 
 namespace ssivm {
 
@@ -44,9 +47,11 @@ provision::ClusterManifest PushedManifest(provision::ClusterManifest m, const Ho
 // The sh command that starts node `node` there. In the foreground it
 // becomes the node process (pid file = the shell's pid, then exec); detached,
 // it starts the node in a session of its own, logging to the host's log
-// file, and returns at once.
+// file, and returns at once. `placement` ("on"/"off", `ssictl up
+// --placement`) overrides the manifest's; empty: the manifest's.
 std::string StartCommand(const std::string& ssivm, const HostFiles& files, uint32_t node,
-                         const std::string& console, bool detach);
+                         const std::string& console, bool detach,
+                         const std::string& placement = "");
 
 // `ssivm --query CMD --control SOCKET` as an sh command.
 std::string QueryCommand(const std::string& ssivm, const HostFiles& files, uint32_t node,
@@ -57,6 +62,15 @@ std::string AliveCommand(const HostFiles& files, uint32_t node);
 
 // Kills the node named by its pid file (if that process still runs ssivm).
 std::string KillCommand(const HostFiles& files, uint32_t node);
+
+// The manifest `ssictl up --nodes N` writes for its node processes on this
+// machine: cluster `name`, node K "nodeK" on localhost at addresses[K] with
+// `opt`'s vCPUs and memory each, the guest of `up` (with `kernel`, the one
+// located), and placement as `up` says (on if not given), so every node
+// has it.
+provision::ClusterManifest LocalManifest(const std::string& name, const std::string& kernel,
+                                         const UpOptions& up, const ClusterUpOptions& opt,
+                                         const std::vector<std::string>& addresses);
 
 // What a node's control query said.
 struct NodeState {

@@ -62,6 +62,10 @@ TEST(Plan, CommandLinesQuoteWhatTheyMust) {
             "mkdir -p /d && cd / && { setsid /opt/ssivm --manifest /d/cluster.toml --node 0 "
             "--console socket:/d/console.sock --control /d/node0.sock < /dev/null > /d/node0.log "
             "2>&1 & echo $! > /d/node0.pid; }");
+  // `up --placement off` overrides the manifest's on the node's command line.
+  EXPECT_EQ(StartCommand("ssivm", HostFiles{"/d"}, 1, "none", false, "off"),
+            "mkdir -p /d && echo $$ > /d/node1.pid && exec ssivm --manifest /d/cluster.toml "
+            "--node 1 --console none --control /d/node1.sock --placement off");
   EXPECT_EQ(QueryCommand("ssivm", HostFiles{"/d"}, 1, "status"),
             "ssivm --query status --control /d/node1.sock");
   // Kill only a process that still is an ssivm (the pid may have been reused).
@@ -78,6 +82,37 @@ std::vector<NodeState> States(std::vector<std::optional<uint64_t>> epochs) {
     s.push_back({k, k == 1 ? "hostB" : "hostA", epochs[k].has_value(), epochs[k]});
   }
   return s;
+}
+
+// `up --nodes 2 --vcpus-per-node 2 --placement off`: every node reads
+// placement = "off" from the manifest it is given.
+TEST(Plan, UpNodesWritesItsOptionsIntoTheManifest) {
+  UpOptions up;
+  up.cmdline = "ssi.shell=1";
+  up.placement = "off";
+  ClusterUpOptions opt;
+  opt.nodes = 2;
+  opt.vcpus_per_node = 2;
+  opt.memory_per_node_mib = 64;
+  const std::vector<std::string> addresses = {"10.9.0.1:7400", "10.9.0.2:7400"};
+  const provision::ClusterManifest m = LocalManifest("lab", "/k/guest.elf", up, opt, addresses);
+  EXPECT_THAT(provision::Validate(m), ::testing::IsEmpty());
+  const std::string text = provision::Write(m);
+  EXPECT_THAT(text, HasSubstr("placement = \"off\"\n")) << text;
+  EXPECT_FALSE(provision::Parse(text, "cluster.toml").placement);
+  EXPECT_EQ(m.transport_security, cluster::TransportSecurity::kEncrypted);
+  EXPECT_EQ(m.guest.kernel, "/k/guest.elf");
+  EXPECT_EQ(m.guest.cmdline, "ssi.shell=1");
+  EXPECT_EQ(m.guest.vcpus_total, 4u);
+  ASSERT_EQ(m.nodes.size(), 2u);
+  EXPECT_EQ(m.nodes[1].name, "node1");
+  EXPECT_EQ(m.nodes[1].address, "10.9.0.2:7400");
+  EXPECT_EQ(m.nodes[1].vcpus, (provision::VcpuRange{2, 3}));
+  up.placement = "";  // not given: on
+  opt.insecure_transport = true;
+  const provision::ClusterManifest defaults = LocalManifest("lab", "/k", up, opt, addresses);
+  EXPECT_TRUE(defaults.placement);
+  EXPECT_EQ(defaults.transport_security, cluster::TransportSecurity::kNone);
 }
 
 TEST(Plan, UpStartsOnlyWhenNothingRuns) {

@@ -23,6 +23,7 @@
 #include "guest/abi/boot_info.h"
 #include "provision/manifest/manifest.h"
 #include "provision/manifest/secret.h"
+#include "tools/ssictl/cluster_plan.h"
 #include "tools/ssictl/emulated_up.h"
 #include "tools/ssictl/locate.h"
 #include "tools/ssictl/netns.h"
@@ -105,26 +106,13 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
   std::unique_ptr<NetnsHosts> hosts;
   if (opt.net == "netns") hosts = std::make_unique<NetnsHosts>(opt.nodes, tag, subnet);
 
-  provision::ClusterManifest m;
-  m.cluster_id = name;
-  m.epoch = 1;
-  if (opt.insecure_transport) m.transport_security = cluster::TransportSecurity::kNone;
-  m.guest.kernel = std::filesystem::absolute(kernel).string();
-  m.guest.initrd = up.initrd;
-  m.guest.cmdline = up.cmdline;
-  m.guest.vcpus_total = opt.nodes * opt.vcpus_per_node;
-  m.guest.vcpus_online = m.guest.vcpus_total;
+  std::vector<std::string> addresses;
   for (uint32_t k = 0; k < opt.nodes; ++k) {
-    provision::Node n;
-    n.id = k;
-    n.name = fmt::format("node{}", k);
-    n.host = "localhost";
-    n.address = hosts ? fmt::format("{}:7400", hosts->address(k))
-                      : fmt::format("127.0.0.1:{}", FreeLoopbackPort());
-    n.vcpus = {k * opt.vcpus_per_node, (k + 1) * opt.vcpus_per_node - 1};
-    n.memory_mib = opt.memory_per_node_mib;
-    m.nodes.push_back(n);
+    addresses.push_back(hosts ? fmt::format("{}:7400", hosts->address(k))
+                              : fmt::format("127.0.0.1:{}", FreeLoopbackPort()));
   }
+  const provision::ClusterManifest m =
+      LocalManifest(name, std::filesystem::absolute(kernel).string(), up, opt, addresses);
   const TempDir dir("ssivm-up");  // private (mkdtemp): nothing planted in it
   const std::string manifest = dir.path() + "/cluster.toml";
   provision::Save(m, manifest);

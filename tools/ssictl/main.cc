@@ -144,6 +144,14 @@ static int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "host", "emulated"}))
       ->capture_default_str();
   up_cmd->add_option("--name", up.name, "Name of the VM (for ssictl status/down)");
+  up_cmd
+      ->add_option("--placement", up.placement,
+                   "Automatic vCPU placement: on (node 0 moves a vCPU to the node whose memory it "
+                   "keeps pulling pages from) or off (vCPUs move only by ssictl migrate/pin). "
+                   "Default: on; with --manifest or --domain, the manifest's `placement`, which "
+                   "this overrides. --nodes writes it into the manifest it makes. One node alone "
+                   "has nowhere to move vCPUs to")
+      ->check(CLI::IsMember({"on", "off"}));
   ssivm::ClusterUpOptions cluster;
   auto* nodes_opt = up_cmd->add_option("--nodes", cluster.nodes,
                                        "Run the guest across N node processes on this machine");
@@ -227,6 +235,7 @@ static int Main(int argc, char** argv) {
       remote.access.ssh = ssivm::WithSshFromEnv(remote.access.ssh);
     remote.console = up.console;
     remote.kvm = up.kvm;
+    remote.placement = up.placement;
     remote.access.ssivm = up.ssivm;
     remote.json = json_output;
     if (*up_cmd && *up_manifest) return ssivm::UpManifest(remote);

@@ -36,6 +36,7 @@ int New(const ManifestOptions& o) {
   n.cmdline = o.cmdline;
   ClusterManifest fresh = provision::NewManifest(hosts, n);
   if (o.insecure_transport) fresh.transport_security = cluster::TransportSecurity::kNone;
+  fresh.placement = o.placement == "on";
   // The secret beside the manifest (kept if there is one: the nodes hold it).
   const auto secret = [&](const ClusterManifest& m) {
     if (m.transport_security != cluster::TransportSecurity::kNone &&
@@ -156,6 +157,12 @@ ManifestCommands::ManifestCommands(CLI::App& app) {
   new_->add_flag("--insecure-transport", opt_.insecure_transport,
                  "No cluster secret: anyone who can reach a node's port can join the cluster "
                  "and read and write guest memory (transport_security = \"none\")");
+  new_->add_option("--placement", opt_.placement,
+                   "Automatic vCPU placement: on (the coordinator moves a vCPU to the node whose "
+                   "memory it keeps pulling pages from) or off (only ssictl migrate/pin move "
+                   "vCPUs)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
 
   check_ = manifest->add_subcommand("check", "Validate a manifest; exit 1 naming every problem");
   check_->add_option("file", opt_.check_file, "The manifest")->required();

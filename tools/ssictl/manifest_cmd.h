@@ -25,6 +25,7 @@ struct ManifestOptions {
   bool update = false;
   bool force = false;
   bool insecure_transport = false;
+  std::string placement = "on";  // the manifest's `placement`
   std::string check_file;
   // node add/remove
   std::string host;

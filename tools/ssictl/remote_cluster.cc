@@ -144,7 +144,7 @@ int UpDetached(const ClusterHosts& c, const RemoteOptions& opt) {
     const Site& s = c.SiteOf(id);
     const std::string console =
         id == m.DeviceNodeId() && opt.console != "stdio" ? opt.console : "none";
-    const std::string start = StartCommand(s.ssivm, s.files, id, console, true);
+    const std::string start = StartCommand(s.ssivm, s.files, id, console, true, opt.placement);
     const CapturedRun r = s.host.Run(start, kCommandTimeout);
     if (r.exit_code != 0 || r.timed_out) {
       throw Error(s.host.Failure(r, fmt::format("starting node {}", id), start));
@@ -237,9 +237,10 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
     for (const provision::Node& n : m.nodes) {
       const Site& s = c.SiteOf(n.id);
       const bool console_node = n.id == m.DeviceNodeId();
-      const std::vector<std::string> argv = s.host.Argv(
-          StartCommand(s.ssivm, s.files, n.id, console_node ? opt.console : "none", false),
-          console_node && terminal);
+      const std::vector<std::string> argv =
+          s.host.Argv(StartCommand(s.ssivm, s.files, n.id, console_node ? opt.console : "none",
+                                   false, opt.placement),
+                      console_node && terminal);
       // Only the console node stays in the terminal's process group (it
       // reads the terminal); the others are stopped through their control
       // sockets.

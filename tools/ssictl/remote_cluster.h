@@ -16,6 +16,9 @@ struct RemoteOptions {
   bool detach = false;            // up: return once every node runs
   bool json = false;              // status, migrate, pin, unpin: print JSON
   std::string kvm = "auto";       // up, every node on this machine: where they run
+  // up: "on"/"off" overrides the manifest's `placement` (passed to every
+  // node, so they agree); empty: the manifest's.
+  std::string placement;
 };
 
 // Checks every host (all problems, then refuses), pushes the manifest and

@@ -64,6 +64,7 @@ std::vector<std::string> SsivmArgv(const UpOptions& opt) {
                                    opt.host_kind};
   if (!opt.initrd.empty()) argv.insert(argv.end(), {"--initrd", opt.initrd});
   if (!opt.cmdline.empty()) argv.insert(argv.end(), {"--cmdline", opt.cmdline});
+  if (!opt.placement.empty()) argv.insert(argv.end(), {"--placement", opt.placement});
   return argv;
 }
 

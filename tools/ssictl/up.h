@@ -20,6 +20,9 @@ struct UpOptions {
   std::string ssivm;         // empty: located next to ssictl
   std::string name;          // for ssictl status/down; empty: vm-<pid>
   std::string kvm = "auto";  // auto, host or emulated (tools/ssictl/emulated_up.h)
+  // Automatic vCPU placement, "on" or "off"; empty: not given (on, or with a
+  // manifest the manifest's `placement`).
+  std::string placement;
 };
 
 // Checks the options (Error naming the bad one) and returns the ssivm argv.
