@@ -46,10 +46,13 @@ extern "C" void arch_interrupt(ssivm::guest::arch::Frame* frame) {
     case vec::kSchedule:  // a trap: no EOI
       sched::OnSchedule(frame);
       break;
-    case vec::kReschedIpi:
+    case vec::kReschedIpi: {
       lapic::Eoi();
+      PerCpu* c = ThisCpu();
+      __atomic_store_n(&c->resched_ipis, c->resched_ipis + 1, __ATOMIC_RELEASE);
       sched::OnReschedIpi(frame);
       break;
+    }
     case vec::kSpurious:  // no EOI for the spurious vector
       break;
     default:

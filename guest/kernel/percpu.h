@@ -45,6 +45,7 @@ struct alignas(4096) PerCpu {
   Atomic<uint32_t> load_pct;  // busy share of the last window
   uint64_t switches;
   uint64_t irqs;
+  uint64_t resched_ipis;  // taken; other CPUs read it (workloads/ipi.cc)
 };
 static_assert(sizeof(SlotLocal) <= abi::kSlotIst1Top - 0x1000 - abi::kSlotPerCpu);
 

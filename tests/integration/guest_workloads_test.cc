@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "tests/integration/guest_test_util.h"
@@ -16,12 +17,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::ProcessResult;
 
-const char* const kWorkloads[] = {"counter", "litmus", "memtest", "stream", "compute", "pingpong"};
+const char* const kWorkloads[] = {"counter", "litmus",   "memtest", "stream",
+                                  "compute", "pingpong", "wakeup",  "ipi"};
 
 // Small test-mode sizes for each workload.
 const char kRunList[] =
     "ssi.run=counter:0x0:20000:2000,litmus:20:200,memtest:4,stream:65536:2,compute:64,"
-    "pingpong:500";
+    "pingpong:500,wakeup:50,ipi:200";
 
 class GuestWorkloads : public ::testing::TestWithParam<uint32_t> {};
 
@@ -38,7 +40,7 @@ TEST_P(GuestWorkloads, EveryWorkloadPasses) {
     EXPECT_THAT(r.out, HasSubstr(std::string("RESULT ") + w + " PASS")) << Describe(r);
   }
   EXPECT_THAT(r.out, Not(HasSubstr(" FAIL "))) << Describe(r);
-  EXPECT_THAT(r.out, HasSubstr("ssivm: 6 of 6 workloads passed")) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("ssivm: 8 of 8 workloads passed")) << Describe(r);
   // The counter ran 2 threads per CPU and its totals are exact.
   const uint64_t threads = uint64_t{2} * vcpus;
   EXPECT_THAT(r.out, HasSubstr("atomic=" + std::to_string(threads * 20000) + "/" +
@@ -47,6 +49,13 @@ TEST_P(GuestWorkloads, EveryWorkloadPasses) {
                                std::to_string(threads * 2000)))
       << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("cpus=" + std::to_string(vcpus))) << Describe(r);
+  // Every thread of every wakeup round ran once: thread i adds i + 1.
+  const uint64_t sum = 50 * uint64_t{vcpus} * (vcpus + 1) / 2;
+  EXPECT_THAT(r.out, HasSubstr("sum=" + std::to_string(sum) + "/" + std::to_string(sum)))
+      << Describe(r);
+  // Every IPI was taken: 200 rounds to each other CPU (to itself on one).
+  EXPECT_THAT(r.out, HasSubstr("ipis=" + std::to_string(200 * std::max(1u, vcpus - 1))))
+      << Describe(r);
 }
 
 INSTANTIATE_TEST_SUITE_P(Vcpus, GuestWorkloads, ::testing::Values(1u, 2u, 4u),

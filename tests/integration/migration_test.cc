@@ -92,11 +92,13 @@ class TwoNodes {
 };
 
 // The guest's own checks (exact counters, no forbidden memory-model
-// outcomes, every word of memtest) pass while vCPU 1 (of node 0) and vCPU 2
-// (of node 1) swap nodes again and again: each move lands while its vCPU
-// works, waits for remote pages or is sent IPIs.
+// outcomes, every word of memtest, every IPI taken) pass while vCPU 1 (of
+// node 0) and vCPU 2 (of node 1) swap nodes again and again: each move
+// lands while its vCPU works, waits for remote pages or is sent IPIs (the
+// ipi workload sends them all the time).
 TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
-  const std::string run = ForRuntime("counter,litmus,memtest", "counter,litmus:2:250,memtest:1");
+  const std::string run =
+      ForRuntime("counter,litmus,memtest,ipi:2000", "counter,litmus:2:250,memtest:1,ipi:100");
   // Placement off: only the test moves vCPUs (one move at a time).
   TwoNodes vm("work", PortBase() + 70, "ssi.run=" + run, 2, {"--placement", "off"});
   ASSERT_TRUE(vm.node0().WaitFor("all 4 cpus online", VmTimeout(std::chrono::seconds(180))))
@@ -106,7 +108,7 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
   int refused = 0;
   std::vector<double> downtimes_us;
   nlohmann::json migration;  // node 0's counters of moves, as of the last status read
-  std::string ended;  // why the mover stopped before it was told to
+  std::string ended;         // why the mover stopped before it was told to
   std::thread mover([&] {
     const std::pair<uint32_t, uint32_t> kSteps[] = {{1, 1}, {2, 0}, {1, 0}, {2, 1}};
     for (size_t i = 0; !done; ++i) {
@@ -130,13 +132,13 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
       }
     }
   });
-  const bool finished = vm.node0().WaitFor("RESULT memtest", VmTimeout(std::chrono::seconds(300)));
+  const bool finished = vm.node0().WaitFor("RESULT ipi", VmTimeout(std::chrono::seconds(300)));
   done = true;
   mover.join();
   const int status = vm.node0().WaitExit(std::chrono::seconds(120));
   ASSERT_TRUE(finished) << vm.node0().out();
   EXPECT_EQ(status, 0) << vm.node0().out();
-  for (const char* w : {"counter", "litmus", "memtest"}) {
+  for (const char* w : {"counter", "litmus", "memtest", "ipi"}) {
     EXPECT_THAT(vm.node0().out(), HasSubstr(std::string("RESULT ") + w + " PASS"))
         << vm.node0().out();
   }
@@ -149,11 +151,16 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
   // Moves take milliseconds, the workloads seconds: many land while they run.
   EXPECT_GE(moves, 4) << "only " << moves << " moves while the workloads ran";
   for (const double d : downtimes_us) EXPECT_GT(d, 0);
-  // Moves that caught a vCPU waiting for a remote page (node 0's side: it is
-  // the source of half the moves; about 1 in 8 in the runs so far).
+  // Moves that caught a vCPU waiting for a remote page, and interrupts in
+  // flight to a moving vCPU (node 0's side: it is the source or the target
+  // of every move).
   ASSERT_TRUE(migration.is_object()) << "no status of node 0 read while vCPUs moved";
   EXPECT_GT(migration["sent_while_faulting"].get<uint64_t>(), 0u)
       << "no move caught a vCPU in a remote fault: " << migration;
+  EXPECT_GT(migration["interrupts_held"].get<uint64_t>() +
+                migration["interrupts_passed_on"].get<uint64_t>(),
+            0u)
+      << "no interrupt met a moving vCPU: " << migration;
   std::printf("%d moves while the workloads ran (%d refused: busy); node 0: %s\n", moves, refused,
               migration.dump().c_str());
 }

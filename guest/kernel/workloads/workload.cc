@@ -19,6 +19,8 @@ constexpr Workload kWorkloads[] = {
     {"stream", "[elements=1048576] [reps=3]", Stream},
     {"compute", "[matrix_n=160]", Compute},
     {"pingpong", "[round_trips=2000]", Pingpong},
+    {"wakeup", "[rounds=1000]", Wakeup},
+    {"ipi", "[rounds=2000]", Ipi},
     {"initrd", "", Initrd},
     {"dsmlat", "[pages=500] (needs CPUs on 2 nodes)", Dsmlat},
     {nullptr, nullptr, nullptr},

@@ -66,6 +66,8 @@ bool Compute(const Args& args);
 bool Pingpong(const Args& args);
 bool Initrd(const Args& args);
 bool Dsmlat(const Args& args);
+bool Wakeup(const Args& args);
+bool Ipi(const Args& args);
 
 }  // namespace ssivm::guest::workloads
 
