@@ -2,12 +2,8 @@
 // move back and forth while the guest's verified workloads run across the
 // nodes (remote faults and IPIs in flight included), the guest sees where
 // its CPUs run now, and the operator's bad requests change nothing.
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "hypervisor/node/control_client.h"
 #include "tests/support/emulation.h"
+#include "tests/support/local_nodes.h"
 #include "tests/support/node_process.h"
 #include "tests/support/subprocess.h"
 
@@ -28,68 +24,10 @@ namespace {
 using ::testing::ContainsRegex;
 using testing::ForRuntime;
 using ::testing::HasSubstr;
-using testing::NodeProcess;
+using testing::LocalNodes;
 using ::testing::Not;
 using testing::PortBase;
 using testing::VmTimeout;
-
-const char kSsivm[] = "hypervisor/ssivm";
-
-// Two node processes of one guest, each with its control socket; node 0's
-// console is the test's.
-class TwoNodes {
- public:
-  // `node0_args`: more options for node 0 (the coordinator); `top`: more
-  // lines for the manifest's top table.
-  TwoNodes(const std::string& name, uint16_t port, const std::string& cmdline,
-           uint32_t vcpus_per_node, const std::vector<std::string>& node0_args = {},
-           const std::string& top = "")
-      : control_("/tmp/ssivm-mig-" + std::to_string(::getpid()) + "-" + name + "-") {
-    const std::string manifest =
-        testing::WriteManifest(name + ".toml", port, cmdline, {0, 1}, top, vcpus_per_node);
-    node1_ = std::make_unique<NodeProcess>(
-        std::vector<std::string>{kSsivm, "--manifest", manifest, "--node", "1", "--console", "none",
-                                 "--log-level", "warn", "--control", Control(1)});
-    std::vector<std::string> argv0 = {kSsivm,      "--manifest", manifest,    "--node",  "0",
-                                      "--console", "stdio",      "--control", Control(0)};
-    argv0.insert(argv0.end(), node0_args.begin(), node0_args.end());
-    node0_ = std::make_unique<NodeProcess>(argv0);
-  }
-  ~TwoNodes() {
-    node0_.reset();
-    node1_.reset();
-    std::filesystem::remove(Control(0));
-    std::filesystem::remove(Control(1));
-  }
-  TwoNodes(const TwoNodes&) = delete;
-  TwoNodes& operator=(const TwoNodes&) = delete;
-
-  NodeProcess& node0() { return *node0_; }
-  std::string Control(int node) const { return control_ + std::to_string(node) + ".sock"; }
-  nlohmann::json Ask(int node, const nlohmann::json& request) const {
-    return AskNode(Control(node), request);
-  }
-  // The error a request is answered with ("" if none).
-  std::string Refusal(int node, const nlohmann::json& request) const {
-    try {
-      Ask(node, request);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  }
-  std::vector<uint32_t> VcpusOf(int node) const {
-    return Ask(node, {{"cmd", "status"}})["vcpus"].get<std::vector<uint32_t>>();
-  }
-  nlohmann::json Migrate(uint32_t vcpu, uint32_t to) const {
-    return Ask(0, {{"cmd", "migrate"}, {"vcpu", vcpu}, {"to", to}});
-  }
-
- private:
-  const std::string control_;  // Unix socket paths are short: not under TEST_TMPDIR
-  std::unique_ptr<NodeProcess> node1_;
-  std::unique_ptr<NodeProcess> node0_;
-};
 
 // The guest's own checks (exact counters, no forbidden memory-model
 // outcomes, every word of memtest, every IPI taken) pass while vCPU 1 (of
@@ -100,7 +38,8 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
   const std::string run =
       ForRuntime("counter,litmus,memtest,ipi:2000", "counter,litmus:2:250,memtest:1,ipi:100");
   // Placement off: only the test moves vCPUs (one move at a time).
-  TwoNodes vm("work", PortBase() + 70, "ssi.run=" + run, 2, {"--placement", "off"});
+  LocalNodes vm("work", PortBase() + 70, "ssi.run=" + run,
+                {.vcpus_per_node = 2, .node0_args = {"--placement", "off"}});
   ASSERT_TRUE(vm.node0().WaitFor("all 4 cpus online", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   std::atomic<bool> done{false};
@@ -168,7 +107,7 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
 // Requests that cannot be done are refused, naming why, and change nothing;
 // a move the guest sees (its `cpus` table), pins, and the status.
 TEST(Migration, TheGuestSeesItsVcpuMoveAndBadRequestsChangeNothing) {
-  TwoNodes vm("shell", PortBase() + 75, "ssi.shell=1", 1, {"--placement", "off"});
+  LocalNodes vm("shell", PortBase() + 75, "ssi.shell=1", {.node0_args = {"--placement", "off"}});
   ASSERT_TRUE(vm.node0().WaitFor("ssivm login: ", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   ASSERT_TRUE(vm.node0().Type("admin\r\n"));
@@ -226,7 +165,7 @@ struct Placed {
   uint64_t pulled;
 };
 
-Placed PlacementOf(const TwoNodes& vm, uint32_t vcpu, int node, uint32_t from) {
+Placed PlacementOf(const LocalNodes& vm, uint32_t vcpu, uint32_t node, uint32_t from) {
   Placed p{vm.Ask(0, {{"cmd", "status"}})["placement"]["vcpus"][vcpu], 0};
   const nlohmann::json status = vm.Ask(node, {{"cmd", "status"}});
   for (const auto& e : status["vcpu_pages_from"]) {
@@ -242,7 +181,7 @@ Placed PlacementOf(const TwoNodes& vm, uint32_t vcpu, int node, uint32_t from) {
 // node 0 (vCPU 0 cannot leave the device node). The placement moves vCPU 1 to
 // node 0; with placement off nothing moves, however many pages it pulls.
 TEST(Placement, AVcpuMovesToTheNodeItPullsPagesFrom) {
-  TwoNodes vm("place", PortBase() + 80, "ssi.run=pingpong:4000000000", 1);
+  LocalNodes vm("place", PortBase() + 80, "ssi.run=pingpong:4000000000", {});
   ASSERT_TRUE(vm.node0().WaitFor("all 2 cpus online", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   Placed p{nlohmann::json::object(), 0};
@@ -258,7 +197,8 @@ TEST(Placement, AVcpuMovesToTheNodeItPullsPagesFrom) {
 }
 
 TEST(Placement, OffMovesNothing) {
-  TwoNodes vm("still", PortBase() + 85, "ssi.run=pingpong:4000000000", 1, {"--placement", "off"});
+  LocalNodes vm("still", PortBase() + 85, "ssi.run=pingpong:4000000000",
+                {.node0_args = {"--placement", "off"}});
   ASSERT_TRUE(vm.node0().WaitFor("all 2 cpus online", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   EXPECT_EQ(vm.Ask(0, {{"cmd", "status"}})["placement"]["automatic"], false);
@@ -272,7 +212,7 @@ TEST(Placement, OffMovesNothing) {
 }
 
 // Whether node 0 moves vCPUs by itself, as its status says once the guest runs.
-nlohmann::json AutomaticOnceRunning(TwoNodes& vm) {
+nlohmann::json AutomaticOnceRunning(LocalNodes& vm) {
   EXPECT_TRUE(vm.node0().WaitFor("all 2 cpus online", VmTimeout(std::chrono::seconds(180))))
       << vm.node0().out();
   return vm.Ask(0, {{"cmd", "status"}})["placement"]["automatic"];
@@ -282,10 +222,11 @@ nlohmann::json AutomaticOnceRunning(TwoNodes& vm) {
 TEST(Placement, TheManifestTurnsItOffUnlessNode0IsToldOn) {
   const std::string off = "placement = \"off\"\n";
   {
-    TwoNodes vm("mf-off", PortBase() + 90, "ssi.shell=1", 1, {}, off);
+    LocalNodes vm("mf-off", PortBase() + 90, "ssi.shell=1", {.manifest_top = off});
     EXPECT_EQ(AutomaticOnceRunning(vm), false);
   }
-  TwoNodes vm("mf-on", PortBase() + 95, "ssi.shell=1", 1, {"--placement", "on"}, off);
+  LocalNodes vm("mf-on", PortBase() + 95, "ssi.shell=1",
+                {.manifest_top = off, .node0_args = {"--placement", "on"}});
   EXPECT_EQ(AutomaticOnceRunning(vm), true);
 }
 

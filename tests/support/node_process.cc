@@ -15,15 +15,16 @@
 namespace ssivm::testing {
 
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
-                          std::array<int, 2> ids, const std::string& top, uint32_t vcpus_per_node) {
+                          const std::vector<int>& ids, const std::string& top,
+                          uint32_t vcpus_per_node) {
   const char* dir = std::getenv("TEST_TMPDIR");
   std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
   std::ofstream f(path);
   f << "cluster_id = \"t\"\nepoch = 1\n"
     << top << "[guest]\nkernel = \"" << std::getenv("TEST_SRCDIR")
     << "/ssivm/guest/kernel\"\ncmdline = \"" << cmdline
-    << "\"\nvcpus_total = " << 2 * vcpus_per_node << "\n";
-  for (uint32_t k = 0; k < 2; ++k) {
+    << "\"\nvcpus_total = " << ids.size() * vcpus_per_node << "\n";
+  for (uint32_t k = 0; k < ids.size(); ++k) {
     f << "[[nodes]]\nid = " << ids[k] << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
       << "address = \"127.0.0.1:" << port0 + k << "\"\nvcpus = { first = " << k * vcpus_per_node
       << ", last = " << (k + 1) * vcpus_per_node - 1 << " }\nmemory_mib = 64\n";
@@ -37,7 +38,7 @@ uint16_t PortBase() {
   return static_cast<uint16_t>(20000 + (::getpid() * 7) % 20000);
 }
 
-NodeProcess::NodeProcess(const std::vector<std::string>& argv) {
+NodeProcess::NodeProcess(const std::vector<std::string>& argv, Output output) {
   int out[2];
   int in[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return;
@@ -49,6 +50,7 @@ NodeProcess::NodeProcess(const std::vector<std::string>& argv) {
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
+    if (output == Output::kStdoutAndStderr) ::dup2(out[1], STDERR_FILENO);
     ::dup2(in[0], STDIN_FILENO);
     std::vector<char*> args;
     args.reserve(argv.size());
@@ -67,9 +69,20 @@ NodeProcess::~NodeProcess() {
   if (in_fd_ >= 0) ::close(in_fd_);
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
+    // A frozen (SIGSTOPped) process acts on SIGTERM only once it runs again.
+    ::kill(pid_, SIGCONT);
+    // A node that stops cleanly may wait for its peers' flush timeouts; one
+    // that does not end by then never will.
+    if (WaitExit(std::chrono::seconds(60)) < 0 && pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
   }
   if (out_fd_ >= 0) ::close(out_fd_);
+}
+
+bool NodeProcess::Signal(int sig) const {
+  return pid_ > 0 && ::kill(pid_, sig) == 0;
 }
 
 bool NodeProcess::ReadMore(std::chrono::steady_clock::time_point deadline) {

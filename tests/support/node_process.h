@@ -1,12 +1,11 @@
 // Node processes of one VM on this machine, for tests that talk to them while
-// they run: a two-node manifest, and a node process whose console the test
-// reads (and types into).
+// they run: a manifest of nodes on localhost, and a node process whose
+// console the test reads (and types into), freezes or kills.
 #ifndef SSIVM_TESTS_SUPPORT_NODE_PROCESS_H_
 #define SSIVM_TESTS_SUPPORT_NODE_PROCESS_H_
 
 #include <sys/types.h>
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -14,24 +13,30 @@
 
 namespace ssivm::testing {
 
-// Two nodes on localhost, `vcpus_per_node` vCPUs each (node k runs vCPUs
-// [k * n, (k + 1) * n)), 64 MiB each, the guest kernel of this tree and a
-// secret beside it (as `ssictl up` would make it); `ids` are their node ids
-// (a manifest after `ssictl node remove` has gaps); `top` is added to the top
-// table. In TEST_TMPDIR (or /tmp).
+// One node on localhost per entry of `ids`, their node ids (a manifest after
+// `ssictl node remove` has gaps): the k-th listens on port0 + k, runs
+// `vcpus_per_node` vCPUs ([k * n, (k + 1) * n)) and has 64 MiB; the guest
+// kernel of this tree, and a secret beside the manifest (as `ssictl up` would
+// make it); `top` is added to the top table. In TEST_TMPDIR (or /tmp).
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
-                          std::array<int, 2> ids = {0, 1}, const std::string& top = "",
+                          const std::vector<int>& ids = {0, 1}, const std::string& top = "",
                           uint32_t vcpus_per_node = 1);
 
 // A port range of this test process's own (by pid), for node addresses.
 uint16_t PortBase();
 
 // A node process whose console output the test reads while it runs, and
-// whose console input (its stdin) the test writes; killed (SIGTERM) and
-// reaped when it goes out of scope.
+// whose console input (its stdin) the test writes; stopped (SIGTERM, or
+// SIGKILL if it does not end in time, frozen or not) and reaped when it goes
+// out of scope.
 class NodeProcess {
  public:
-  explicit NodeProcess(const std::vector<std::string>& argv);
+  // What the test reads as the process's output: its stdout (the guest's
+  // console), or that and its stderr (its log) as they come; else its stderr
+  // is the test's.
+  enum class Output { kStdout, kStdoutAndStderr };
+
+  explicit NodeProcess(const std::vector<std::string>& argv, Output output = Output::kStdout);
   ~NodeProcess();
   NodeProcess(const NodeProcess&) = delete;
   NodeProcess& operator=(const NodeProcess&) = delete;
@@ -46,6 +51,9 @@ class NodeProcess {
   // Waits until the process ends (reading its output meanwhile); its exit
   // status, or -1 if it did not end within `timeout`.
   int WaitExit(std::chrono::seconds timeout);
+  // Sends `sig` (SIGSTOP, SIGCONT, SIGKILL: a frozen or dead node) while the
+  // process is this object's: false once WaitExit reaped it.
+  bool Signal(int sig) const;
 
  private:
   // Appends what the process wrote next; false at its end or the deadline.
