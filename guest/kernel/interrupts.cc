@@ -33,7 +33,7 @@ extern "C" void arch_interrupt(ssivm::guest::arch::Frame* frame) {
   using namespace ssivm::guest;  // NOLINT(build/namespaces)
   const uint64_t vector = frame->vector;
   if (vector < 32 && vector != vec::kSchedule) ExceptionPanic(*frame);
-  ++ThisCpu()->irqs;
+  ++ThisCpu()->counters.irqs;
   switch (vector) {
     case vec::kTimer:
       lapic::Eoi();
@@ -48,8 +48,8 @@ extern "C" void arch_interrupt(ssivm::guest::arch::Frame* frame) {
       break;
     case vec::kReschedIpi: {
       lapic::Eoi();
-      PerCpu* c = ThisCpu();
-      __atomic_store_n(&c->resched_ipis, c->resched_ipis + 1, __ATOMIC_RELEASE);
+      CpuCounters& c = ThisCpu()->counters;
+      __atomic_store_n(&c.resched_ipis, c.resched_ipis + 1, __ATOMIC_RELEASE);
       sched::OnReschedIpi(frame);
       break;
     }

@@ -138,7 +138,7 @@ void SwitchTo(arch::Frame* frame, PerCpu* c, Thread* next) {
   __atomic_store_n(&c->current, next, __ATOMIC_RELEASE);
   ThisSlot()->current = next;
   *frame = next->context;
-  ++c->switches;
+  ++c->counters.switches;
 }
 
 // The scheduling decision. `must_leave`: the current thread blocked or died.
@@ -295,11 +295,12 @@ void Wake(Thread* t) {
 
 void OnTick(arch::Frame* frame) {
   PerCpu* c = ThisCpu();
-  ++c->ticks;
-  if (!IsIdle(c, c->current)) ++c->busy_ticks;
-  if (c->ticks % kLoadWindowTicks == 0) {
-    const uint64_t busy = c->busy_ticks - c->window_start_busy;
-    c->window_start_busy = c->busy_ticks;
+  CpuCounters& n = c->counters;
+  ++n.ticks;
+  if (!IsIdle(c, c->current)) ++n.busy_ticks;
+  if (n.ticks % kLoadWindowTicks == 0) {
+    const uint64_t busy = n.busy_ticks - n.window_start_busy;
+    n.window_start_busy = n.busy_ticks;
     c->load_pct.Store(static_cast<uint32_t>(busy * 100 / kLoadWindowTicks), MemoryOrder::kRelaxed);
   }
   Reschedule(frame, false);

@@ -74,7 +74,7 @@ void Cpus() {
     const bool idle = __atomic_load_n(&c->current, __ATOMIC_RELAXED) == c->idle;
     console::Printf("%3u  %4u  %4u  %-5s  %3u%%  %5u  %8lu  %lu\n", i, NodeOfCpu(i), c->apic_id,
                     idle ? "idle" : "busy", c->load_pct.Load(MemoryOrder::kRelaxed),
-                    c->rq_len.Load(MemoryOrder::kRelaxed), c->switches, c->irqs);
+                    c->rq_len.Load(MemoryOrder::kRelaxed), c->counters.switches, c->counters.irqs);
   }
 }
 

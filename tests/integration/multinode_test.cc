@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/emulation.h"
+#include "tests/support/local_nodes.h"
 #include "tests/support/node_process.h"
 #include "tests/support/subprocess.h"
 #include "tools/bench/guest_result.h"
@@ -297,14 +298,11 @@ std::optional<uint64_t> VcpuHaltedNs(const std::string& control) {
 // its idle port instead; the guest halts through it and KVM sleeps the vCPU
 // until the next interrupt (PVM guests halt by hypercall: the same).
 TEST(Cluster, AnIdleGuestsVcpusSleepHalted) {
-  const std::string manifest = WriteManifest("idle.toml", PortBase() + 40, "ssi.shell=1");
-  // Unix socket paths are short: not under TEST_TMPDIR.
-  const std::string control = "/tmp/ssivm-idle-" + std::to_string(::getpid()) + "-";
-  const std::string control0 = control + "0.sock", control1 = control + "1.sock";
-  NodeProcess node1({kSsivm, "--manifest", manifest, "--node", "1", "--console", "none",
-                     "--log-level", "warn", "--control", control1});
-  NodeProcess node0({kSsivm, "--manifest", manifest, "--node", "0", "--console", "stdio",
-                     "--log-level", "warn", "--control", control0});
+  // Placement off: each node keeps its vCPU (the halted time is per node).
+  testing::LocalNodes vm("idle", PortBase() + 40, "ssi.shell=1",
+                         {.manifest_top = "placement = \"off\"\n"});
+  NodeProcess& node0 = vm.node0();
+  const std::string control0 = vm.Control(0), control1 = vm.Control(1);
   // The shell waits at its login prompt: every vCPU is idle.
   ASSERT_TRUE(node0.WaitFor("ssivm login: ", std::chrono::seconds(180))) << node0.out();
   if (!KvmMitigatesSmtRsb()) {
@@ -329,8 +327,6 @@ TEST(Cluster, AnIdleGuestsVcpusSleepHalted) {
     EXPECT_GT(slept, 0.1 * wall) << "a vCPU of an idle guest slept halted " << slept << " s of "
                                  << wall << " s";
   }
-  std::filesystem::remove(control0);
-  std::filesystem::remove(control1);
 }
 
 TEST(Cluster, ANodeThatDiesStopsTheOthersNamingIt) {

@@ -23,7 +23,7 @@ struct Ctx {
 };
 
 uint64_t Taken(uint32_t cpu) {
-  return __atomic_load_n(&CpuData(cpu)->resched_ipis, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(&CpuData(cpu)->counters.resched_ipis, __ATOMIC_ACQUIRE);
 }
 
 // Thread 0, on CPU 0.
