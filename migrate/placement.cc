@@ -16,6 +16,11 @@ void PlacementConfig::Validate() const {
         "and {} us)",
         costs.page_fault_us, costs.vcpu_move_us));
   }
+  if (!(window_us > 0))
+    throw Error(fmt::format("placement: window_us {} must be positive", window_us));
+  if (!(min_stall_share >= 0 && min_stall_share <= 1)) {
+    throw Error(fmt::format("placement: min_stall_share {} must be in [0, 1]", min_stall_share));
+  }
   if (!(gain_factor >= 1)) {
     throw Error(fmt::format("placement: gain_factor {} must be at least 1", gain_factor));
   }
@@ -78,6 +83,7 @@ std::optional<PlacementMove> PlacementPolicy::Want(uint32_t vcpu, NodeId at,
   // What the window's faults from `best` cost, against what a move costs.
   const double gain_us = static_cast<double>(pulled) * config_.costs.page_fault_us;
   const bool worth = best && gain_us > config_.gain_factor * config_.costs.vcpu_move_us &&
+                     gain_us >= config_.min_stall_share * config_.window_us &&
                      static_cast<double>(pulled) >= config_.min_share * static_cast<double>(remote);
   if (!worth) {
     h.candidate.reset();
@@ -90,9 +96,9 @@ std::optional<PlacementMove> PlacementPolicy::Want(uint32_t vcpu, NodeId at,
   return PlacementMove{
       vcpu, at, *best,
       fmt::format("pulled {} of its {} remote pages from node {} in each of {} windows (~{:.1f} "
-                  "ms a window at {:.0f} us a page; a move costs ~{:.1f} ms)",
+                  "ms a window at {:.0f} us a page, {:.0f}% of it; a move costs ~{:.1f} ms)",
                   pulled, remote, *best, h.streak, gain_us / 1000, config_.costs.page_fault_us,
-                  config_.costs.vcpu_move_us / 1000)};
+                  100 * gain_us / config_.window_us, config_.costs.vcpu_move_us / 1000)};
 }
 
 std::vector<PlacementMove> PlacementPolicy::Decide(const Placement& now,

@@ -7,6 +7,9 @@
 //
 // Hysteresis, so that vCPUs do not bounce:
 //   - a move must save more than `gain_factor` times its cost in one window,
+//     and at least `min_stall_share` of the window (a vCPU that loses less
+//     of its time to remote faults keeps its node's CPU: else an idle guest's
+//     few faults would gather every vCPU on one node),
 //   - one node must draw most of the vCPU's remote faults (`min_share`),
 //   - the same node must win `stable_windows` windows in a row,
 //   - a vCPU that moved stays `cooldown_windows` windows.
@@ -45,9 +48,11 @@ struct PlacementCosts {
 
 struct PlacementConfig {
   PlacementCosts costs;
-  double gain_factor = 2.0;     // >= 1
-  double min_share = 0.6;       // in (0, 1]
-  uint32_t stable_windows = 2;  // >= 1
+  double window_us = 1'000'000;   // the time one window of faults covers, > 0
+  double gain_factor = 2.0;       // >= 1
+  double min_stall_share = 0.05;  // in [0, 1]
+  double min_share = 0.6;         // in (0, 1]
+  uint32_t stable_windows = 2;    // >= 1
   uint32_t cooldown_windows = 4;
   uint32_t max_vcpus_per_node = 0;  // 0: no limit
 

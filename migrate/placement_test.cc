@@ -24,8 +24,9 @@ Placement View() {
   return {{0, 0, 1, 1, 2, 2}, {0, 1, 2}};
 }
 
-// Default costs: 50 us a page, 5 ms a move, gain factor 2: a window must pull
-// more than 200 pages from one node for a move to be worth it.
+// Default costs: 50 us a page, 5 ms a move, gain factor 2, 1 s windows, 5%
+// of a window: a window must pull more than 200 pages from one node for a
+// move to pay, and at least 1000 for the vCPU to lose 5% of its time.
 constexpr uint64_t kWorth = 1000;
 
 using testing::ErrorOf;
@@ -161,21 +162,41 @@ TEST(Placement, BadInputIsNamedAndChangesNothing) {
 }
 
 // Measured costs change what is worth a move: a window of 300 pages pays for
-// a 5 ms move at 50 us a page (15 ms > 2 x 5 ms), not for a 10 ms one.
+// a 5 ms move at 50 us a page (15 ms > 2 x 5 ms), not for a 10 ms one
+// (windows of 100 ms: 15 ms is more than 5% of one).
 TEST(Placement, MeasuredCostsDecideWhatIsWorthAMove) {
   const Placement view = View();
-  PlacementPolicy p;
+  PlacementPolicy p({.window_us = 100'000});
   p.SetCosts({.page_fault_us = 50, .vcpu_move_us = 10000});
   for (int i = 0; i < 4; ++i) EXPECT_THAT(p.Decide(view, {{0, {{2, 300}}}}), IsEmpty());
   p.SetCosts({.page_fault_us = 50, .vcpu_move_us = 5000});
   p.Decide(view, {{0, {{2, 300}}}});
   const std::vector<PlacementMove> moves = p.Decide(view, {{0, {{2, 300}}}});
   ASSERT_THAT(moves, ElementsAre(MoveOf(0, 0, 2)));
-  EXPECT_THAT(moves[0].why, HasSubstr("at 50 us a page; a move costs ~5.0 ms"));
+  EXPECT_THAT(moves[0].why, HasSubstr("at 50 us a page, 15% of it; a move costs ~5.0 ms"));
 
   EXPECT_THAT(ErrorOf([&] { p.SetCosts({.page_fault_us = -1, .vcpu_move_us = 1}); }),
               HasSubstr("costs"));
   EXPECT_EQ(p.costs().page_fault_us, 50) << "refused costs changed nothing";
+}
+
+// A vCPU that loses little of its time to remote faults stays, however
+// cheap a move: an idle guest's few faults must not gather its vCPUs on one
+// node. 100 pages at 400 us = 40 ms a window: 4% of it.
+TEST(Placement, AVcpuThatLosesLittleTimeToFaultsStays) {
+  const Placement view = View();
+  PlacementPolicy p;
+  p.SetCosts({.page_fault_us = 400, .vcpu_move_us = 1000});
+  for (int i = 0; i < 6; ++i) EXPECT_THAT(p.Decide(view, {{2, {{0, 100}}}}), IsEmpty());
+  p.Decide(view, {{2, {{0, 130}}}});  // 52 ms: 5.2%
+  EXPECT_THAT(p.Decide(view, {{2, {{0, 130}}}}), ElementsAre(MoveOf(2, 1, 0)));
+
+  PlacementConfig c;
+  c.min_stall_share = 1.5;
+  EXPECT_THAT(ErrorOf([&] { const PlacementPolicy bad(c); }), HasSubstr("min_stall_share 1.5"));
+  c = {};
+  c.window_us = 0;
+  EXPECT_THAT(ErrorOf([&] { const PlacementPolicy bad(c); }), HasSubstr("window_us"));
 }
 
 }  // namespace

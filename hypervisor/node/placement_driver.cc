@@ -18,7 +18,11 @@ PlacementDriver::PlacementDriver(const PlacementDriverConfig& config, ClusterLin
       transport_(transport),
       migrator_(migrator),
       inputs_(std::move(inputs)),
-      policy_(config.policy),
+      policy_([&] {
+        migrate::PlacementConfig p = config.policy;
+        p.window_us = std::chrono::duration<double, std::micro>(config.window).count();
+        return p;
+      }()),
       cost_model_(config.policy.costs) {
   moves_seen_.resize(link_.view().vcpu_count(), 0);
   thread_ = std::thread([this] {
