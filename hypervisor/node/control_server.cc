@@ -20,6 +20,18 @@ nlohmann::json ErrorAnswer(const std::string& why) {
   return {{"error", why}};
 }
 
+void Reply(int fd, std::string answer) {
+  answer += '\n';
+  (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+}
+
+// Whether `line` asks for one of the extra commands.
+bool IsExtraCommand(const std::string& line, const ControlHandlers& h) {
+  const nlohmann::json req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  return req.is_object() && req.contains("cmd") && req["cmd"].is_string() &&
+         h.commands.count(req["cmd"].get<std::string>()) != 0;
+}
+
 }  // namespace
 
 std::string HandleControlRequest(const std::string& line, const ControlHandlers& h) {
@@ -55,6 +67,12 @@ ControlServer::ControlServer(std::string path, ControlHandlers handlers)
       handlers_(std::move(handlers)),
       listen_(ListenPrivate(path_, "control socket")) {
   shutdown_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  for (size_t i = 0; i < kMaxRunning; ++i) {
+    workers_.emplace_back([this] {
+      RestrictThisThread(ThreadKind::kControl);
+      Work();
+    });
+  }
   thread_ = std::thread([this] {
     RestrictThisThread(ThreadKind::kControl);
     Serve();
@@ -65,7 +83,40 @@ ControlServer::~ControlServer() {
   const uint64_t one = 1;
   (void)!::write(shutdown_.get(), &one, sizeof(one));
   thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& w : workers_) w.join();
   ::unlink(path_.c_str());
+}
+
+bool ControlServer::Start(UniqueFd& fd, std::string line) {
+  {
+    std::lock_guard lock(mu_);
+    if (taken_ >= kMaxRunning) return false;
+    ++taken_;
+    jobs_.emplace_back(std::move(fd), std::move(line));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void ControlServer::Work() {
+  for (;;) {
+    std::pair<UniqueFd, std::string> job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, nothing left to answer
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    Reply(job.first.get(), HandleControlRequest(job.second, handlers_));
+    std::lock_guard lock(mu_);
+    --taken_;
+  }
 }
 
 void ControlServer::Serve() {
@@ -76,16 +127,16 @@ void ControlServer::Serve() {
       return;
     }
     if (fds[1].revents) return;
-    const Peer client = AcceptPeer(listen_.get());
-    if (client.fd.valid()) Answer(client);
+    Peer client = AcceptPeer(listen_.get());
+    if (client.fd.valid()) Answer(std::move(client));
   }
 }
 
 // One request per connection; a client that sends nothing within a second
-// is dropped (the server is single-threaded). The request of a peer that is
-// neither root nor this user is read (so that closing does not reset the
+// is dropped (requests are read one at a time). The request of a peer that
+// is neither root nor this user is read (so that closing does not reset the
 // connection before it reads the answer) but not acted on: it is told why.
-void ControlServer::Answer(const Peer& peer) {
+void ControlServer::Answer(Peer peer) {
   const int fd = peer.fd.get();
   std::string line;
   char buf[512];
@@ -96,16 +147,19 @@ void ControlServer::Answer(const Peer& peer) {
     if (n <= 0) break;
     line.append(buf, static_cast<size_t>(n));
   }
-  std::string answer;
+  line = line.substr(0, line.find('\n'));
   if (!peer.trusted) {
-    answer = ErrorAnswer(RefusalText(peer)).dump();
+    Reply(fd, ErrorAnswer(RefusalText(peer)).dump());
   } else if (line.size() >= kMaxRequest) {
-    answer = ErrorAnswer("the request is longer than 4096 bytes").dump();
-  } else {
-    answer = HandleControlRequest(line.substr(0, line.find('\n')), handlers_);
+    Reply(fd, ErrorAnswer("the request is longer than 4096 bytes").dump());
+  } else if (!IsExtraCommand(line, handlers_)) {
+    Reply(fd, HandleControlRequest(line, handlers_));
+  } else if (!Start(peer.fd, line)) {
+    Reply(fd, ErrorAnswer(fmt::format("busy: {} requests are running here; try again when one "
+                                      "is done",
+                                      kMaxRunning))
+                  .dump());
   }
-  answer += '\n';
-  (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
 }
 
 }  // namespace ssivm

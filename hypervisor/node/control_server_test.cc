@@ -6,7 +6,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -89,6 +95,54 @@ TEST(ControlServer, AnswersOverItsSocketAndRemovesIt) {
     EXPECT_THAT(Ask(path, std::string(5000, 'x')), HasSubstr("longer than 4096"));
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+// An extra command that takes long (a vCPU move waits until it is done) runs
+// on a thread of its own: status is answered meanwhile, up to kMaxRunning of
+// them run side by side, and one more is told the node is busy.
+TEST(ControlServer, ALongCommandDoesNotHoldUpTheOthers) {
+  const std::string path = "/tmp/ssivm-ctl-long-" + std::to_string(::getpid()) + ".sock";
+  auto release = std::make_shared<std::promise<void>>();
+  const std::shared_future<void> released = release->get_future().share();
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t started = 0;
+  int stops = 0;
+  ControlHandlers h = Handlers(&stops);
+  h.commands["wait"] = [&, released](const nlohmann::json&) {
+    {
+      std::lock_guard lock(mu);
+      ++started;
+    }
+    cv.notify_all();
+    released.wait();
+    return nlohmann::json{{"ok", true}};
+  };
+  ControlServer server(path, h);
+  // Released before the server goes, however the test ends (it joins them).
+  const std::unique_ptr<void, std::function<void(void*)>> release_at_end(
+      release.get(), [release](void*) {
+        try {
+          release->set_value();
+        } catch (const std::future_error&) {  // released already
+        }
+      });
+  std::vector<std::future<std::string>> waiting;
+  for (size_t i = 0; i < ControlServer::kMaxRunning; ++i) {
+    waiting.push_back(
+        std::async(std::launch::async, [&] { return Ask(path, "{\"cmd\":\"wait\"}\n"); }));
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60),
+                            [&] { return started == ControlServer::kMaxRunning; }));
+  }
+  EXPECT_EQ(Ask(path, "{\"cmd\":\"status\"}\n"), "{\"node\":3}\n");
+  EXPECT_THAT(Ask(path, "{\"cmd\":\"wait\"}\n"), HasSubstr("busy: 4 requests are running here"));
+  release->set_value();
+  for (auto& w : waiting) EXPECT_EQ(w.get(), "{\"ok\":true}\n");
+  // The finished ones make room again.
+  EXPECT_EQ(Ask(path, "{\"cmd\":\"wait\"}\n"), "{\"ok\":true}\n");
 }
 
 TEST(ControlClient, AsksARunningNodeAndTellsWhenNoneRuns) {

@@ -177,6 +177,27 @@ TEST_F(FrozenTarget, ASourceThatDiesAfterSendingStopsTheOthersNamingIt) {
 // with its CPU there.
 TEST_F(FrozenTarget, ATargetThatIsOnlySlowCompletesTheMove) {
   ASSERT_NO_FATAL_FAILURE(FreezeTargetMidMove("slow", PortBase() + 20));
+  // Meanwhile node 0 answers its status, and refuses a second move at once:
+  // one at a time, and nothing changes.
+  EXPECT_EQ(vm_->VcpusOf(0), (std::vector<uint32_t>{0, 2}));
+  EXPECT_THAT(vm_->Refusal(0, LocalNodes::MigrateRequest(2, 1)),
+              HasSubstr("vCPU 1 is being moved from node 1 to node 2: one move at a time"));
+  EXPECT_THAT(vm_->Refusal(0, LocalNodes::MigrateRequest(1, 0)), HasSubstr("one move at a time"));
+  EXPECT_EQ(vm_->VcpusOf(0), (std::vector<uint32_t>{0, 2}));
+  // An interrupt in flight to the moving vCPU: CPU 0 sends an IPI to CPU 1
+  // and waits until CPU 1 took it. Node 0 still routes to node 1, which
+  // passes it on to the target, behind the state; it must be taken once the
+  // vCPU runs there.
+  NodeProcess& console = vm_->node0();
+  ASSERT_TRUE(console.Type("admin\r\nrun ipi 1\r\n"));
+  const auto deadline = std::chrono::steady_clock::now() + VmTimeout(seconds(60));
+  while (vm_->Ask(kSource, {{"cmd", "status"}})["migration"]["interrupts_passed_on"] == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "node 1 passed no interrupt on to the target:\n"
+        << console.out();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_THAT(console.out(), Not(HasSubstr("RESULT ipi"))) << "taken before the vCPU ran again";
   // How slow the target is, not a wait for anything.
   std::this_thread::sleep_for(seconds(1));
   ASSERT_TRUE(vm_->node(kTarget).Signal(SIGCONT));
@@ -193,10 +214,12 @@ TEST_F(FrozenTarget, ATargetThatIsOnlySlowCompletesTheMove) {
   EXPECT_THAT(vm_->VcpusOf(kSource), Not(Contains(kVcpu)));
   EXPECT_EQ(vm_->VcpusOf(kTarget), std::vector<uint32_t>{kVcpu});
 
-  // The guest's CPU table shows cpu 1 on node 2 (columns cpu, node, apic);
+  // The IPI sent during the move was taken (each of the other CPUs took one);
+  // the guest's CPU table shows cpu 1 on node 2 (columns cpu, node, apic);
   // the counter's threads on every CPU get exact totals; then it powers off.
-  NodeProcess& console = vm_->node0();
-  ASSERT_TRUE(console.Type("admin\r\ncpus\r\nrun counter\r\npoweroff\r\n"));
+  EXPECT_TRUE(console.WaitFor("RESULT ipi PASS cpus=3 ipis=2 ", VmTimeout(seconds(60))))
+      << console.out();
+  ASSERT_TRUE(console.Type("cpus\r\nrun counter\r\npoweroff\r\n"));
   for (uint32_t n = 0; n < 3; ++n) {
     EXPECT_EQ(vm_->node(n).WaitExit(VmTimeout(seconds(120))), 0) << "node " << n << ":\n"
                                                                  << vm_->node(n).out();

@@ -46,8 +46,9 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
   int moves = 0;
   int refused = 0;
   std::vector<double> downtimes_us;
-  nlohmann::json migration;  // node 0's counters of moves, as of the last status read
-  std::string ended;         // why the mover stopped before it was told to
+  // The nodes' counters of moves, as of the last status read.
+  nlohmann::json migration = nlohmann::json::array({nullptr, nullptr});
+  std::string ended;  // why the mover stopped before it was told to
   std::thread mover([&] {
     const std::pair<uint32_t, uint32_t> kSteps[] = {{1, 1}, {2, 0}, {1, 0}, {2, 1}};
     for (size_t i = 0; !done; ++i) {
@@ -55,7 +56,11 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
       try {
         const nlohmann::json a = vm.Migrate(vcpu, to);
         downtimes_us.push_back(a["downtime_us"].get<double>());
-        if (++moves % 10 == 0) migration = vm.Ask(0, {{"cmd", "status"}})["migration"];
+        if (++moves % 10 == 0) {
+          for (uint32_t n = 0; n < 2; ++n) {
+            migration[n] = vm.Ask(n, {{"cmd", "status"}})["migration"];
+          }
+        }
         // Paced: back to back, the two vCPUs would spend most of their time
         // moving and every page they touch would follow them each time.
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -90,18 +95,17 @@ TEST(Migration, WorkloadsPassWhileVcpusMoveBackAndForth) {
   // Moves take milliseconds, the workloads seconds: many land while they run.
   EXPECT_GE(moves, 4) << "only " << moves << " moves while the workloads ran";
   for (const double d : downtimes_us) EXPECT_GT(d, 0);
-  // Moves that caught a vCPU waiting for a remote page, and interrupts in
-  // flight to a moving vCPU (node 0's side: it is the source or the target
-  // of every move).
-  ASSERT_TRUE(migration.is_object()) << "no status of node 0 read while vCPUs moved";
-  EXPECT_GT(migration["sent_while_faulting"].get<uint64_t>(), 0u)
-      << "no move caught a vCPU in a remote fault: " << migration;
-  EXPECT_GT(migration["interrupts_held"].get<uint64_t>() +
-                migration["interrupts_passed_on"].get<uint64_t>(),
+  // Moves that caught a vCPU waiting for a remote page (about 1 in 8 here, 2
+  // in 5 in the emulated machine). Interrupts that met a moving vCPU are
+  // rarer (0-16 in a run): migration_failure_test sends one on purpose.
+  ASSERT_TRUE(migration[0].is_object() && migration[1].is_object())
+      << "no status read while vCPUs moved";
+  EXPECT_GT(migration[0]["sent_while_faulting"].get<uint64_t>() +
+                migration[1]["sent_while_faulting"].get<uint64_t>(),
             0u)
-      << "no interrupt met a moving vCPU: " << migration;
-  std::printf("%d moves while the workloads ran (%d refused: busy); node 0: %s\n", moves, refused,
-              migration.dump().c_str());
+      << "no move caught a vCPU in a remote fault: " << migration;
+  std::printf("%d moves while the workloads ran (%d refused: busy); nodes 0 and 1: %s\n", moves,
+              refused, migration.dump().c_str());
 }
 
 // Requests that cannot be done are refused, naming why, and change nothing;
