@@ -476,6 +476,15 @@ TEST(Cluster, ALibvirtDomainBootsWithOneNodePerCell) {
   EXPECT_THAT(r.out, HasSubstr("RESULT counter PASS")) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("RESULT memtest PASS")) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("ssivm[node 1]: node 0 stopped the VM (status 0)")) << Describe(r);
+  // The files of the run are gone with it: the manifest ssictl made of the
+  // domain (it says where) and its node's directory beside it.
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(r.err, m, std::regex(R"(manifest (\S+)/(dom-[0-9]+)\.domain\.toml)")))
+      << Describe(r);
+  const std::string run_dir = m[1].str(), cluster = m[2].str();
+  EXPECT_FALSE(std::filesystem::exists(run_dir + "/" + cluster + ".domain.toml"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir + "/" + cluster)) << run_dir << "/" << cluster;
 }
 
 TEST(Cluster, ADomainWhoseCellsDoNotAddUpIsRejected) {

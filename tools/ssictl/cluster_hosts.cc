@@ -83,6 +83,19 @@ ClusterHosts::ClusterHosts(const std::string& manifest, const HostAccess& access
   }
 }
 
+void ClusterHosts::RemoveLocalFiles() const {
+  if (remote_dir_given_) return;
+  const fs::path manifest = fs::absolute(manifest_path_).lexically_normal();
+  for (const Site& s : sites_) {
+    if (!s.host.local()) continue;
+    const fs::path dir = fs::absolute(s.files.dir).lexically_normal();
+    const auto [end, _] = std::mismatch(dir.begin(), dir.end(), manifest.begin(), manifest.end());
+    if (end == dir.end()) continue;  // the manifest is in there
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+}
+
 const Site& ClusterHosts::SiteOf(uint32_t node) const {
   for (const Site& s : sites_) {
     if (std::find(s.plan.nodes.begin(), s.plan.nodes.end(), node) != s.plan.nodes.end()) return s;

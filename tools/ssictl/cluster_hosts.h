@@ -86,6 +86,12 @@ class ClusterHosts {
   // Kills what is left of a node (through its pid file); true if it did.
   bool Kill(uint32_t node) const;
 
+  // After a foreground run: removes the directories ssictl chose on this
+  // machine (RunDir()/<cluster_id>: the manifest's copy, the secret's, pid
+  // files), which belonged to that run only. Not a --remote-dir, nor one
+  // that holds the manifest itself.
+  void RemoveLocalFiles() const;
+
   // The guest image on this machine (the manifest's, or the bundled kernel).
   std::string LocalKernel() const;
   std::string LocalInitrd() const;

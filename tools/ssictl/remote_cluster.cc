@@ -289,6 +289,7 @@ int UpForeground(const ClusterHosts& c, const RemoteOptions& opt) {
     c.Kill(m.nodes[i].id);
   }
   if (stopper.joinable()) stopper.join();
+  c.RemoveLocalFiles();
   const uint32_t console_id = m.DeviceNodeId();
   if (*status == kSshFailed && !c.SiteOf(console_id).host.local()) {
     std::fprintf(stderr, "ssictl: ssh to %s (node %u) failed or lost its connection (status 255)\n",
