@@ -10,13 +10,15 @@
 
 namespace ssivm {
 
-TempDir::TempDir(const std::string& prefix) {
-  std::string base = "/tmp";
-  // Unix socket paths inside must stay short.
+std::string TempBase() {
   if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t == '/' && std::strlen(t) < 60) {
-    base = t;
+    return t;
   }
-  std::string tmpl = fmt::format("{}/{}-XXXXXX", base, prefix);
+  return "/tmp";
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = fmt::format("{}/{}-XXXXXX", TempBase(), prefix);
   if (::mkdtemp(tmpl.data()) == nullptr) ThrowErrno(fmt::format("mkdtemp {}", tmpl));
   path_ = tmpl;
 }

@@ -7,6 +7,10 @@
 
 namespace ssivm {
 
+// Where temporary directories go: $TMPDIR if it is absolute and short
+// (Unix socket paths inside must stay short), else /tmp.
+std::string TempBase();
+
 class TempDir {
  public:
   // `prefix`: the directory's name before its random part.

@@ -210,6 +210,31 @@ TEST(HostSafety, ARunDirectoryOfAnotherUserIsRefused) {
 
 class NodesDie : public ::testing::TestWithParam<std::vector<std::string>> {};
 
+// `ssictl up --nodes` keeps its manifest in a private temporary directory
+// (ssivm-up-XXXXXX), which an ssictl killed with SIGKILL cannot remove: the
+// test removes the ones of cluster `name` when it ends.
+class RemoveUpDirsOf {
+ public:
+  explicit RemoveUpDirsOf(std::string name) : name_(std::move(name)) {}
+  ~RemoveUpDirsOf() {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(TempBase(), ec)) {
+      if (e.path().filename().string().rfind("ssivm-up-", 0) != 0) continue;
+      std::ifstream manifest(e.path() / "cluster.toml");
+      const std::string text((std::istreambuf_iterator<char>(manifest)),
+                             std::istreambuf_iterator<char>());
+      if (text.find("cluster_id = \"" + name_ + "\"") != std::string::npos) {
+        std::filesystem::remove_all(e.path(), ec);
+      }
+    }
+  }
+  RemoveUpDirsOf(const RemoveUpDirsOf&) = delete;
+  RemoveUpDirsOf& operator=(const RemoveUpDirsOf&) = delete;
+
+ private:
+  const std::string name_;
+};
+
 // ssictl killed (SIGKILL: nothing of it runs) while its VM runs in the
 // foreground: its node processes end too (PR_SET_PDEATHSIG), and its record
 // in the run directory is known to be stale.
@@ -217,6 +242,7 @@ TEST_P(NodesDie, WhenSsictlIsKilledInTheForeground) {
   // Orphans become this process's children, so that it can tell when they end.
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   const std::string name = NameFor("killed");
+  const RemoveUpDirsOf remove_leftovers(name);
   std::vector<std::string> args = {"up", "--name", name, "--cmdline", "ssi.echo=1"};
   args.insert(args.end(), GetParam().begin(), GetParam().end());
   const size_t nodes = GetParam()[0] == "--nodes" ? 2 : 1;
