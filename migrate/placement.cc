@@ -16,8 +16,9 @@ void PlacementConfig::Validate() const {
         "and {} us)",
         costs.page_fault_us, costs.vcpu_move_us));
   }
-  if (!(window_us > 0))
+  if (!(window_us > 0)) {
     throw Error(fmt::format("placement: window_us {} must be positive", window_us));
+  }
   if (!(min_stall_share >= 0 && min_stall_share <= 1)) {
     throw Error(fmt::format("placement: min_stall_share {} must be in [0, 1]", min_stall_share));
   }

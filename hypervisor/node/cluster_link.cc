@@ -91,6 +91,7 @@ void ClusterLink::Route(const cluster::InterruptRequest& r) {
   } else if (node == self_) {
     local_interrupt_(r.vcpu, r.vector);
   } else {
+    if (r.hops > 0) ++move_interrupts_.passed_on;  // it reached a node its vCPU had left
     cluster::SendControl(transport_, node, r);
   }
 }
@@ -184,11 +185,7 @@ void ClusterLink::Handle(NodeId from, const cluster::ControlMessage& message,
       return;
     }
     cluster::InterruptRequest next = *r;
-    if (*node != self_) {
-      ++next.hops;
-      std::lock_guard<std::mutex> lock(view_mu_);
-      ++move_interrupts_.passed_on;
-    }
+    if (*node != self_) ++next.hops;
     Route(next);
   } else if (const auto* io = std::get_if<cluster::IoRequest>(&message)) {
     ServeIo(from, *io);

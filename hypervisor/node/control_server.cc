@@ -25,21 +25,25 @@ void Reply(int fd, std::string answer) {
   (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
 }
 
-// Whether `line` asks for one of the extra commands.
-bool IsExtraCommand(const std::string& line, const ControlHandlers& h) {
-  const nlohmann::json req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  return req.is_object() && req.contains("cmd") && req["cmd"].is_string() &&
-         h.commands.count(req["cmd"].get<std::string>()) != 0;
+nlohmann::json ParseRequest(const std::string& line) {
+  return nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
 }
 
-}  // namespace
+bool HasCommand(const nlohmann::json& req) {
+  return req.is_object() && req.contains("cmd") && req["cmd"].is_string();
+}
 
-std::string HandleControlRequest(const std::string& line, const ControlHandlers& h) {
+// Whether `req` asks for one of the extra commands.
+bool IsExtraCommand(const nlohmann::json& req, const ControlHandlers& h) {
+  return HasCommand(req) && h.commands.count(req["cmd"].get<std::string>()) != 0;
+}
+
+// The answer to a parsed request (discarded: the line was not JSON).
+std::string HandleRequest(const nlohmann::json& req, const ControlHandlers& h) {
   nlohmann::json answer;
-  const nlohmann::json req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded()) {
     answer = ErrorAnswer("the request is not JSON");
-  } else if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) {
+  } else if (!HasCommand(req)) {
     answer = ErrorAnswer("the request needs a string field \"cmd\"");
   } else if (req["cmd"] == "status") {
     answer = h.status();
@@ -60,6 +64,12 @@ std::string HandleControlRequest(const std::string& line, const ControlHandlers&
         ErrorAnswer(fmt::format("unknown command '{}' ({})", req["cmd"].get<std::string>(), known));
   }
   return answer.dump();
+}
+
+}  // namespace
+
+std::string HandleControlRequest(const std::string& line, const ControlHandlers& h) {
+  return HandleRequest(ParseRequest(line), h);
 }
 
 ControlServer::ControlServer(std::string path, ControlHandlers handlers)
@@ -92,12 +102,12 @@ ControlServer::~ControlServer() {
   ::unlink(path_.c_str());
 }
 
-bool ControlServer::Start(UniqueFd& fd, std::string line) {
+bool ControlServer::Start(UniqueFd& fd, nlohmann::json request) {
   {
     std::lock_guard lock(mu_);
     if (taken_ >= kMaxRunning) return false;
     ++taken_;
-    jobs_.emplace_back(std::move(fd), std::move(line));
+    jobs_.emplace_back(std::move(fd), std::move(request));
   }
   cv_.notify_one();
   return true;
@@ -105,7 +115,7 @@ bool ControlServer::Start(UniqueFd& fd, std::string line) {
 
 void ControlServer::Work() {
   for (;;) {
-    std::pair<UniqueFd, std::string> job;
+    std::pair<UniqueFd, nlohmann::json> job;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
@@ -113,7 +123,7 @@ void ControlServer::Work() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    Reply(job.first.get(), HandleControlRequest(job.second, handlers_));
+    Reply(job.first.get(), HandleRequest(job.second, handlers_));
     std::lock_guard lock(mu_);
     --taken_;
   }
@@ -152,9 +162,9 @@ void ControlServer::Answer(Peer peer) {
     Reply(fd, ErrorAnswer(RefusalText(peer)).dump());
   } else if (line.size() >= kMaxRequest) {
     Reply(fd, ErrorAnswer("the request is longer than 4096 bytes").dump());
-  } else if (!IsExtraCommand(line, handlers_)) {
-    Reply(fd, HandleControlRequest(line, handlers_));
-  } else if (!Start(peer.fd, line)) {
+  } else if (nlohmann::json req = ParseRequest(line); !IsExtraCommand(req, handlers_)) {
+    Reply(fd, HandleRequest(req, handlers_));
+  } else if (!Start(peer.fd, std::move(req))) {
     Reply(fd, ErrorAnswer(fmt::format("busy: {} requests are running here; try again when one "
                                       "is done",
                                       kMaxRunning))

@@ -58,7 +58,7 @@ class ControlServer {
   void Answer(Peer peer);
   // Queues an extra command for a worker, which takes `fd`; false (`fd`
   // left as it was) if every worker has one.
-  bool Start(UniqueFd& fd, std::string line);
+  bool Start(UniqueFd& fd, nlohmann::json request);
   void Work();
 
   std::string path_;
@@ -67,9 +67,9 @@ class ControlServer {
   UniqueFd shutdown_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                              // under mu_
-  size_t taken_ = 0;                                   // queued or running, under mu_
-  std::deque<std::pair<UniqueFd, std::string>> jobs_;  // under mu_
+  bool stopping_ = false;                                 // under mu_
+  size_t taken_ = 0;                                      // queued or running, under mu_
+  std::deque<std::pair<UniqueFd, nlohmann::json>> jobs_;  // under mu_
   // Started with the server, before their filter, as every filtered thread
   // is: a thread started by a filtered one could not install its own.
   std::vector<std::thread> workers_;

@@ -238,19 +238,20 @@ MigrationOutcome VcpuMigrator::MoveLocked(uint32_t vcpu, NodeId to, const std::s
     throw Error(
         fmt::format("the VM stopped while vCPU {} moved from node {} to node {}", vcpu, from, to));
   }
+  const cluster::VcpuMoved& r = *m.moved;
   const auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   const MigrationOutcome outcome{
       .vcpu = vcpu,
       .from = from,
       .to = to,
-      .downtime_us = us(m.downtime_ns),
+      .downtime_us = us(r.downtime_ns),
       .total_us =
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
               .count(),
-      .state_bytes = m.state_bytes,
-      .capture_us = us(m.capture_ns),
-      .transfer_us = us(m.transfer_ns),
-      .restore_us = us(m.downtime_ns - std::min(m.downtime_ns, m.capture_ns + m.transfer_ns))};
+      .state_bytes = r.state_bytes,
+      .capture_us = us(r.capture_ns),
+      .transfer_us = us(r.transfer_ns),
+      .restore_us = us(r.downtime_ns - std::min(r.downtime_ns, r.capture_ns + r.transfer_ns))};
   VcpuPlacementState& p = placement_[vcpu];
   ++p.migrations;
   p.last_reason = why;
@@ -452,11 +453,7 @@ void VcpuMigrator::OnMoved(NodeId from, const cluster::VcpuMoved& m) {
 void VcpuMigrator::Moved(const cluster::VcpuMoved& m) {
   std::lock_guard lock(mu_);
   Move& move = Current(m.id, "reported");
-  move.moved = true;
-  move.downtime_ns = m.downtime_ns;
-  move.capture_ns = m.capture_ns;
-  move.transfer_ns = m.transfer_ns;
-  move.state_bytes = m.state_bytes;
+  move.moved = m;
   cv_.notify_all();
 }
 

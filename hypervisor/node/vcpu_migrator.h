@@ -133,11 +133,7 @@ class VcpuMigrator {
     cluster::NodeId from = 0;
     cluster::NodeId to = 0;
     uint64_t epoch = 0;
-    bool moved = false;
-    uint64_t downtime_ns = 0;
-    uint64_t capture_ns = 0;
-    uint64_t transfer_ns = 0;
-    uint32_t state_bytes = 0;
+    std::optional<cluster::VcpuMoved> moved;  // the target's report
     std::set<cluster::NodeId> acks_missing;
     std::string failure;  // the source refused it (nothing changed)
   };

@@ -183,7 +183,10 @@ json Measure(int moves) {
       {"floor_state_over_tcp_plus_rtt", floor},
       {"ratios",
        {{"downtime_median_vs_floor", bench::Median(down) / bench::Median(floor)},
-        {"downtime_p99_vs_floor_median", down.at("p99_us").get<double>() / bench::Median(floor)}}}};
+        {"downtime_p99_vs_floor_median", down.at("p99_us").get<double>() / bench::Median(floor)},
+        // The phase that carries the state, beside what carrying it costs.
+        {"transfer_median_vs_floor",
+         bench::Median(phase_summaries.at("transfer")) / bench::Median(floor)}}}};
 }
 
 int Main(int argc, char** argv) {

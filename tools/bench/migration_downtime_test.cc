@@ -32,6 +32,7 @@ TEST(MigrationDowntime, MovesAVcpuAndMeasuresItsFloor) {
     phases_us += j["downtime_phases"][phase]["median_us"].get<double>();
   }
   EXPECT_GT(phases_us, 0) << r.out;
+  EXPECT_GT(j["ratios"]["transfer_median_vs_floor"].get<double>(), 0) << r.out;
 }
 
 }  // namespace

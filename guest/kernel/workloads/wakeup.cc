@@ -1,10 +1,9 @@
 // wakeup: every CPU is woken again and again. Each round starts one short
 // thread pinned to each CPU and joins them: the other CPUs are idle, so each
 // start is an IPI to one of them, and the joining CPU idles until the last
-// thread's end wakes it (another IPI). Across nodes those are forwarded
-// interrupts, so moving vCPUs meanwhile meets interrupts in flight (the
-// migration test's use). PASS if every thread of every round ran (an exact
-// sum); reports the time a round takes.
+// thread's end wakes it (another IPI): the scheduler's wake-ups across
+// CPUs (across nodes: forwarded interrupts). PASS if every thread of every
+// round ran (an exact sum); reports the time a round takes.
 #include "guest/kernel/workloads/workload.h"
 
 namespace ssivm::guest::workloads {
