@@ -21,8 +21,9 @@ namespace ssivm::cluster {
 
 inline constexpr uint32_t kFrameMagic = 0x44495353;  // "SSID"
 // 2: Shutdown names its origin. 3: channels; pages beside the payload.
-// 4: authenticated handshake, sealed frames, heartbeats.
-inline constexpr uint8_t kProtocolVersion = 4;
+// 4: authenticated handshake, sealed frames, heartbeats. 5: DSM eviction
+// (PutShared, PutModified).
+inline constexpr uint8_t kProtocolVersion = 5;
 inline constexpr size_t kFrameHeaderSize = 16;
 inline constexpr uint32_t kMaxFramePayload = 256;
 inline constexpr uint16_t kFlagPage = 1;

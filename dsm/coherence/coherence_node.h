@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dsm/coherence/page_entries.h"
 #include "dsm/protocol/message.h"
 
 namespace ssivm::dsm {
@@ -62,8 +63,18 @@ class CoherenceNode {
 
   // A page every node loaded itself (kernel text): read-only everywhere,
   // shared by every one of `members` (this node among them) from the start.
-  // Call on every member.
+  // Call on every member. Not counted in the cache (it is never evicted
+  // unless it was invalidated and fetched again).
   void AdoptReplicatedPage(PageNumber page, const std::vector<NodeId>& members);
+
+  // At most `pages` copies of pages homed elsewhere stay here (0: no
+  // limit). Beyond it the node evicts by clock (second chance: a page
+  // installed or upgraded since the hand last passed stays once more): a
+  // read-only copy is dropped and the home told (PutShared), an owned page
+  // is protected, read, dropped and sent home (PutModified). Fault and
+  // Receive then return those evictions after their own actions.
+  void SetCacheLimit(uint64_t pages);
+  uint64_t cache_limit() const { return cache_limit_; }
 
   // A local access faulted (read or write). Returns what to do; empty if a
   // request for the page is already in flight (the access retries when the
@@ -72,6 +83,9 @@ class CoherenceNode {
   // A message from a peer. Throws Error naming the peer and the page when
   // the message contradicts the protocol (a confused or hostile peer).
   std::vector<Action> Receive(NodeId from, const Message& m);
+  // Gives up this node's copy of `page` now, as eviction does; empty if
+  // it cannot (no copy, homed here, a request in flight).
+  std::vector<Action> Evict(PageNumber page);
 
   LocalState local_state(PageNumber page) const;
   bool pending(PageNumber page) const;
@@ -81,57 +95,67 @@ class CoherenceNode {
   DirState dir_state(PageNumber page) const;
   bool dir_busy(PageNumber page) const;
 
- private:
-  struct Client {
-    LocalState state = LocalState::kInvalid;
-    bool pending = false;
+  struct Counters {
+    uint64_t cached_pages = 0;    // copies of pages homed elsewhere held now
+    uint64_t evicted_clean = 0;   // read-only copies dropped (PutShared)
+    uint64_t written_back = 0;    // owned pages sent home (PutModified)
+    uint64_t metadata_bytes = 0;  // page entries, side table and clock
+    uint64_t metadata_pages = 0;  // pages those entries cover
   };
+  Counters counters() const;
+
+ private:
   struct Txn {
     NodeId requester = 0;
     bool write = false;
     bool requester_had_copy = false;
     uint32_t acks_pending = 0;
   };
-  struct Dir {
-    DirState state = DirState::kUncached;
-    uint64_t sharers = 0;  // bit n: node n holds a read-only copy
-    NodeId owner = 0;
-    bool busy = false;
-    // Migratory sharing: the page goes from one node's read-then-write to
-    // another's. Then a read is granted ownership at once (one transfer
-    // instead of a shared grant plus an upgrade), for the next
-    // kMigratoryGrants reads: the home cannot see whether a reader went on
-    // to write, so the pattern must show itself again to keep the mode.
-    uint32_t migratory = 0;  // reads left to grant exclusively
-    bool had_owner = false;  // prev_owner is valid
-    NodeId prev_owner = 0;   // the last exclusive owner before Shared
+  // What the home keeps only while a page is busy: the transaction and the
+  // requests that wait for it (one per node at most).
+  struct Busy {
     Txn txn;
     std::deque<std::pair<NodeId, bool>> queue;  // (requester, write)
   };
 
   void Dispatch(NodeId from, const Message& m);
   void Emit(NodeId to, Message m);
+  void DrainSelfQueue();
   void Request(NodeId from, PageNumber page, bool write);
   void Process(PageNumber page, NodeId r, bool write);
   void CompleteInvalidation(PageNumber page);
+  void CompleteForward(NodeId from, PageNumber page, const PageBuffer& data, bool owner_kept_copy);
   void Finish(PageNumber page);
   void GrantTo(NodeId r, PageNumber page, Access access, DataKind kind,
                bool drop_before_send = false);
   void OnInvalidateAck(NodeId from, PageNumber page);
   void OnWriteBack(NodeId from, const WriteBack& wb);
+  void OnPutShared(NodeId from, PageNumber page);
+  void OnPutModified(NodeId from, const PutModified& pm);
   void OnGrant(NodeId from, const Grant& g);
   void OnInvalidate(NodeId from, PageNumber page);
   void OnForward(NodeId from, const Forward& f);
   void Local(Action::Kind kind, PageNumber page, Access access = Access::kRead);
-  Dir& HomeDir(NodeId from, PageNumber page, const char* what);
+  void SetLocal(PageNumber page, PageEntry& e, LocalState state);
+  bool EvictPage(PageNumber page, PageEntry& e);
+  void EvictOverLimit();
+  PageEntry& HomeDir(NodeId from, PageNumber page, const char* what);
+  Busy& BusyOf(PageNumber page);
   [[noreturn]] void Violation(NodeId from, PageNumber page, const char* what) const;
 
   const NodeId self_;
   const HomeOf home_of_;
-  std::unordered_map<PageNumber, Client> clients_;
-  std::unordered_map<PageNumber, Dir> dirs_;
+  PageEntries entries_;
+  std::unordered_map<PageNumber, Busy> busy_;
   std::deque<std::pair<NodeId, Message>> self_queue_;
   std::vector<Action>* out_ = nullptr;
+  // The cache of pages homed elsewhere, and its clock.
+  uint64_t cache_limit_ = 0;
+  uint64_t cached_ = 0;
+  uint64_t evicted_clean_ = 0;
+  uint64_t written_back_ = 0;
+  std::vector<PageNumber> clock_;
+  size_t hand_ = 0;
 };
 
 }  // namespace ssivm::dsm

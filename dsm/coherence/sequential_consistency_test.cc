@@ -15,6 +15,10 @@ struct Params {
   uint32_t nodes;
   uint32_t pages;
   uint64_t seed;
+  // Eviction: each node keeps at most this many pages homed elsewhere (0:
+  // no limit), and one step in `evict_every` (0: never) evicts a random page.
+  uint32_t cache_limit = 0;
+  uint32_t evict_every = 0;
 };
 
 class SequentialConsistency : public ::testing::TestWithParam<Params> {};
@@ -22,12 +26,15 @@ class SequentialConsistency : public ::testing::TestWithParam<Params> {};
 TEST_P(SequentialConsistency, ReadsSeeTheSingleCopyMemory) {
   const Params p = GetParam();
   testing::TestCluster cluster(p.nodes, p.nodes);
+  for (NodeId n = 0; n < p.nodes; ++n) cluster.node(n).SetCacheLimit(p.cache_limit);
   std::mt19937_64 rng(p.seed);
   std::vector<uint64_t> reference(p.pages, 0);
   uint64_t next_value = 1, reads = 0, writes = 0, faults = 0;
   for (int step = 0; step < 50000; ++step) {
     const auto busy = cluster.BusyChannels();
-    if (!busy.empty() && rng() % 2 == 0) {
+    if (p.evict_every > 0 && rng() % p.evict_every == 0) {
+      cluster.Evict(static_cast<NodeId>(rng() % p.nodes), rng() % p.pages);
+    } else if (!busy.empty() && rng() % 2 == 0) {
       const auto [from, to] = busy[rng() % busy.size()];
       cluster.Deliver(from, to);
     } else {
@@ -49,6 +56,11 @@ TEST_P(SequentialConsistency, ReadsSeeTheSingleCopyMemory) {
     for (PageNumber page = 0; page < p.pages; ++page) {
       ASSERT_EQ(cluster.Check(page, reference[page]), "") << "page " << page << " step " << step;
     }
+    if (p.cache_limit > 0) {
+      for (NodeId n = 0; n < p.nodes; ++n) {
+        ASSERT_LE(cluster.node(n).counters().cached_pages, p.cache_limit) << "node " << n;
+      }
+    }
   }
   // Drain: every request in flight must complete (no deadlock, no lost grant).
   for (int i = 0; cluster.InFlight() > 0 && i < 1000000; ++i) {
@@ -67,12 +79,29 @@ TEST_P(SequentialConsistency, ReadsSeeTheSingleCopyMemory) {
   EXPECT_GT(reads, 1000u);
   EXPECT_GT(writes, 50u);
   EXPECT_GT(faults, 1000u);
+  if (p.cache_limit > 0 || p.evict_every > 0) {
+    uint64_t clean = 0, dirty = 0;
+    for (NodeId n = 0; n < p.nodes; ++n) {
+      clean += cluster.node(n).counters().evicted_clean;
+      dirty += cluster.node(n).counters().written_back;
+    }
+    EXPECT_GT(clean, 100u);
+    EXPECT_GT(dirty, 100u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Clusters, SequentialConsistency,
                          ::testing::Values(Params{2, 3, 1}, Params{3, 4, 2}, Params{4, 2, 3},
                                            Params{4, 6, 4}, Params{5, 3, 5}, Params{8, 4, 6},
                                            Params{2, 1, 7}, Params{6, 1, 8}));
+
+// Eviction races (evict vs. invalidate, a write-back crossing a forward or
+// a new request): random evictions, and caches too small for the pages.
+INSTANTIATE_TEST_SUITE_P(Evicting, SequentialConsistency,
+                         ::testing::Values(Params{2, 3, 11, 0, 5}, Params{3, 4, 12, 0, 7},
+                                           Params{4, 6, 13, 1, 0}, Params{5, 8, 14, 2, 0},
+                                           Params{3, 9, 15, 2, 11}, Params{8, 4, 16, 1, 9},
+                                           Params{2, 1, 17, 0, 3}, Params{6, 2, 18, 1, 0}));
 
 }  // namespace
 }  // namespace ssivm::dsm

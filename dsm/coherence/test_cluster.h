@@ -42,6 +42,13 @@ class TestCluster {
     return a;
   }
 
+  // Node i gives up its copy of p (eviction); returns the actions.
+  std::vector<Action> Evict(NodeId i, PageNumber p) {
+    std::vector<Action> a = nodes_[i]->Evict(p);
+    Execute(i, a);
+    return a;
+  }
+
   std::deque<std::pair<NodeId, Message>>& channel(NodeId from, NodeId to) {
     return channels_[{from, to}];
   }
@@ -102,7 +109,8 @@ class TestCluster {
     const Copy& c = copies_[self][a.page];
     const auto* g = std::get_if<Grant>(&a.message);
     const auto* w = std::get_if<WriteBack>(&a.message);
-    if (((g && g->access == Access::kWrite) || (w && !w->kept_read_only)) &&
+    const bool put_owned = std::holds_alternative<PutModified>(a.message);
+    if (((g && g->access == Access::kWrite) || (w && !w->kept_read_only) || put_owned) &&
         c.state != LocalState::kInvalid) {
       throw std::runtime_error("node " + std::to_string(self) +
                                " gave away write access while still holding a copy");

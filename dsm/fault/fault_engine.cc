@@ -113,6 +113,11 @@ void FaultEngine::ReportStallsAfter(std::chrono::milliseconds after,
   report_stall_ = std::move(report);
 }
 
+void FaultEngine::LimitCache(uint64_t pages) {
+  std::lock_guard<std::mutex> lock(mu_);
+  node_.SetCacheLimit(pages);
+}
+
 void FaultEngine::Start() {
   thread_ = std::thread([this] { FaultLoop(); });
 }
@@ -154,7 +159,7 @@ void FaultEngine::FaultLoop() {
         std::lock_guard<std::mutex> lock(mu_);
         if (failed_) return;
         ++(fault->write ? stats_.write_faults : stats_.read_faults);
-        ++page_faults_[page];
+        page_faults_.Count(page);
         PendingFault& pending =
             pending_.try_emplace(page, PendingFault{std::chrono::steady_clock::now(), false, {}})
                 .first->second;
@@ -294,7 +299,15 @@ void FaultEngine::Resolved(PageNumber page) {
 
 DsmStats FaultEngine::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  DsmStats s = stats_;
+  const CoherenceNode::Counters c = node_.counters();
+  s.cached_pages = c.cached_pages;
+  s.cache_limit_pages = node_.cache_limit();
+  s.evicted_clean = c.evicted_clean;
+  s.written_back = c.written_back;
+  s.metadata_bytes = c.metadata_bytes;
+  s.metadata_pages = c.metadata_pages;
+  return s;
 }
 
 void FaultEngine::RegisterVcpuThread(uint32_t tid, uint32_t vcpu) {
@@ -316,12 +329,7 @@ bool FaultEngine::VcpuWaits(uint32_t vcpu) const {
 
 std::vector<std::pair<PageNumber, uint64_t>> FaultEngine::HottestPages(size_t n) const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::pair<PageNumber, uint64_t>> pages(page_faults_.begin(), page_faults_.end());
-  n = std::min(n, pages.size());
-  std::partial_sort(pages.begin(), pages.begin() + static_cast<ptrdiff_t>(n), pages.end(),
-                    [](const auto& a, const auto& b) { return a.second > b.second; });
-  pages.resize(n);
-  return pages;
+  return page_faults_.Top(n);
 }
 
 std::string FormatLatency(const DsmStats& s) {

@@ -20,6 +20,7 @@
 #include "cluster/transport/transport.h"
 #include "common/unique_fd.h"
 #include "dsm/coherence/coherence_node.h"
+#include "dsm/fault/hot_pages.h"
 #include "dsm/fault/userfaultfd.h"
 
 namespace ssivm::dsm {
@@ -64,6 +65,13 @@ struct DsmStats {
   uint64_t zero_fills = 0;
   uint64_t invalidations = 0;
   uint64_t messages_handled = 0;
+  // The cache of pages homed elsewhere (CoherenceNode::Counters).
+  uint64_t cached_pages = 0;
+  uint64_t cache_limit_pages = 0;  // 0: no limit
+  uint64_t evicted_clean = 0;
+  uint64_t written_back = 0;
+  uint64_t metadata_bytes = 0;  // the protocol's per-page state
+  uint64_t metadata_pages = 0;  // the pages it covers
   uint64_t latency_us_log2[kLatencyBuckets] = {};
 };
 
@@ -94,6 +102,10 @@ class FaultEngine final : public cluster::ChannelHandler {
                     replicated, members) {}
   ~FaultEngine() override;
 
+  // At most `pages` copies of pages homed elsewhere stay here (0: no
+  // limit); beyond it the protocol evicts (CoherenceNode::SetCacheLimit).
+  // Before Start.
+  void LimitCache(uint64_t pages);
   // A fault that has waited longer than `after` is reported once through
   // `report` (naming the page and its home); the peers' liveness is the
   // transport's heartbeats, so this shows a protocol that stalls. Before Start.
@@ -151,7 +163,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   std::chrono::milliseconds stall_after_{0};
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;
-  std::unordered_map<PageNumber, uint64_t> page_faults_;
+  HotPages page_faults_;
   std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;  // tid -> vCPU
   VcpuPagesFrom vcpu_pages_from_;
   Userfaultfd uffd_;

@@ -195,5 +195,51 @@ TEST(FaultEngineStalls, AFaultNeverAnsweredIsReportedWithItsPage) {
   transports[0]->Stop();
 }
 
+// Pages of `node`'s view homed at the other node that are resident here.
+uint64_t ResidentRemotePages(Node& node, NodeId self) {
+  std::vector<unsigned char> vec(kSize / abi::kPageSize);
+  EXPECT_EQ(::mincore(node.ram.data(), kSize, vec.data()), 0);
+  uint64_t n = 0;
+  for (size_t i = 0; i < vec.size(); ++i) {
+    if ((vec[i] & 1) != 0 && HomeOf(kGpa / abi::kPageSize + i) != self) ++n;
+  }
+  return n;
+}
+
+// Node 1 may keep 8 of node 0's pages: it writes and reads back ~500 of
+// them. Eviction sends its dirty pages home and drops clean copies; every
+// value survives, and node 1 never holds (mincore) more than its budget.
+TEST_F(TwoNodes, ACacheLimitKeepsAWalkOverManyPagesWithinItsBudget) {
+  constexpr uint64_t kLimit = 8;
+  nodes_[1].engine->LimitCache(kLimit);
+  const auto value = [](uint64_t p, uint64_t w) { return p * 7919 + w; };
+  uint64_t most = 0;
+  for (uint64_t p = 20; p < kSize / abi::kPageSize; p += 2) {  // homed at node 0
+    for (uint64_t w = 0; w < abi::kPageSize / 8; w += 64)
+      *nodes_[1].At<uint64_t>(p * abi::kPageSize + w * 8) = value(p, w);
+    most = std::max(most, ResidentRemotePages(nodes_[1], 1));
+  }
+  uint64_t bad = 0;
+  for (uint64_t p = 20; p < kSize / abi::kPageSize; p += 2) {
+    for (uint64_t w = 0; w < abi::kPageSize / 8; w += 64)
+      bad += *nodes_[1].At<uint64_t>(p * abi::kPageSize + w * 8) != value(p, w);
+    most = std::max(most, ResidentRemotePages(nodes_[1], 1));
+  }
+  for (uint64_t p = 20; p < kSize / abi::kPageSize; p += 2) {
+    for (uint64_t w = 0; w < abi::kPageSize / 8; w += 64)
+      bad += *nodes_[0].At<uint64_t>(p * abi::kPageSize + w * 8) != value(p, w);
+  }
+  EXPECT_EQ(bad, 0u);
+  // One more for a moment: the grant's install wakes the faulting thread
+  // before the eviction it caused has run.
+  EXPECT_LE(most, kLimit + 1);
+  const DsmStats s = nodes_[1].engine->stats();
+  EXPECT_LE(s.cached_pages, kLimit);
+  EXPECT_EQ(s.cache_limit_pages, kLimit);
+  EXPECT_GT(s.written_back, 400u);   // every written page went home
+  EXPECT_GT(s.evicted_clean, 400u);  // and every page read back was dropped
+  EXPECT_LE(static_cast<double>(s.metadata_bytes) / static_cast<double>(s.metadata_pages), 16.5);
+}
+
 }  // namespace
 }  // namespace ssivm::dsm

@@ -19,6 +19,8 @@ enum class Type : uint8_t {
   kForward,
   kWriteBack,
   kGrant,
+  kPutShared,
+  kPutModified,
 };
 
 Access ToAccess(uint8_t v) {
@@ -57,6 +59,8 @@ struct Encoder {
     w.Put(static_cast<uint8_t>(m.access));
     w.Put(static_cast<uint8_t>(m.kind));
   }
+  void operator()(const PutShared& m) { w.Put(m.page); }
+  void operator()(const PutModified& m) { w.Put(m.page); }
 };
 
 Message DecodeFields(Type type, wire::Reader& r, PageBuffer& page) {
@@ -90,6 +94,10 @@ Message DecodeFields(Type type, wire::Reader& r, PageBuffer& page) {
       if (g.kind == DataKind::kBytes) g.data = std::move(page);
       return g;
     }
+    case Type::kPutShared:
+      return PutShared{r.Get<uint64_t>()};
+    case Type::kPutModified:
+      return PutModified{r.Get<uint64_t>(), std::move(page)};
   }
   throw Error(fmt::format("unknown coherence message type {}", static_cast<int>(type)));
 }
@@ -97,8 +105,9 @@ Message DecodeFields(Type type, wire::Reader& r, PageBuffer& page) {
 }  // namespace
 
 const char* MessageName(const Message& m) {
-  static const char* const kNames[] = {"GetShared", "GetModified", "Invalidate", "InvalidateAck",
-                                       "Forward",   "WriteBack",   "Grant"};
+  static const char* const kNames[] = {"GetShared",     "GetModified", "Invalidate",
+                                       "InvalidateAck", "Forward",     "WriteBack",
+                                       "Grant",         "PutShared",   "PutModified"};
   return kNames[m.index()];
 }
 
@@ -106,6 +115,7 @@ const PageBuffer* DataOf(const Message& m) {
   if (const auto* g = std::get_if<Grant>(&m))
     return g->kind == DataKind::kBytes ? &g->data : nullptr;
   if (const auto* w = std::get_if<WriteBack>(&m)) return &w->data;
+  if (const auto* p = std::get_if<PutModified>(&m)) return &p->data;
   return nullptr;
 }
 

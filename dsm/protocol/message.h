@@ -58,8 +58,19 @@ struct Grant {
   PageBuffer data;  // kBytes only
 };
 
-using Message =
-    std::variant<GetShared, GetModified, Invalidate, InvalidateAck, Forward, WriteBack, Grant>;
+// Holder -> home, unasked: the holder gave its copy up to stay within its
+// memory budget (eviction). A read-only copy is just dropped; an owned page
+// goes back to its home with its contents.
+struct PutShared {
+  PageNumber page;
+};
+struct PutModified {
+  PageNumber page;
+  PageBuffer data;
+};
+
+using Message = std::variant<GetShared, GetModified, Invalidate, InvalidateAck, Forward, WriteBack,
+                             Grant, PutShared, PutModified>;
 
 const char* MessageName(const Message& m);
 
@@ -68,7 +79,8 @@ inline PageNumber PageOf(const Message& m) {
   return std::visit([](const auto& x) { return x.page; }, m);
 }
 
-// The page a message carries (Grant with data, WriteBack), or nullptr.
+// The page a message carries (Grant with data, WriteBack, PutModified), or
+// nullptr.
 const PageBuffer* DataOf(const Message& m);
 PageBuffer* DataOf(Message& m);
 

@@ -33,6 +33,8 @@ std::vector<fuzz::Seed> Seeds() {
       {"write_back", Input(true, WriteBack{11, true, {}})},
       {"grant_zero", Input(false, Grant{12, Access::kRead, DataKind::kZero, {}})},
       {"grant_bytes", Input(true, Grant{13, Access::kWrite, DataKind::kBytes, {}})},
+      {"put_shared", Input(false, PutShared{14})},
+      {"put_modified", Input(true, PutModified{15, {}})},
   };
 }
 const fuzz::SeedRegistration kSeeds(&Seeds);

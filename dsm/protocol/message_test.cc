@@ -28,7 +28,9 @@ std::vector<Message> Samples(PagePool& pool) {
           Forward{9, Access::kWrite},
           WriteBack{11, true, Pattern(pool, 1)},
           Grant{12, Access::kRead, DataKind::kZero, {}},
-          Grant{13, Access::kWrite, DataKind::kBytes, Pattern(pool, 2)}};
+          Grant{13, Access::kWrite, DataKind::kBytes, Pattern(pool, 2)},
+          PutShared{14},
+          PutModified{15, Pattern(pool, 3)}};
 }
 
 PageBuffer PageFor(const Message& m) {
@@ -64,6 +66,10 @@ TEST(Message, APageMustComeWithTheMessagesThatCarryOneAndOnlyThose) {
   PagePool pool;
   const PageBuffer page = Pattern(pool, 3);
   EXPECT_THAT(DecodeError(EncodePayload(WriteBack{1, false, {}})), HasSubstr("without its page"));
+  EXPECT_THAT(DecodeError(EncodePayload(PutModified{1, {}})),
+              HasSubstr("PutModified message without its page"));
+  EXPECT_THAT(DecodeError(EncodePayload(PutShared{1}), pool.Allocate()),
+              HasSubstr("PutShared message with a page it cannot carry"));
   EXPECT_THAT(DecodeError(EncodePayload(Grant{1, Access::kRead, DataKind::kBytes, {}})),
               HasSubstr("Grant message without its page"));
   EXPECT_THAT(DecodeError(EncodePayload(Grant{1, Access::kRead, DataKind::kZero, {}}), page),

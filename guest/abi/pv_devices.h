@@ -59,6 +59,9 @@ enum PvInfoKey : uint32_t {
   kInfoInvalidations,
   kInfoMessages,
   kInfoVcpuExits,
+  kInfoCachedPages,  // copies of pages homed on other nodes held here
+  kInfoEvictedClean,
+  kInfoWrittenBack,
   kInfoKeyCount
 };
 

@@ -22,6 +22,9 @@ constexpr Counter kCounters[] = {
     {"zero_fills", "zero-filled", abi::kInfoZeroFills, &dsm::DsmStats::zero_fills},
     {"invalidations", "invalidated", abi::kInfoInvalidations, &dsm::DsmStats::invalidations},
     {"messages", "messages", abi::kInfoMessages, &dsm::DsmStats::messages_handled},
+    {"cached_pages", "pages cached", abi::kInfoCachedPages, &dsm::DsmStats::cached_pages},
+    {"evicted_clean", "evicted clean", abi::kInfoEvictedClean, &dsm::DsmStats::evicted_clean},
+    {"written_back", "written back", abi::kInfoWrittenBack, &dsm::DsmStats::written_back},
 };
 
 }  // namespace
@@ -37,6 +40,11 @@ nlohmann::json DsmCountersJson(const dsm::DsmStats& s) {
   nlohmann::json j;
   for (const Counter& c : kCounters) j[c.json] = s.*c.field;
   j["fault_latency"] = dsm::FormatLatency(s);
+  j["cache_limit_pages"] = s.cache_limit_pages;
+  j["metadata_bytes"] = s.metadata_bytes;
+  j["metadata_bytes_per_page"] = s.metadata_pages == 0 ? 0.0
+                                                       : static_cast<double>(s.metadata_bytes) /
+                                                             static_cast<double>(s.metadata_pages);
   return j;
 }
 
