@@ -116,6 +116,16 @@ void FaultEngine::ReportStallsAfter(std::chrono::milliseconds after,
 void FaultEngine::LimitCache(uint64_t pages) {
   std::lock_guard<std::mutex> lock(mu_);
   node_.SetCacheLimit(pages);
+  // Pages fetched ahead must not push out the ones in use.
+  if (pages > 0) {
+    prefetch_.set_max_window(
+        static_cast<uint32_t>(std::min<uint64_t>(pages / 4, Prefetch::Config{}.max_window)));
+  }
+}
+
+void FaultEngine::LimitPrefetch(uint32_t pages) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prefetch_.set_max_window(pages);
 }
 
 void FaultEngine::Start() {
@@ -170,6 +180,7 @@ void FaultEngine::FaultLoop() {
         }
         std::vector<Action> actions = node_.Fault(page, fault->write);
         Execute(actions);
+        FetchAhead(fault->tid, page, fault->write);
       }
     } catch (const std::exception& e) {
       return Fatal(e.what());
@@ -263,6 +274,21 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         Resolved(a.page);
         break;
     }
+  }
+}
+
+// Requests for the pages ahead of a stream of faults, as if they had
+// faulted (with the same access), but nobody waits for them. Only pages
+// homed elsewhere that are neither here nor asked for already.
+void FaultEngine::FetchAhead(uint32_t stream, PageNumber page, bool write) {
+  for (const PageNumber q : prefetch_.OnFault(stream, page)) {
+    if (!ram_.Contains(q) || home_of_(q) == node_.self() ||
+        node_.local_state(q) != LocalState::kInvalid || node_.pending(q)) {
+      continue;
+    }
+    std::vector<Action> actions = node_.Fault(q, write);
+    Execute(actions);
+    ++stats_.prefetched;
   }
 }
 

@@ -21,6 +21,7 @@
 #include "common/unique_fd.h"
 #include "dsm/coherence/coherence_node.h"
 #include "dsm/fault/hot_pages.h"
+#include "dsm/fault/prefetch.h"
 #include "dsm/fault/userfaultfd.h"
 
 namespace ssivm::dsm {
@@ -65,6 +66,7 @@ struct DsmStats {
   uint64_t zero_fills = 0;
   uint64_t invalidations = 0;
   uint64_t messages_handled = 0;
+  uint64_t prefetched = 0;  // pages asked for ahead of a stream of faults
   // The cache of pages homed elsewhere (CoherenceNode::Counters).
   uint64_t cached_pages = 0;
   uint64_t cache_limit_pages = 0;  // 0: no limit
@@ -104,8 +106,12 @@ class FaultEngine final : public cluster::ChannelHandler {
 
   // At most `pages` copies of pages homed elsewhere stay here (0: no
   // limit); beyond it the protocol evicts (CoherenceNode::SetCacheLimit).
-  // Before Start.
+  // Prefetch then fetches at most a quarter of it ahead. Before the first
+  // fault.
   void LimitCache(uint64_t pages);
+  // How many pages prefetch may fetch ahead of a stream (0: none; default
+  // Prefetch::Config's). Before the first fault.
+  void LimitPrefetch(uint32_t pages);
   // A fault that has waited longer than `after` is reported once through
   // `report` (naming the page and its home); the peers' liveness is the
   // transport's heartbeats, so this shows a protocol that stalls. Before Start.
@@ -144,6 +150,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   uint64_t HostAddress(PageNumber page) const;
 
   void Resolved(PageNumber page);
+  void FetchAhead(uint32_t stream, PageNumber page, bool write);
   void ReportStalls();
 
   const SharedRam ram_;
@@ -164,6 +171,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;
   HotPages page_faults_;
+  Prefetch prefetch_;
   std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;  // tid -> vCPU
   VcpuPagesFrom vcpu_pages_from_;
   Userfaultfd uffd_;

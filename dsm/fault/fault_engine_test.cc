@@ -241,5 +241,20 @@ TEST_F(TwoNodes, ACacheLimitKeepsAWalkOverManyPagesWithinItsBudget) {
   EXPECT_LE(static_cast<double>(s.metadata_bytes) / static_cast<double>(s.metadata_pages), 16.5);
 }
 
+// A thread reading node 0's pages in a row: after the first few faults the
+// engine asks for the pages ahead, so most of them are here before they are
+// touched, with the right contents.
+TEST_F(TwoNodes, ASequentialWalkFetchesAhead) {
+  for (uint64_t p = 200; p < 400; p += 2) *nodes_[0].At<uint64_t>(p * abi::kPageSize) = p;
+  const DsmStats before = nodes_[1].engine->stats();
+  for (uint64_t p = 200; p < 400; p += 2) EXPECT_EQ(*nodes_[1].At<uint64_t>(p * abi::kPageSize), p);
+  const DsmStats after = nodes_[1].engine->stats();
+  EXPECT_GT(after.prefetched - before.prefetched, 50u);
+  // Of 100 pages; a page still on its way when touched faults too (a busy
+  // machine), so the bound is loose.
+  EXPECT_LT(after.read_faults - before.read_faults, 90u);
+  EXPECT_EQ(after.pages_received - before.pages_received, 100u);
+}
+
 }  // namespace
 }  // namespace ssivm::dsm

@@ -187,9 +187,10 @@ void WriteHomePages(DsmNode& n, int pages) {
 
 // Node 1's part: reads every page once (remote read faults), writes them
 // (write upgrades, invalidating node 0's copy), then reads pages it never saw
-// in a row (sequential transfer).
+// in a row (sequential transfer), without and with prefetch.
 json MeasureFromNode1(DsmNode& n, int pages) {
   std::vector<double> read_fault, upgrade;
+  n.engine->LimitPrefetch(0);  // each fault on its own: the pages are read in a row
   for (int i = 0; i < pages; ++i) {
     auto* p = reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
     const auto t0 = Clock::now();
@@ -203,23 +204,34 @@ json MeasureFromNode1(DsmNode& n, int pages) {
     *p = i + 1;
     upgrade.push_back(Us(Clock::now() - t0));
   }
-  const auto t0 = Clock::now();
+  // The pages it never saw, in a row: the first half with prefetch off,
+  // the second with it on (the default).
   uint64_t sum = 0;
-  for (int i = pages; i < 3 * pages; ++i)
-    sum += *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto sequential = [&](int from, int to) {
+    const auto t0 = Clock::now();
+    for (int i = from; i < to; ++i)
+      sum += *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    return json{{"pages", to - from},
+                {"pages_per_s", (to - from) / secs},
+                {"mb_per_s", double(to - from) * abi::kPageSize / secs / 1e6}};
+  };
+  json no_prefetch = sequential(pages, 2 * pages);
+  n.engine->LimitPrefetch(Prefetch::Config{}.max_window);
+  json with_prefetch = sequential(2 * pages, 3 * pages);
+  with_prefetch["checksum"] = sum;
+  with_prefetch["vs_no_prefetch"] =
+      with_prefetch["pages_per_s"].get<double>() / no_prefetch["pages_per_s"].get<double>();
   const DsmStats st = n.engine->stats();
   return {{"remote_read_fault", Summary(read_fault)},
           {"write_upgrade", Summary(upgrade)},
-          {"sequential_transfer",
-           {{"pages", 2 * pages},
-            {"pages_per_s", 2 * pages / secs},
-            {"mb_per_s", 2.0 * pages * abi::kPageSize / secs / 1e6},
-            {"checksum", sum}}},
+          {"sequential_transfer", with_prefetch},
+          {"sequential_transfer_no_prefetch", no_prefetch},
           {"node1_stats",
            {{"read_faults", st.read_faults},
             {"write_faults", st.write_faults},
-            {"pages_received", st.pages_received}}}};
+            {"pages_received", st.pages_received},
+            {"prefetched", st.prefetched}}}};
 }
 
 // A DSM node's fatal handler: dies, unless the measurement is over and the
