@@ -80,7 +80,11 @@ void Reader(void* p) {
     c->local_ns[k] = clock::TscToNs(t1 - t0);
   }
   SnapshotFaults(c, 1);
-  for (uint64_t k = 0; k < c->pages; ++k) {
+  // From both ends towards the middle (0, n-1, 1, n-2, ...): every step
+  // turns around, so the DSM's prefetch never sees a stream and each read
+  // is one fault on its own.
+  for (uint64_t i = 0; i < c->pages; ++i) {
+    const uint64_t k = i % 2 == 0 ? i / 2 : c->pages - 1 - i / 2;
     auto* word = reinterpret_cast<uint64_t*>(c->buf + k * abi::kPageSize);
     const uint64_t t0 = arch::ReadTsc();
     const uint64_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);

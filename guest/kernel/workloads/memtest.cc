@@ -51,11 +51,14 @@ void Body(uint32_t i, void* p) {
 
 bool Memtest(const Args& args) {
   const Workload& w = *Find("memtest");
-  uint64_t mib, passes, node;
+  uint64_t mib, passes, node, cpus;
   // The region comes from one node's memory (default: the running CPU's),
-  // so a test can aim at a given home, e.g. one above the MMIO hole.
+  // so a test can aim at a given home, e.g. one above the MMIO hole; the
+  // threads run on CPUs 0..cpus-1 (default: all), so one CPU can walk
+  // memory homed elsewhere by itself.
   if (!ArgU64(w, args, 0, 8, 1, 1 << 20, &mib) || !ArgU64(w, args, 1, 1, 1, 1000, &passes) ||
-      !ArgU64(w, args, 2, mem::kLocalNode, 0, mem::NodeCount() - 1, &node)) {
+      !ArgU64(w, args, 2, mem::kLocalNode, 0, mem::NodeCount() - 1, &node) ||
+      !ArgU64(w, args, 3, Cpus(), 1, Cpus(), &cpus)) {
     return Result("memtest", false, "bad arguments");
   }
   const size_t pages = mib << 8;
@@ -64,7 +67,7 @@ bool Memtest(const Args& args) {
   Ctx c{};
   c.base = base;
   c.words = (mib << 20) / 8;
-  c.threads = Cpus();
+  c.threads = static_cast<uint32_t>(cpus);
   const uint64_t start = NowNs();
   bool ok = true;
   for (uint64_t pass = 0; ok && pass < 2 * passes; ++pass) {

@@ -15,7 +15,7 @@ namespace {
 constexpr Workload kWorkloads[] = {
     {"counter", "[threads=2*cpus] [atomic_incs=100000] [locked_incs=5000]", Counter},
     {"litmus", "[batches=40] [batch_size=500]", Litmus},
-    {"memtest", "[MiB=8] [passes=1] [node=local]", Memtest},
+    {"memtest", "[MiB=8] [passes=1] [node=local] [cpus=all]", Memtest},
     {"stream", "[elements=1048576] [reps=3]", Stream},
     {"compute", "[matrix_n=160]", Compute},
     {"pingpong", "[round_trips=2000]", Pingpong},
