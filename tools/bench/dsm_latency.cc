@@ -79,7 +79,8 @@ double Us(Clock::duration d) {
 
 // ---- Floors ------------------------------------------------------------------
 
-// TCP floor, server side: answers `rounds` 8-byte requests with 4 KiB.
+// TCP floor, server side: answers `rounds` 8-byte requests with 4 KiB, then
+// one more with `rounds` pages in a row (the bulk floor).
 void FloorServe(const TcpListener& l, int rounds) {
   pollfd pfd{l.fd(), POLLIN, 0};  // the listener does not block
   if (::poll(&pfd, 1, -1) != 1) ThrowErrno("poll (TCP floor)");
@@ -88,14 +89,32 @@ void FloorServe(const TcpListener& l, int rounds) {
   SetNoDelay(fd.get());
   char req[8], page[4096] = {};
   for (int i = 0; i < rounds; ++i) {
-    if (::recv(fd.get(), req, 8, MSG_WAITALL) != 8) break;
+    if (::recv(fd.get(), req, 8, MSG_WAITALL) != 8) return;
     (void)!::send(fd.get(), page, sizeof(page), MSG_NOSIGNAL);
+  }
+  if (::recv(fd.get(), req, 8, MSG_WAITALL) != 8) return;
+  for (int i = 0; i < rounds; ++i) {
+    if (::send(fd.get(), page, sizeof(page), MSG_NOSIGNAL) != sizeof(page)) return;
   }
 }
 
-// TCP floor, client side: the request/response round trips (retries the
-// connect for a while: the server may still be starting).
-std::vector<double> FloorMeasure(const std::string& host, uint16_t port, int rounds) {
+struct TcpFloor {
+  std::vector<double> rtt_us;   // 4 KiB request/response round trips
+  double bulk_pages_per_s = 0;  // 4 KiB pages streamed in a row
+};
+
+void to_json(json& j, const TcpFloor& f) {
+  j = json{{"rtt_us", f.rtt_us}, {"bulk_pages_per_s", f.bulk_pages_per_s}};
+}
+void from_json(const json& j, TcpFloor& f) {
+  j.at("rtt_us").get_to(f.rtt_us);
+  j.at("bulk_pages_per_s").get_to(f.bulk_pages_per_s);
+}
+
+// TCP floor, client side: the request/response round trips, then the bulk
+// stream (retries the connect for a while: the server may still be
+// starting).
+TcpFloor FloorMeasure(const std::string& host, uint16_t port, int rounds) {
   const sockaddr_in a = ToSockaddr(host, port);
   UniqueFd fd;
   for (int attempt = 0;; ++attempt) {
@@ -106,7 +125,7 @@ std::vector<double> FloorMeasure(const std::string& host, uint16_t port, int rou
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   SetNoDelay(fd.get());
-  std::vector<double> out;
+  TcpFloor out;
   char req[8] = {}, page[4096];
   for (int i = 0; i < rounds; ++i) {
     const auto t0 = Clock::now();
@@ -114,8 +133,16 @@ std::vector<double> FloorMeasure(const std::string& host, uint16_t port, int rou
         ::recv(fd.get(), page, sizeof(page), MSG_WAITALL) != sizeof(page)) {
       ThrowErrno(fmt::format("TCP floor round {} with {}:{}", i, host, port));
     }
-    out.push_back(Us(Clock::now() - t0));
+    out.rtt_us.push_back(Us(Clock::now() - t0));
   }
+  const auto t0 = Clock::now();
+  if (::send(fd.get(), req, 8, MSG_NOSIGNAL) != 8) ThrowErrno("TCP bulk floor request");
+  for (int i = 0; i < rounds; ++i) {
+    if (::recv(fd.get(), page, sizeof(page), MSG_WAITALL) != sizeof(page)) {
+      ThrowErrno(fmt::format("TCP bulk floor page {} from {}:{}", i, host, port));
+    }
+  }
+  out.bulk_pages_per_s = rounds / std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }
 
@@ -408,7 +435,7 @@ Child StartRole(const NetnsHosts& hosts, uint32_t k, const std::string& role, in
 
 // NOLINTNEXTLINE(bugprone-exception-escape): json's moves do not throw; clang 14 sees them as if
 struct NetMeasurement {
-  std::vector<double> tcp_floor;
+  TcpFloor tcp_floor;
   json host_threads;
   json security_cost;  // loopback: host threads in every transport security
 };
@@ -454,7 +481,7 @@ NetMeasurement MeasureNetns(int pages, TransportSecurity security) {
   NetMeasurement m;
   Child server = StartRole(hosts, 0, "floor-server", pages);
   Child client = StartRole(hosts, 1, "floor-client", pages);
-  m.tcp_floor = json::parse(Finish(client)).get<std::vector<double>>();
+  m.tcp_floor = json::parse(Finish(client)).get<TcpFloor>();
   Finish(server);
   Child node0 = StartRole(hosts, 0, "dsm-node0", pages, security);
   Child node1 = StartRole(hosts, 1, "dsm-node1", pages, security);
@@ -504,10 +531,13 @@ json NetSection(const std::string& net, int pages, int guest_pages, const json& 
                 TransportSecurity security) {
   const NetMeasurement m =
       net == "netns" ? MeasureNetns(pages, security) : MeasureLoopback(pages, security);
-  const json tcp = Summary(m.tcp_floor);
+  const json tcp = Summary(m.tcp_floor.rtt_us);
   const double floor = Median(tcp) + Median(local_fault);
   json s = {
-      {"floors", {{"tcp_4k_request_response", tcp}, {"local_uffd_fault", local_fault}}},
+      {"floors",
+       {{"tcp_4k_request_response", tcp},
+        {"tcp_bulk_4k_pages_per_s", m.tcp_floor.bulk_pages_per_s},
+        {"local_uffd_fault", local_fault}}},
       {"host_threads", m.host_threads},
   };
   if (!m.security_cost.is_null()) s["security_cost"] = m.security_cost;
@@ -515,6 +545,9 @@ json NetSection(const std::string& net, int pages, int guest_pages, const json& 
       {"host_remote_read_vs_rtt_plus_local_fault",
        Median(m.host_threads["remote_read_fault"]) / floor},
       {"host_upgrade_vs_rtt_plus_local_fault", Median(m.host_threads["write_upgrade"]) / floor},
+      {"host_sequential_vs_bulk_tcp",
+       m.host_threads["sequential_transfer"]["pages_per_s"].get<double>() /
+           m.tcp_floor.bulk_pages_per_s},
   };
   if (guest_pages > 0) {
     const json g = GuestMeasurement(net, guest_pages);
