@@ -9,9 +9,13 @@
 extern "C" bool arch_probe_rdmsr(uint32_t msr, uint64_t* value);  // msr_probe.S
 extern "C" void arch_probe_gp_entry();
 
+// Read at every interrupt, written once at boot: with the kernel's other
+// read-mostly globals, on pages no hot write shares (guest/kernel/layout.h).
+#define ARCH_READ_MOSTLY __attribute__((section(".data.read_mostly")))
+
 // entry.S: non-zero to return from interrupts with `popfq; ret` (PVM).
 extern "C" {
-constinit uint8_t arch_pvm_fast_return = 0;
+ARCH_READ_MOSTLY constinit uint8_t arch_pvm_fast_return = 0;
 }
 
 namespace ssivm::guest::arch {
@@ -20,7 +24,7 @@ namespace {
 constexpr uint32_t kMsrGsBase = 0xc0000101;
 
 // Written once by the boot vCPU before the APs are released.
-const Backend* g_backend = nullptr;
+ARCH_READ_MOSTLY constinit const Backend* g_backend = nullptr;
 
 }  // namespace
 

@@ -2,13 +2,14 @@
 
 #include "guest/arch/arch.h"
 #include "guest/drivers/lapic.h"
+#include "guest/kernel/layout.h"
 #include "guest/kernel/vectors.h"
 
 namespace ssivm::guest::clock {
 namespace {
 
-constinit uint64_t g_tsc_hz = 0;
-constinit uint64_t g_tsc_start = 0;
+SSIVM_READ_MOSTLY constinit uint64_t g_tsc_hz = 0;
+SSIVM_READ_MOSTLY constinit uint64_t g_tsc_start = 0;
 
 uint64_t FromCpuid() {
   arch::CpuidRegs r;

@@ -5,6 +5,7 @@
 #include "guest/abi/pv_devices.h"
 #include "guest/drivers/uart16550.h"
 #include "guest/kernel/irq_lock.h"
+#include "guest/kernel/layout.h"
 #include "guest/kernel/sync.h"
 #include "guest/lib/format.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 // Lines end in a bare '\n': the VMM passes COM1 output through to its own
 // output, where tests match whole lines.
-constinit Uart16550 g_com1(abi::kCom1Port);
+SSIVM_READ_MOSTLY constinit Uart16550 g_com1(abi::kCom1Port);
 constinit IrqSpinLock g_out_lock;
 constinit bool g_panic = false;
 

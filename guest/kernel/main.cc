@@ -10,6 +10,7 @@
 #include "guest/kernel/clock.h"
 #include "guest/kernel/console.h"
 #include "guest/kernel/interrupts.h"
+#include "guest/kernel/layout.h"
 #include "guest/kernel/mem.h"
 #include "guest/kernel/options.h"
 #include "guest/kernel/percpu.h"
@@ -23,8 +24,8 @@ namespace ssivm::guest {
 namespace {
 
 // Filled by the boot vCPU before it releases the APs.
-constinit BootInfo g_boot_info{};
-constinit Options g_options{};
+SSIVM_READ_MOSTLY constinit BootInfo g_boot_info{};
+SSIVM_READ_MOSTLY constinit Options g_options{};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 
 #include "guest/abi/page.h"
 #include "guest/kernel/irq_lock.h"
+#include "guest/kernel/layout.h"
 #include "guest/kernel/percpu.h"
 
 namespace ssivm::guest::mem {
@@ -17,18 +18,23 @@ struct Extent {
   uint64_t pages;
 };
 
+// One node's pool: its CPUs take its lock and rewrite its extents at every
+// allocation, so it sits on pages of its own at the start of the node's own
+// memory (homed there), never beside another node's (kernel/layout.h).
 struct Node {
   IrqSpinLock lock;
-  Extent free[kMaxExtents];
   uint32_t count;
   uint64_t total_pages;
   uint64_t free_pages;
+  Extent free[kMaxExtents];
 };
+constexpr uint64_t kNodePages = (sizeof(Node) + kPage - 1) / kPage;
 
-constinit Node g_nodes[kMaxNodes]{};
-constinit uint32_t g_node_count = 1;
-constinit abi::MemRange g_ranges[abi::kMaxMemRanges]{};
-constinit uint32_t g_range_count = 0;
+// Set by Init, then only read: null for a node with no memory.
+SSIVM_READ_MOSTLY constinit Node* g_nodes[kMaxNodes]{};
+SSIVM_READ_MOSTLY constinit uint32_t g_node_count = 1;
+SSIVM_READ_MOSTLY constinit abi::MemRange g_ranges[abi::kMaxMemRanges]{};
+SSIVM_READ_MOSTLY constinit uint32_t g_range_count = 0;
 
 // Inserts [base, base + pages) and merges with its neighbours. Lock held.
 bool InsertLocked(Node& n, uint64_t base, uint64_t pages) {
@@ -84,11 +90,18 @@ void Init(const abi::SsivmInfo& info) {
     const abi::MemRange& r = info.ranges[i];
     if (r.kind != abi::kRangeShared) continue;
     const uint32_t node = r.home_node < g_node_count ? r.home_node : 0;
-    const uint64_t base = (r.base + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
+    uint64_t base = (r.base + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
     const uint64_t end = (r.base + r.size) & ~(abi::kPageSize - 1);
     if (end <= base) continue;
     g_ranges[g_range_count++] = {base, end - base, r.kind, node};
-    Node& n = g_nodes[node];
+    if (g_nodes[node] == nullptr) {
+      // The node's first range large enough starts with its pool.
+      if ((end - base) / abi::kPageSize <= kNodePages) continue;
+      g_nodes[node] = reinterpret_cast<Node*>(base);
+      __builtin_memset(static_cast<void*>(g_nodes[node]), 0, sizeof(Node));
+      base += kNodePages * abi::kPageSize;
+    }
+    Node& n = *g_nodes[node];
     n.total_pages += (end - base) / abi::kPageSize;
     InsertLocked(n, base, (end - base) / abi::kPageSize);
   }
@@ -97,10 +110,12 @@ void Init(const abi::SsivmInfo& info) {
 void* AllocPages(size_t pages, uint32_t node) {
   if (pages == 0) return nullptr;
   if (node == kLocalNode || node >= g_node_count) node = NodeOfCpu(CurrentCpuId());
-  if (void* p = TakeFrom(g_nodes[node], pages)) return p;
+  if (node < kMaxNodes && g_nodes[node] != nullptr) {
+    if (void* p = TakeFrom(*g_nodes[node], pages)) return p;
+  }
   for (uint32_t i = 0; i < g_node_count; ++i) {
-    if (i == node) continue;
-    if (void* p = TakeFrom(g_nodes[i], pages)) return p;
+    if (i == node || g_nodes[i] == nullptr) continue;
+    if (void* p = TakeFrom(*g_nodes[i], pages)) return p;
   }
   return nullptr;
 }
@@ -108,7 +123,8 @@ void* AllocPages(size_t pages, uint32_t node) {
 void FreePages(void* p, size_t pages) {
   if (p == nullptr || pages == 0) return;
   const auto addr = reinterpret_cast<uint64_t>(p);
-  Node& n = g_nodes[NodeOf(addr)];
+  if (g_nodes[NodeOf(addr)] == nullptr) return;  // not pool memory: leak rather than corrupt
+  Node& n = *g_nodes[NodeOf(addr)];
   IrqLockGuard guard(n.lock);
   InsertLocked(n, addr, pages);
 }
@@ -118,7 +134,8 @@ uint32_t NodeCount() {
 }
 
 NodeStats Stats(uint32_t node) {
-  Node& n = g_nodes[node];
+  if (node >= kMaxNodes || g_nodes[node] == nullptr) return {0, 0};
+  Node& n = *g_nodes[node];
   IrqLockGuard guard(n.lock);
   return {n.total_pages, n.free_pages};
 }

@@ -2,6 +2,8 @@
 
 #include "guest/abi/boot_info.h"
 #include "guest/drivers/pv_ipi.h"
+#include "guest/kernel/boot_info.h"
+#include "guest/kernel/layout.h"
 #include "guest/kernel/mem.h"
 #include "guest/kernel/power.h"
 #include "guest/kernel/vectors.h"
@@ -13,9 +15,24 @@ namespace {
 constexpr size_t kStackPages = 4;  // 16 KiB per thread
 constexpr uint64_t kLoadWindowTicks = 50;
 
-constinit uint32_t g_cpu_count = 0;
-// Stacks, Thread structs and these: shared RAM, so other nodes see them.
-constinit Thread g_idle[abi::kMaxVcpus]{};
+// A thread's pages: its Thread, alone on the first (switches write its
+// context; threads of other CPUs must not share it), then its stack.
+constexpr size_t kThreadPages = 1 + kStackPages;
+
+// One CPU's scheduler data: PerCpu (its pages split by writer), then its
+// idle thread on a page of its own (its context is written at every switch
+// away from idle, by this CPU only).
+struct CpuBlock {
+  PerCpu cpu;
+  alignas(kPage) Thread idle;
+};
+static_assert(sizeof(CpuBlock) % kPage == 0);
+
+SSIVM_READ_MOSTLY constinit uint32_t g_cpu_count = 0;
+// CPU 0's, before the page allocator works (kernel .bss, homed on node 0,
+// which boots it); the others' from their own nodes' memory (sched::Init).
+constinit CpuBlock g_boot_cpu{};
+// Thread structs, stacks and these: shared RAM, so other nodes see them.
 constinit Atomic<uint32_t> g_next_id(1);
 constinit Atomic<uint64_t> g_threads(0);
 constinit IrqSpinLock g_join_lock;
@@ -30,6 +47,7 @@ bool IsIdle(PerCpu* c, Thread* t) {
 
 // Run queue operations: the caller holds c->rq_lock with interrupts off.
 void PushLocked(PerCpu* c, Thread* t) {
+  if (t->pinned == kAnyCpu) c->rq_unpinned.FetchAdd(1, MemoryOrder::kRelaxed);
   t->next = nullptr;
   if (c->rq_tail != nullptr) {
     c->rq_tail->next = t;
@@ -52,6 +70,7 @@ Thread* PopLocked(PerCpu* c, bool steal) {
     }
     if (c->rq_tail == t) c->rq_tail = prev;
     c->rq_len.FetchSub(1, MemoryOrder::kRelaxed);
+    if (t->pinned == kAnyCpu) c->rq_unpinned.FetchSub(1, MemoryOrder::kRelaxed);
     t->next = nullptr;
     return t;
   }
@@ -102,15 +121,18 @@ Thread* TakeLocal(PerCpu* c) {
 }
 
 // Load balancing, pull style: an idle CPU takes an unpinned thread from the
-// CPU with the longest queue.
+// CPU with the longest queue that holds one.
 // A busy CPU only takes from a queue of two or more (else it would just swap).
+// Queues without unpinned threads are skipped on rq_unpinned alone, so the
+// scan reads no run queue page that pinned threads keep changing.
 Thread* Steal(PerCpu* self) {
   PerCpu* victim = nullptr;
   uint32_t longest = IsIdle(self, self->current) ? 0 : 1;
   for (uint32_t i = 0; i < g_cpu_count; ++i) {
     PerCpu* c = CpuData(i);
+    if (c == self || c->rq_unpinned.Load(MemoryOrder::kRelaxed) == 0) continue;
     const uint32_t len = c->rq_len.Load(MemoryOrder::kRelaxed);
-    if (c != self && len > longest) {
+    if (len > longest) {
       victim = c;
       longest = len;
     }
@@ -161,7 +183,7 @@ void Reschedule(arch::Frame* frame, bool must_leave) {
 
 }  // namespace
 
-constinit PerCpu g_cpus[abi::kMaxVcpus]{};
+SSIVM_READ_MOSTLY constinit PerCpu* g_cpu_data[abi::kMaxVcpus] = {&g_boot_cpu.cpu};
 
 uint32_t CpuCount() {
   return g_cpu_count;
@@ -170,12 +192,19 @@ uint32_t CpuCount() {
 namespace sched {
 
 void Init(uint32_t cpus) {
+  for (uint32_t cpu = 1; cpu < cpus; ++cpu) {
+    void* p = mem::AllocPages(sizeof(CpuBlock) / kPage, NodeOfCpu(cpu));
+    if (p == nullptr) Panic("no memory for cpu %u's data", cpu);
+    __builtin_memset(p, 0, sizeof(CpuBlock));
+    g_cpu_data[cpu] = &static_cast<CpuBlock*>(p)->cpu;
+  }
   g_cpu_count = cpus;
 }
 
 void InitCpu(uint32_t cpu) {
   PerCpu* c = CpuData(cpu);
-  Thread* idle = &g_idle[cpu];
+  // PerCpu is CpuBlock's first member.
+  Thread* idle = &reinterpret_cast<CpuBlock*>(c)->idle;
   idle->state.Store(static_cast<uint32_t>(ThreadState::kRunning), MemoryOrder::kRelaxed);
   idle->on_cpu.Store(1, MemoryOrder::kRelaxed);
   idle->cpu = cpu;
@@ -204,14 +233,13 @@ Thread* Spawn(void (*fn)(void*), void* arg, const char* name, int32_t pinned) {
   if (pinned != kAnyCpu && static_cast<uint32_t>(pinned) >= g_cpu_count) {
     pinned = static_cast<int32_t>(static_cast<uint32_t>(pinned) % g_cpu_count);
   }
-  auto* t = static_cast<Thread*>(mem::Alloc(sizeof(Thread)));
+  // From the memory of the node that will run it, where that is known.
+  const uint32_t node =
+      pinned != kAnyCpu ? NodeOfCpu(static_cast<uint32_t>(pinned)) : mem::kLocalNode;
+  auto* t = static_cast<Thread*>(mem::AllocPages(kThreadPages, node));
   if (t == nullptr) return nullptr;
   __builtin_memset(static_cast<void*>(t), 0, sizeof(Thread));
-  t->stack = static_cast<uint8_t*>(mem::AllocPages(kStackPages, mem::kLocalNode));
-  if (t->stack == nullptr) {
-    mem::Free(t);
-    return nullptr;
-  }
+  t->stack = reinterpret_cast<uint8_t*>(t) + kPage;
   t->stack_pages = kStackPages;
   t->fn = fn;
   t->arg = arg;
@@ -250,8 +278,7 @@ void Join(Thread* t) {
   }
   // It has finished; wait until its CPU has switched away from its stack.
   while (t->on_cpu.Load(MemoryOrder::kAcquire) != 0) arch::Pause();
-  mem::FreePages(t->stack, t->stack_pages);
-  mem::Free(t);
+  mem::FreePages(t, kThreadPages);
   g_threads.FetchSub(1, MemoryOrder::kRelaxed);
 }
 
