@@ -240,6 +240,21 @@ TEST(SsictlUp, RejectsAnUnknownPlacement) {
   EXPECT_THAT(r.err, HasSubstr("--placement: maybe not in {on,off}")) << Describe(r);
 }
 
+// --cache-mib goes into the manifest --nodes makes: without --nodes it is bad
+// usage; below the minimum for a node's vCPUs it is refused before anything
+// starts, naming the minimum.
+TEST(SsictlUp, ChecksTheCacheSize) {
+  const ProcessResult alone = Ssictl({"up", "--cache-mib", "64"});
+  EXPECT_EQ(alone.exit_code, 2) << Describe(alone);
+  EXPECT_THAT(alone.err, HasSubstr("--cache-mib requires --nodes")) << Describe(alone);
+  const ProcessResult small =
+      Ssictl({"up", "--nodes", "2", "--vcpus-per-node", "3", "--cache-mib", "5"});
+  EXPECT_EQ(small.exit_code, 125) << Describe(small);
+  EXPECT_THAT(small.err, HasSubstr("--cache-mib 5 MiB is less than the minimum of 6 MiB for the "
+                                   "node's 3 vCPUs (2 MiB per vCPU, at least 4 MiB"))
+      << Describe(small);
+}
+
 TEST(Ssivm, RejectsTooLongCommandLine) {
   const ProcessResult r = RunProcess(
       {kSsivm, "--kernel", kKernel, "--memory", "64", "--cmdline", std::string(70000, 'x')});
