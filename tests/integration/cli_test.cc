@@ -255,6 +255,32 @@ TEST(SsictlUp, ChecksTheCacheSize) {
       << Describe(small);
 }
 
+// A cluster node checks its host for what it holds (its share of the guest,
+// its private regions, its cache), not for the whole guest: node 0 of a guest
+// far larger than this host passes while its share is small; an explicit
+// cache the host cannot hold is refused naming cache_mib and the numbers.
+TEST(Ssivm, AClusterNodeChecksTheHostForWhatItHolds) {
+  const std::string manifest =
+      "cluster_id = \"big\"\nepoch = 1\ntransport_security = \"none\"\n"
+      "[guest]\nvcpus_total = 2\n"
+      "[[nodes]]\nid = 1\nname = \"b\"\nhost = \"localhost\"\naddress = \"127.0.0.1:7991\"\n"
+      "vcpus = { first = 1, last = 1 }\nmemory_mib = 400000\n"
+      "[[nodes]]\nid = 0\nname = \"a\"\nhost = \"localhost\"\naddress = \"127.0.0.1:7990\"\n"
+      "vcpus = { first = 0, last = 0 }\nmemory_mib = 64\n";
+  const auto check = [](const std::string& file) {
+    return RunProcess({kSsivm, "--manifest", file, "--node", "0", "--kernel", kKernel, "--check"});
+  };
+  const ProcessResult fits = check(WriteFile("big.toml", manifest));
+  EXPECT_EQ(fits.exit_code, 0) << Describe(fits);
+  const ProcessResult greedy = check(WriteFile("greedy.toml", manifest + "cache_mib = 16000000\n"));
+  EXPECT_EQ(greedy.exit_code, 125) << Describe(greedy);
+  EXPECT_THAT(greedy.err, HasSubstr("not enough host memory for this node: it holds "))
+      << Describe(greedy);
+  EXPECT_THAT(greedy.err, HasSubstr("(64 MiB of guest RAM it is home of, ")) << Describe(greedy);
+  EXPECT_THAT(greedy.err, HasSubstr(" and cache_mib = 16000000 MiB of other nodes' pages"))
+      << Describe(greedy);
+}
+
 TEST(Ssivm, RejectsTooLongCommandLine) {
   const ProcessResult r = RunProcess(
       {kSsivm, "--kernel", kKernel, "--memory", "64", "--cmdline", std::string(70000, 'x')});
