@@ -71,6 +71,7 @@ ClusterRole RoleFromManifest(const provision::ClusterManifest& m, uint32_t node_
   r.security = m.transport_security;
   r.heartbeat_timeout = std::chrono::milliseconds(m.heartbeat_timeout_ms);
   r.placement = m.placement;
+  r.cache_mib = m.FindNode(node_id)->cache_mib;
   return r;
 }
 

@@ -31,6 +31,12 @@ struct ClusterRole {
   // The coordinator moves vCPUs by itself (the manifest's `placement`;
   // `ssivm --placement` overrides it).
   bool placement = true;
+  // This node's `cache_mib` in the manifest: MiB of other nodes' guest RAM
+  // it may keep resident; 0: automatic (cache_budget.h).
+  uint64_t cache_mib = 0;
+  // The effective cache budget in guest pages, which PrepareGuest decides
+  // (CacheBudgetMib) and the DSM keeps to; 0 until then.
+  uint64_t cache_pages = 0;
 
   uint32_t node_count() const { return view.member_count(); }
   uint32_t vcpus() const { return view.vcpu_count(); }

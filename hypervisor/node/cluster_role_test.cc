@@ -45,6 +45,16 @@ TEST(ClusterRole, TakesPlacementFromTheManifest) {
   EXPECT_FALSE(RoleFromManifest(m, 0).placement);
 }
 
+// The node's own `cache_mib` reaches it (0: automatic); the budget in pages
+// is PrepareGuest's to decide.
+TEST(ClusterRole, TakesItsCacheMibFromTheManifest) {
+  provision::ClusterManifest m = TwoNodes();
+  m.nodes[1].cache_mib = 96;
+  EXPECT_EQ(RoleFromManifest(m, 0).cache_mib, 0u);
+  EXPECT_EQ(RoleFromManifest(m, m.nodes[1].id).cache_mib, 96u);
+  EXPECT_EQ(RoleFromManifest(m, m.nodes[1].id).cache_pages, 0u);
+}
+
 TEST(ClusterRole, RejectsWhatTheNodeProcessCannotRun) {
   EXPECT_THROW(RoleFromManifest(TwoNodes(), 5), Error);
   provision::ClusterManifest m = TwoNodes();

@@ -14,6 +14,7 @@
 #include "guest/abi/boot_info.h"
 #include "hypervisor/devices/acpi_pm.h"
 #include "hypervisor/devices/cmos_rtc.h"
+#include "hypervisor/node/cache_budget.h"
 #include "hypervisor/node/cluster_runtime.h"
 #include "hypervisor/x86/acpi.h"
 #include "hypervisor/x86/descriptors.h"
@@ -61,6 +62,32 @@ void CheckHostMemory(uint64_t memory_mib) {
   }
 }
 
+// What cluster node `role` holds of the guest, approximated from the layout:
+// the RAM it is home of; below SharedRamBase() the boot and node-private
+// regions, which every node builds for itself (counted whole: the device
+// node's home range starts there, so it counts those 16 MiB twice); and the
+// kernel and initrd every node loads and keeps replicated read-only (their
+// `image_bytes` stand for their loaded size).
+NodeMemory NodeMemoryOf(const ClusterRole& role, uint64_t image_bytes) {
+  constexpr uint64_t kMib = 1 << 20;
+  const uint64_t home = role.view.Find(role.self)->memory_bytes;
+  return {.home_mib = home / kMib,
+          .private_mib = (SharedRamBase() + image_bytes + kMib - 1) / kMib,
+          .remote_mib = (role.view.TotalMemoryBytes() - home) / kMib,
+          .explicit_cache_mib = role.cache_mib,
+          .vcpus = static_cast<uint32_t>(role.view.VcpusOf(role.self).size())};
+}
+
+// A cluster node checks what it holds, not the whole guest; returns its
+// cache budget in MiB.
+uint64_t CheckClusterNodeMemory(const ClusterRole& role, uint64_t image_bytes) {
+  const NodeMemory node = NodeMemoryOf(role, image_bytes);
+  const std::optional<uint64_t> available = AvailableMiB();
+  const uint64_t cache_mib = CacheBudgetMib(node, available);
+  CheckNodeMemory(node, cache_mib, available);
+  return cache_mib;
+}
+
 // Huge pages on hardware KVM, where userfaultfd does not page the RAM in
 // 4 KiB units. Where it does (`dsm`: a cluster node), none even if the
 // host's THP is "always": a write before the fault engine starts (loading
@@ -92,11 +119,12 @@ GuestRam AllocateRam(const GuestLayout& layout, bool hardware, bool dsm) {
 
 PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
   const ClusterRole* role = cfg.cluster ? &*cfg.cluster : nullptr;
-  PreparedGuest g{GuestLayout::Compute(cfg.memory_mib, cfg.vcpus), {}, {}, 0, 0, 0};
-  CheckHostMemory(cfg.memory_mib);
+  PreparedGuest g{GuestLayout::Compute(cfg.memory_mib, cfg.vcpus), {}, {}, 0, 0, 0, 0};
+  if (!role) CheckHostMemory(cfg.memory_mib);
   const std::vector<uint8_t> kernel_image = ReadFileBytes(cfg.kernel_path, kMaxKernelBytes);
   std::vector<uint8_t> initrd;
   if (!cfg.initrd_path.empty()) initrd = ReadFileBytes(cfg.initrd_path, g.layout.memory_bytes);
+  if (role) g.cache_mib = CheckClusterNodeMemory(*role, kernel_image.size() + initrd.size());
   g.ram = AllocateRam(g.layout, kind == HostKind::kHardware, role != nullptr);
   const GuestMemory& mem = g.ram.memory;
   g.kernel = LoadKernel(kernel_image, cfg.kernel_path, mem, g.layout);

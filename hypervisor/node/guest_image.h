@@ -37,9 +37,13 @@ struct PreparedGuest {
   uint64_t boot_params = 0;
   uint64_t cr3 = 0;
   uint16_t gdt_limit = 0;
+  // A cluster node: the effective cache budget in MiB (CacheBudgetMib), how
+  // much guest RAM homed on other nodes it may keep resident. 0 otherwise.
+  uint64_t cache_mib = 0;
 };
 
-// Checks the host (memory), loads the images and writes everything the guest
+// Checks the host (memory: a single node for the whole guest, a cluster node
+// for what it holds, its cache included), loads the images and writes everything the guest
 // finds in RAM at boot; in a cluster, the boot info already names each
 // range's home node. Throws Error naming the problem.
 PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind);

@@ -176,6 +176,8 @@ class Machine {
   nlohmann::json Status() const;
   void ReportDsm() const;
   uint64_t VcpuExits() const;
+  // The guest RAM this node is home of, in MiB.
+  uint64_t HomeMib() const { return role_.view.Find(role_.self)->memory_bytes >> 20; }
   const GuestMemory& mem() const { return guest_.ram.memory; }
   // Fixed delivery, physical destination = the vCPU's APIC id (its index).
   void InterruptLocalVcpu(uint32_t vcpu, uint8_t vector) {
@@ -245,10 +247,19 @@ void Machine::CreateVm() {
   }
 }
 
-// A single node joins its cluster of one: no wire, no DSM, the same link.
+// A single node joins its cluster of one: no wire, no DSM, the same link. A
+// cluster node's DSM gets the cache budget PrepareGuest decided.
 void Machine::JoinCluster() {
+  ClusterRole role = role_;
+  if (dsm_) {
+    role.cache_pages = (guest_.cache_mib << 20) / abi::kPageSize;
+    spdlog::info(
+        "dsm: this node holds its {} MiB of guest RAM and caches up to {} MiB of other nodes' "
+        "pages",
+        HomeMib(), guest_.cache_mib);
+  }
   cluster_ = std::make_unique<ClusterRuntime>(
-      role_, mem(), stop_,
+      role, mem(), stop_,
       [this](uint32_t vcpu, uint8_t vector) { InterruptLocalVcpu(vcpu, vector); }, dsm_);
 }
 
@@ -370,6 +381,10 @@ nlohmann::json Machine::Status() const {
   if (dsm_) j["epoch"] = role_.epoch();
   j["host_kind"] = HostKindName(kind_);
   j["memory_mib"] = cfg_.memory_mib;
+  if (dsm_) {
+    j["home_mib"] = HomeMib();
+    j["cache_mib"] = guest_.cache_mib;
+  }
   // The vCPUs this node runs now (migrations change them).
   const std::vector<uint32_t> running = cluster_->link().view().VcpusOf(role_.self);
   j["vcpus"] = running;

@@ -18,6 +18,9 @@ ClusterManifest NewManifest(const std::vector<std::string>& hosts, const NewMani
     throw Error(std::to_string(hosts.size()) + " nodes x " + std::to_string(opt.vcpus_per_node) +
                 " vCPUs is more than " + std::to_string(kMaxVcpus) + " vCPUs");
   }
+  if (std::string e = CacheMibProblem(opt.cache_mib, opt.vcpus_per_node); !e.empty()) {
+    throw Error("--cache-mib " + e);
+  }
   ClusterManifest m;
   m.cluster_id = opt.cluster_id;
   m.epoch = 1;
@@ -35,6 +38,7 @@ ClusterManifest NewManifest(const std::vector<std::string>& hosts, const NewMani
     n.vcpus.first = static_cast<uint32_t>(i * opt.vcpus_per_node);
     n.vcpus.last = n.vcpus.first + opt.vcpus_per_node - 1;
     n.memory_mib = opt.memory_per_node_mib;
+    n.cache_mib = opt.cache_mib;
     m.nodes.push_back(std::move(n));
   }
   ThrowIfInvalid(m, "generated manifest");
@@ -68,6 +72,7 @@ void AddNode(ClusterManifest* m, const std::string& host, const AddNodeOptions& 
   }
   uint32_t vcpus = opt.vcpus ? opt.vcpus : (last ? last->vcpus.count() : 1);
   n.memory_mib = opt.memory_mib ? opt.memory_mib : (last ? last->memory_mib : 256);
+  n.cache_mib = opt.cache_mib.value_or(last ? last->cache_mib : 0);
   n.vcpus.first = m->guest.vcpus_total;
   n.vcpus.last = m->guest.vcpus_total + vcpus - 1;
   ClusterManifest next = *m;
@@ -105,6 +110,9 @@ std::string RemoveNode(ClusterManifest* m, const std::string& name) {
   heir->vcpus.first = std::min(heir->vcpus.first, r.first);
   heir->vcpus.last = std::max(heir->vcpus.last, r.last);
   heir->memory_mib += next.nodes[gone].memory_mib;
+  if (heir->cache_mib != 0) {
+    heir->cache_mib = std::max(heir->cache_mib, MinCacheMib(heir->vcpus.count()));
+  }
   std::string heir_name = heir->name;
   next.nodes.erase(next.nodes.begin() + static_cast<long>(gone));
   next.epoch += 1;

@@ -3,6 +3,7 @@
 #define SSIVM_PROVISION_MANIFEST_EDIT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ struct NewManifestOptions {
   std::string cluster_id = "ssivm";
   uint32_t vcpus_per_node = 1;
   uint64_t memory_per_node_mib = 256;
+  uint64_t cache_mib = 0;  // every node's `cache_mib`; 0: automatic
   uint16_t port = kDefaultPort;
   std::string kernel;
   std::string initrd;
@@ -29,6 +31,9 @@ struct AddNodeOptions {
   std::string name;         // empty: the host
   uint32_t vcpus = 0;       // 0: as many as the node with the highest id
   uint64_t memory_mib = 0;  // 0: as much as the node with the highest id
+  // `cache_mib`; nullopt: the one of the node with the highest id (0:
+  // automatic).
+  std::optional<uint64_t> cache_mib;
   uint16_t port = kDefaultPort;
 };
 
@@ -42,7 +47,8 @@ void AddNode(ClusterManifest* m, const std::string& host, const AddNodeOptions& 
 // Removes the node named name, as a drain does: the guest keeps its size.
 // The node's vCPU range and memory go to the node whose range ends right
 // before it (or, for the node hosting vCPU 0, the one starting right after),
-// so ranges stay contiguous; epoch + 1; remaining ids unchanged. Returns the
+// so ranges stay contiguous (an explicit `cache_mib` of that node grows to
+// the minimum for its new vCPUs if it was less); epoch + 1; remaining ids unchanged. Returns the
 // name of the node that took over. Throws if name is unknown or it is the
 // only node.
 std::string RemoveNode(ClusterManifest* m, const std::string& name);

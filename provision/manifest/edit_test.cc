@@ -117,6 +117,39 @@ TEST(RemoveNode, GivesRangeToPreviousNode) {
   EXPECT_TRUE(Validate(m).empty());
 }
 
+// `manifest new --cache-mib` sets every node's; a new node takes the newest
+// node's unless told; the node inheriting vCPUs keeps at least their minimum.
+TEST(Edit, CacheMibFollowsTheNodes) {
+  NewManifestOptions opt;
+  opt.vcpus_per_node = 2;
+  opt.cache_mib = 4;
+  ClusterManifest m = NewManifest({"n1", "n2", "n3"}, opt);
+  for (const Node& n : m.nodes) EXPECT_EQ(n.cache_mib, 4u);
+  AddNode(&m, "n4", {});
+  EXPECT_EQ(m.nodes[3].cache_mib, 4u);
+  AddNodeOptions automatic;
+  automatic.cache_mib = 0;
+  AddNode(&m, "n5", automatic);
+  EXPECT_EQ(m.nodes[4].cache_mib, 0u);
+  EXPECT_EQ(RemoveNode(&m, "n2"), "n1");
+  EXPECT_EQ(m.nodes[0].vcpus, (VcpuRange{0, 3}));
+  EXPECT_EQ(m.nodes[0].cache_mib, 8u);  // 4 vCPUs: 2 MiB each
+  EXPECT_EQ(RemoveNode(&m, "n5"), "n4");
+  EXPECT_EQ(m.nodes[2].cache_mib, 8u);
+  EXPECT_TRUE(Validate(m).empty());
+  opt.cache_mib = 7;  // 2 vCPUs each: 4 would do, but 7 > 4 is fine; 3 is not
+  EXPECT_NO_THROW(NewManifest({"n1"}, opt));
+  opt.cache_mib = 3;
+  try {
+    NewManifest({"n1"}, opt);
+    ADD_FAILURE() << "accepted --cache-mib 3";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--cache-mib 3 MiB is less than the minimum of 4 MiB", 0),
+              0u)
+        << e.what();
+  }
+}
+
 TEST(RemoveNode, FirstNodeGivesRangeToNext) {
   ClusterManifest m = Three();
   EXPECT_EQ(RemoveNode(&m, "n1"), "n2");

@@ -36,6 +36,11 @@ struct Node {
   std::string address;  // transport address "host:port" ("[v6]:port")
   VcpuRange vcpus;
   uint64_t memory_mib = 0;  // guest RAM this node contributes
+  // `cache_mib`: how much guest RAM homed on OTHER nodes this node may keep
+  // resident (its cache of their pages); 0 (the key left out): automatic,
+  // what the host can spare (hypervisor/node/cache_budget.h). At least
+  // MinCacheMib(vcpus.count()).
+  uint64_t cache_mib = 0;
   bool operator==(const Node&) const = default;
 };
 
@@ -73,6 +78,21 @@ struct ClusterManifest {
   uint32_t DeviceNodeId() const;
   const Node* FindNodeByName(std::string_view name) const;
 };
+
+// The smallest cache (`cache_mib`) a node hosting `vcpus` vCPUs runs with:
+// 2 MiB per vCPU, at least 4 MiB. One vCPU instruction plus the kernel's walk
+// of the guest page tables can need several pages of other nodes at once,
+// and all of them must stay resident until it completes.
+inline constexpr uint64_t kCacheMibPerVcpu = 2;
+inline constexpr uint64_t kMinCacheMib = 4;
+inline uint64_t MinCacheMib(uint32_t vcpus) {
+  return vcpus * kCacheMibPerVcpu > kMinCacheMib ? vcpus * kCacheMibPerVcpu : kMinCacheMib;
+}
+
+// What is wrong with `cache_mib` for a node hosting `vcpus` vCPUs ("" if
+// nothing: 0, automatic, is fine): beyond kMaxMemoryMib, or below
+// MinCacheMib(vcpus), saying why.
+std::string CacheMibProblem(uint64_t cache_mib, uint32_t vcpus);
 
 // The TOML names of `placement`: "on" (true) and "off".
 inline const char* PlacementName(bool automatic) {

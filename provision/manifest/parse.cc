@@ -147,6 +147,7 @@ void ReadNode(const Value& v, const std::string& prefix, std::vector<Problem>* p
     rv.RejectUnknown();
   }
   r.Integer("memory_mib", true, 0, INT64_MAX, &n->memory_mib);
+  r.Integer("cache_mib", false, 0, INT64_MAX, &n->cache_mib);
   r.RejectUnknown();
 }
 

@@ -22,7 +22,7 @@ ClusterManifest Sample() {
   m.guest.vcpus_online = 3;
   m.guest.page_size_kib = 2048;
   m.nodes.push_back({3, "n3", "node3", "10.0.0.3:7400", {0, 1}, 512});
-  m.nodes.push_back({0, "n0", "node0.example", "[fd00::1]:7401", {2, 4}, 1024});
+  m.nodes.push_back({0, "n0", "node0.example", "[fd00::1]:7401", {2, 4}, 1024, 64});
   return m;
 }
 
@@ -103,6 +103,8 @@ TEST(ManifestParse, ExampleFileIsValid) {
   EXPECT_EQ(m.nodes[2].address, "[fd00::5]:7400");
   EXPECT_EQ(m.guest.vcpus_online, 4u);
   EXPECT_EQ(m.TotalMemoryMib(), 3072u);
+  EXPECT_EQ(m.nodes[0].cache_mib, 512u);
+  EXPECT_EQ(m.nodes[1].cache_mib, 0u);
 }
 
 TEST(ManifestParse, DefaultsForOptionalKeys) {
@@ -231,6 +233,40 @@ TEST(ManifestLoad, MissingFile) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/cluster.toml"), std::string::npos);
   }
+}
+
+// `cache_mib` is written only when set, so a manifest without it keeps its
+// bytes; when set it must be a number of MiB, within kMaxMemoryMib and at
+// least the minimum for the node's vCPUs, each refused naming file, line and key.
+TEST(ManifestParse, CacheMibIsOptionalAndChecked) {
+  const std::string text = Write(Sample());
+  EXPECT_NE(text.find("memory_mib = 1024\ncache_mib = 64\n"), std::string::npos) << text;
+  EXPECT_EQ(Parse(text, "c.toml").nodes[1].cache_mib, 64u);
+  EXPECT_EQ(Parse(text, "c.toml").nodes[0].cache_mib, 0u);  // left out: automatic
+  EXPECT_EQ(Write(Parse(kBase, "c.toml")), Write(Parse(kBase, "c.toml")));
+  EXPECT_EQ(Write(Parse(kBase, "c.toml")).find("cache_mib"), std::string::npos);
+  const std::string with = std::string(kBase) + "cache_mib = 6\n";
+  EXPECT_EQ(Parse(with, "c.toml").nodes[0].cache_mib, 6u);
+  EXPECT_EQ(Parse(Replace(with, "cache_mib = 6", "cache_mib = 0"), "c.toml").nodes[0].cache_mib,
+            0u);
+  std::string e = Reject(Replace(with, "cache_mib = 6", "cache_mib = \"lots\""));
+  EXPECT_NE(e.find("c.toml:12: nodes[0].cache_mib: must be a integer, not a string"),
+            std::string::npos)
+      << e;
+  e = Reject(Replace(with, "cache_mib = 6", "cache_mib = -1"));
+  EXPECT_NE(e.find("c.toml:12: nodes[0].cache_mib: -1 is out of range"), std::string::npos) << e;
+  e = Reject(Replace(with, "cache_mib = 6", "cache_mib = 16777217"));
+  EXPECT_NE(e.find("c.toml:12: nodes[0].cache_mib: 16777217 MiB is more than 16777216 MiB"),
+            std::string::npos)
+      << e;
+  e = Reject(Replace(with, "cache_mib = 6", "cache_mib = 3"));
+  EXPECT_NE(
+      e.find("c.toml:12: nodes[0].cache_mib: 3 MiB is less than the minimum of 4 MiB for "
+             "the node's 1 vCPU (2 MiB per vCPU, at least 4 MiB: one instruction and the guest "
+             "kernel's page-table walk can need several pages of other nodes at once); "
+             "leave it out for automatic"),
+      std::string::npos)
+      << e;
 }
 
 }  // namespace

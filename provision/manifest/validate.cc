@@ -50,6 +50,13 @@ void CheckGuest(const Guest& g, std::vector<Problem>* out) {
   }
 }
 
+void CheckCache(const Node& n, size_t i, std::vector<Problem>* out) {
+  if (n.vcpus.first > n.vcpus.last) return;  // reported already
+  if (std::string e = CacheMibProblem(n.cache_mib, n.vcpus.count()); !e.empty()) {
+    out->push_back({NodeKey(i, "cache_mib"), e});
+  }
+}
+
 void CheckNode(const Node& n, size_t i, uint32_t page_kib, std::vector<Problem>* out) {
   if (n.id >= kMaxNodes) {
     out->push_back({NodeKey(i, "id"),
@@ -79,6 +86,7 @@ void CheckNode(const Node& n, size_t i, uint32_t page_kib, std::vector<Problem>*
                                        " MiB is not a multiple of the guest page size (" +
                                        std::to_string(page_kib) + " KiB)"});
   }
+  CheckCache(n, i, out);
 }
 
 // vCPU ranges, sorted, must tile 0..vcpus_total-1 exactly.
@@ -155,6 +163,22 @@ std::vector<Problem> Validate(const ClusterManifest& m) {
       m, "address", [](const Node& n) { return n.address; }, &out);
   CheckCoverage(m, &out);
   return out;
+}
+
+std::string CacheMibProblem(uint64_t cache_mib, uint32_t vcpus) {
+  if (cache_mib == 0) return "";
+  if (cache_mib > kMaxMemoryMib) {
+    return std::to_string(cache_mib) + " MiB is more than " + std::to_string(kMaxMemoryMib) +
+           " MiB";
+  }
+  const uint64_t min = MinCacheMib(vcpus);
+  if (cache_mib >= min) return "";
+  return std::to_string(cache_mib) + " MiB is less than the minimum of " + std::to_string(min) +
+         " MiB for the node's " + std::to_string(vcpus) + " vCPU" + (vcpus == 1 ? "" : "s") + " (" +
+         std::to_string(kCacheMibPerVcpu) + " MiB per vCPU, at least " +
+         std::to_string(kMinCacheMib) +
+         " MiB: one instruction and the guest kernel's page-table walk can need several pages "
+         "of other nodes at once); leave it out for automatic";
 }
 
 std::string FormatProblems(std::string_view file_name, const std::vector<Problem>& problems) {

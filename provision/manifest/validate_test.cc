@@ -181,5 +181,28 @@ TEST(ManifestValidate, FormatProblemsNamesFileAndLine) {
   EXPECT_EQ(FormatProblems("c.toml", p), "c.toml:12: nodes[1].id: bad\nc.toml: epoch: worse\n");
 }
 
+// cache_mib: 0 is automatic; else at least 2 MiB per vCPU of the node (4 at
+// least) and at most kMaxMemoryMib.
+TEST(ManifestValidate, CacheMib) {
+  ClusterManifest m = Valid();
+  m.nodes[0].cache_mib = 4;  // two vCPUs: exactly the minimum
+  m.nodes[1].cache_mib = 0;
+  EXPECT_EQ(Problems(m), "");
+  m.guest.vcpus_total = 6;
+  m.guest.vcpus_online = 6;
+  m.nodes[1].vcpus = {2, 5};
+  m.nodes[1].cache_mib = 7;
+  EXPECT_EQ(
+      Problems(m),
+      "nodes[1].cache_mib: 7 MiB is less than the minimum of 8 MiB for the node's 4 vCPUs (2 MiB "
+      "per vCPU, at least 4 MiB: one instruction and the guest kernel's page-table walk can "
+      "need several pages of other nodes at once); leave it out for automatic\n");
+  m.nodes[1].cache_mib = kMaxMemoryMib + 1;
+  EXPECT_EQ(Problems(m), "nodes[1].cache_mib: 16777217 MiB is more than 16777216 MiB\n");
+  EXPECT_EQ(MinCacheMib(1), 4u);
+  EXPECT_EQ(MinCacheMib(2), 4u);
+  EXPECT_EQ(MinCacheMib(3), 6u);
+}
+
 }  // namespace
 }  // namespace ssivm::provision

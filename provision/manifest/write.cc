@@ -69,6 +69,8 @@ std::string Write(const ClusterManifest& m) {
     out += "vcpus = { first = " + std::to_string(n.vcpus.first) +
            ", last = " + std::to_string(n.vcpus.last) + " }\n";
     out += "memory_mib = " + std::to_string(n.memory_mib) + "\n";
+    // Only when set: manifests without it (automatic) keep their bytes.
+    if (n.cache_mib != 0) out += "cache_mib = " + std::to_string(n.cache_mib) + "\n";
   }
   return out;
 }

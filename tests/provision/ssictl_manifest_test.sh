@@ -80,6 +80,19 @@ status=0
 expect_contains err "badnodes:1: 'node[3-1]': range 3-1 is descending"
 [ -e x.toml ] && fail "wrote a manifest from a bad nodes file"
 
+# --cache-mib: every node's cache_mib; left out (automatic) without it; below
+# the minimum for the node's vCPUs: exit 1 naming the minimum.
+grep -q cache_mib first.toml && fail "cache_mib written without --cache-mib"
+"$ssictl" manifest new --nodes-file nodes -o cache.toml --vcpus-per-node 2 --cache-mib 64 \
+  > /dev/null || fail "manifest new --cache-mib 64"
+[ "$(grep -c '^cache_mib = 64$' cache.toml)" = 4 ] || fail "not every node has cache_mib = 64"
+status=0
+"$ssictl" manifest new --nodes-file nodes -o small.toml --vcpus-per-node 3 --cache-mib 5 \
+  2> err || status=$?
+[ "$status" = 1 ] || fail "--cache-mib 5 for 3 vCPUs exited $status"
+expect_contains err "--cache-mib 5 MiB is less than the minimum of 6 MiB for the node's 3 vCPUs"
+[ -e small.toml ] && fail "wrote a manifest with too small a cache"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failures" >&2
   exit 1

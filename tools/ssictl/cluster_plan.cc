@@ -87,6 +87,7 @@ provision::ClusterManifest LocalManifest(const std::string& name, const std::str
     n.address = addresses.at(k);
     n.vcpus = {k * opt.vcpus_per_node, (k + 1) * opt.vcpus_per_node - 1};
     n.memory_mib = opt.memory_per_node_mib;
+    n.cache_mib = opt.cache_mib;
     m.nodes.push_back(n);
   }
   return m;

@@ -84,8 +84,9 @@ std::vector<NodeState> States(std::vector<std::optional<uint64_t>> epochs) {
   return s;
 }
 
-// `up --nodes 2 --vcpus-per-node 2 --placement off`: every node reads
-// placement = "off" from the manifest it is given.
+// `up --nodes 2 --vcpus-per-node 2 --placement off --cache-mib 64`: every
+// node reads placement = "off" and its cache_mib = 64 from the manifest it is
+// given; without --cache-mib no node has the key (automatic).
 TEST(Plan, UpNodesWritesItsOptionsIntoTheManifest) {
   UpOptions up;
   up.cmdline = "ssi.shell=1";
@@ -94,12 +95,17 @@ TEST(Plan, UpNodesWritesItsOptionsIntoTheManifest) {
   opt.nodes = 2;
   opt.vcpus_per_node = 2;
   opt.memory_per_node_mib = 64;
+  opt.cache_mib = 64;
   const std::vector<std::string> addresses = {"10.9.0.1:7400", "10.9.0.2:7400"};
   const provision::ClusterManifest m = LocalManifest("lab", "/k/guest.elf", up, opt, addresses);
   EXPECT_THAT(provision::Validate(m), ::testing::IsEmpty());
   const std::string text = provision::Write(m);
   EXPECT_THAT(text, HasSubstr("placement = \"off\"\n")) << text;
   EXPECT_FALSE(provision::Parse(text, "cluster.toml").placement);
+  EXPECT_THAT(text, HasSubstr("memory_mib = 64\ncache_mib = 64\n\n[[nodes]]")) << text;
+  for (const provision::Node& n : provision::Parse(text, "cluster.toml").nodes) {
+    EXPECT_EQ(n.cache_mib, 64u) << n.name;
+  }
   EXPECT_EQ(m.transport_security, cluster::TransportSecurity::kEncrypted);
   EXPECT_EQ(m.guest.kernel, "/k/guest.elf");
   EXPECT_EQ(m.guest.cmdline, "ssi.shell=1");
@@ -110,9 +116,11 @@ TEST(Plan, UpNodesWritesItsOptionsIntoTheManifest) {
   EXPECT_EQ(m.nodes[1].vcpus, (provision::VcpuRange{2, 3}));
   up.placement = "";  // not given: on
   opt.insecure_transport = true;
+  opt.cache_mib = 0;  // not given: automatic
   const provision::ClusterManifest defaults = LocalManifest("lab", "/k", up, opt, addresses);
   EXPECT_TRUE(defaults.placement);
   EXPECT_EQ(defaults.transport_security, cluster::TransportSecurity::kNone);
+  EXPECT_THAT(provision::Write(defaults), ::testing::Not(HasSubstr("cache_mib")));
 }
 
 TEST(Plan, UpStartsOnlyWhenNothingRuns) {

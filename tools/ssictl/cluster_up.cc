@@ -66,6 +66,9 @@ int UpCluster(const UpOptions& up, const ClusterUpOptions& opt) {
         fmt::format("--memory-per-node {} MiB is out of range (at least 32; at most {} MiB in all)",
                     opt.memory_per_node_mib, kMaxGuestMib));
   }
+  if (std::string e = provision::CacheMibProblem(opt.cache_mib, opt.vcpus_per_node); !e.empty()) {
+    throw Error("--cache-mib " + e);
+  }
   if (opt.net != "netns" && opt.net != "loopback") {
     throw Error(fmt::format("--net {}: use netns or loopback", opt.net));
   }

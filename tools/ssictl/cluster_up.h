@@ -16,6 +16,7 @@ struct ClusterUpOptions {
   uint32_t nodes = 2;
   uint32_t vcpus_per_node = 1;
   uint64_t memory_per_node_mib = 128;
+  uint64_t cache_mib = 0;           // every node's `cache_mib` in the manifest; 0: automatic
   std::string net = "netns";        // "netns" or "loopback"
   bool insecure_transport = false;  // transport_security = "none": no secret
 };

@@ -161,6 +161,9 @@ static int Main(int argc, char** argv) {
   up_cmd->add_option("--memory-per-node", cluster.memory_per_node_mib, "MiB each node contributes")
       ->needs(nodes_opt)
       ->capture_default_str();
+  up_cmd->add_option("--cache-mib", cluster.cache_mib, ssivm::kCacheMibHelp)
+      ->needs(nodes_opt)
+      ->capture_default_str();
   up_cmd->add_option("--net", cluster.net, "netns (a namespace per node) or loopback")
       ->needs(nodes_opt)
       ->check(CLI::IsMember({"netns", "loopback"}))

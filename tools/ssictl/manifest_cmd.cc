@@ -30,6 +30,7 @@ int New(const ManifestOptions& o) {
   n.cluster_id = o.cluster_id;
   n.vcpus_per_node = o.vcpus_per_node;
   n.memory_per_node_mib = o.memory_per_node_mib;
+  n.cache_mib = o.cache_mib;
   n.port = o.port;
   n.kernel = o.kernel;
   n.initrd = o.initrd;
@@ -61,6 +62,7 @@ int New(const ManifestOptions& o) {
     AddNodeOptions add;
     add.vcpus = o.vcpus_per_node;
     add.memory_mib = o.memory_per_node_mib;
+    add.cache_mib = o.cache_mib;
     add.port = o.port;
     std::vector<std::string> changes = provision::SyncHosts(&old, hosts, add);
     provision::Save(old, o.output);
@@ -147,6 +149,7 @@ ManifestCommands::ManifestCommands(CLI::App& app) {
       ->capture_default_str();
   new_->add_option("--memory-per-node", opt_.memory_per_node_mib, "MiB each node contributes")
       ->capture_default_str();
+  new_->add_option("--cache-mib", opt_.cache_mib, kCacheMibHelp)->capture_default_str();
   new_->add_option("--port", opt_.port, "Transport port of every node")->capture_default_str();
   new_->add_option("--kernel", opt_.kernel, "Guest kernel (default: the bundled ssivm guest)");
   new_->add_option("--initrd", opt_.initrd, "Initial ramdisk");

@@ -12,12 +12,22 @@
 
 namespace ssivm {
 
+// --help of `--cache-mib` (`manifest new`, `up --nodes`): the manifest's
+// `cache_mib` for every node.
+inline constexpr char kCacheMibHelp[] =
+    "MiB of guest RAM homed on other nodes that each node may keep resident (its cache of their "
+    "pages; the manifest's cache_mib, written for every node). 0: automatic (the key is left "
+    "out): what the node's host can spare when it starts (MemAvailable minus the node's own "
+    "guest RAM and private regions minus a reserve of max(256 MiB, 10%), at most the other "
+    "nodes' guest RAM). At least 2 MiB per vCPU of a node, 4 MiB at least";
+
 struct ManifestOptions {
   std::string nodes_file;
   std::string output;
   std::string cluster_id = "ssivm";
   uint32_t vcpus_per_node = 1;
   uint64_t memory_per_node_mib = 256;
+  uint64_t cache_mib = 0;  // every node's `cache_mib`; 0: automatic (left out)
   uint16_t port = 7400;
   std::string kernel;
   std::string initrd;

@@ -263,6 +263,13 @@ std::string NodeStatsColumns(const nlohmann::json& n) {
 
 std::vector<std::string> NodeDetailLines(const nlohmann::json& n) {
   std::vector<std::string> lines;
+  // A DSM node: the guest RAM it is home of and its cache budget.
+  if (Field(n, "home_mib").is_number_unsigned() && Field(n, "cache_mib").is_number_unsigned()) {
+    lines.push_back(
+        fmt::format("memory: home of {} MiB of guest RAM, caches up to {} MiB of other "
+                    "nodes' pages",
+                    Count(n, "home_mib"), Count(n, "cache_mib")));
+  }
   const nlohmann::json& latency = Field(Field(n, "dsm"), "fault_latency");
   if (latency.is_string()) lines.push_back("fault latency: " + latency.get<std::string>());
   std::string links;

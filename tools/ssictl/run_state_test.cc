@@ -64,16 +64,20 @@ TEST(RunState, MalformedTextGetsAClearErrorNotACrash) {
 // A node's status answer is read field by field: what is missing or of
 // the wrong type shows as absent, never as an exception that ends ssictl.
 TEST(NodeStatus, ShowsWhatItCanReadOfAnyAnswer) {
-  const nlohmann::json good = nlohmann::json::parse(
-      R"({"vcpus":[2,3],"exits":7,"dsm":{"read_faults":4,"fault_latency":"n=4 p50=40us"},)"
-      R"("links":[{"node":0,"heard_ms_ago":1500}],)"
-      R"("vcpu_pages_from":[{"vcpu":1,"pages_from":{"0":91,"2":3}}]})");
+  const nlohmann::json good =
+      nlohmann::json::parse(R"({"vcpus":[2,3],"exits":7,"home_mib":128,"cache_mib":512,)"
+                            R"("dsm":{"read_faults":4,"fault_latency":"n=4 p50=40us"},)"
+                            R"("links":[{"node":0,"heard_ms_ago":1500}],)"
+                            R"("vcpu_pages_from":[{"vcpu":1,"pages_from":{"0":91,"2":3}}]})");
   EXPECT_THAT(NodeStatsColumns(good), ::testing::StartsWith("2,3 "));
-  EXPECT_THAT(NodeDetailLines(good),
-              ::testing::ElementsAre("fault latency: n=4 p50=40us", "links: node 0 heard 1.5 s ago",
-                                     "vCPU 1 pulled pages: 91 from node 0, 3 from node 2"));
+  EXPECT_THAT(
+      NodeDetailLines(good),
+      ::testing::ElementsAre(
+          "memory: home of 128 MiB of guest RAM, caches up to 512 MiB of other nodes' pages",
+          "fault latency: n=4 p50=40us", "links: node 0 heard 1.5 s ago",
+          "vCPU 1 pulled pages: 91 from node 0, 3 from node 2"));
   const nlohmann::json bad = nlohmann::json::parse(
-      R"({"vcpus":["a",-1,5],"exits":"x","dsm":5,"links":[3,{"node":"y","heard_ms_ago":"z"}],)"
+      R"({"vcpus":["a",-1,5],"exits":"x","dsm":5,"home_mib":-1,"cache_mib":"y","links":[3,{"node":"y","heard_ms_ago":"z"}],)"
       R"("vcpu_pages_from":[7,{"vcpu":"x","pages_from":{"0":"y"}},{"pages_from":[1]}]})");
   EXPECT_THAT(NodeStatsColumns(bad), ::testing::StartsWith("5 "));
   EXPECT_THAT(NodeDetailLines(bad), ::testing::ElementsAre("links: node 0 heard 0.0 s ago"));
