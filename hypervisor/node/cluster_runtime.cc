@@ -113,9 +113,9 @@ void ClusterRuntime::StartDsm(const GuestMemory& ram,
     for (const auto& [tid, vcpu] : early_threads_) engine_->RegisterVcpuThread(tid, vcpu);
     early_threads_.clear();
   }
-  // The cache budget in guest pages (PrepareGuest: CacheBudgetMib).
-  [[maybe_unused]] const uint64_t cache_pages = role_.cache_pages;
-  // TODO(lead): engine_->LimitCache(cache_pages);
+  // The cache budget in guest pages (PrepareGuest: CacheBudgetMib): beyond
+  // it the DSM evicts.
+  engine_->LimitCache(role_.cache_pages);
   transport_->Start();  // after every channel has its handler
   engine_->Start();
 }

@@ -24,7 +24,8 @@ LocalNodes::LocalNodes(const std::string& name, uint16_t port, const std::string
   std::vector<int> ids(config.nodes);
   std::iota(ids.begin(), ids.end(), 0);
   const std::string manifest =
-      WriteManifest(name + ".toml", port, cmdline, ids, config.manifest_top, config.vcpus_per_node);
+      WriteManifest(name + ".toml", port, cmdline, ids, config.manifest_top, config.vcpus_per_node,
+                    config.memory_mib, config.node_lines);
   const NodeProcess::Output output =
       config.logs_in_output ? NodeProcess::Output::kStdoutAndStderr : NodeProcess::Output::kStdout;
   nodes_.resize(config.nodes);

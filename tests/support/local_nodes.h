@@ -23,6 +23,8 @@ struct LocalNodesConfig {
   // Every member has an initializer, so that a designated initializer may
   // leave any out (-Wmissing-field-initializers).
   std::string manifest_top{};             // more lines of the manifest's top table
+  std::vector<uint64_t> memory_mib{};     // each node's, in id order (default 64)
+  std::string node_lines{};               // more lines of every node's table
   std::vector<std::string> node0_args{};  // more options for node 0
   // Every node's log (info) in its output, for tests that check what a node
   // reported; else node 0 logs at info and the others at warn, to the

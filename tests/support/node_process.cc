@@ -16,7 +16,8 @@ namespace ssivm::testing {
 
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
                           const std::vector<int>& ids, const std::string& top,
-                          uint32_t vcpus_per_node) {
+                          uint32_t vcpus_per_node, const std::vector<uint64_t>& memory_mib,
+                          const std::string& node_lines) {
   const char* dir = std::getenv("TEST_TMPDIR");
   std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
   std::ofstream f(path);
@@ -27,7 +28,9 @@ std::string WriteManifest(const std::string& name, uint16_t port0, const std::st
   for (uint32_t k = 0; k < ids.size(); ++k) {
     f << "[[nodes]]\nid = " << ids[k] << "\nname = \"n" << k << "\"\nhost = \"localhost\"\n"
       << "address = \"127.0.0.1:" << port0 + k << "\"\nvcpus = { first = " << k * vcpus_per_node
-      << ", last = " << (k + 1) * vcpus_per_node - 1 << " }\nmemory_mib = 64\n";
+      << ", last = " << (k + 1) * vcpus_per_node - 1
+      << " }\nmemory_mib = " << (k < memory_mib.size() ? memory_mib[k] : 64) << "\n"
+      << node_lines;
   }
   f.close();
   provision::EnsureSecret(path);

@@ -15,12 +15,15 @@ namespace ssivm::testing {
 
 // One node on localhost per entry of `ids`, their node ids (a manifest after
 // `ssictl node remove` has gaps): the k-th listens on port0 + k, runs
-// `vcpus_per_node` vCPUs ([k * n, (k + 1) * n)) and has 64 MiB; the guest
-// kernel of this tree, and a secret beside the manifest (as `ssictl up` would
-// make it); `top` is added to the top table. In TEST_TMPDIR (or /tmp).
+// `vcpus_per_node` vCPUs ([k * n, (k + 1) * n)) and has `memory_mib[k]`
+// MiB (64 if not given); the guest kernel of this tree, and a secret beside
+// the manifest (as `ssictl up` would make it); `top` is added to the top
+// table, `node_lines` to every node's. In TEST_TMPDIR (or /tmp).
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
                           const std::vector<int>& ids = {0, 1}, const std::string& top = "",
-                          uint32_t vcpus_per_node = 1);
+                          uint32_t vcpus_per_node = 1,
+                          const std::vector<uint64_t>& memory_mib = {},
+                          const std::string& node_lines = "");
 
 // A port range of this test process's own (by pid), for node addresses.
 uint16_t PortBase();
@@ -42,6 +45,7 @@ class NodeProcess {
   NodeProcess& operator=(const NodeProcess&) = delete;
 
   const std::string& out() const { return out_; }
+  pid_t pid() const { return pid_; }
 
   // Reads the output until it contains `text`; false if the process ends or
   // `timeout` passes first.
