@@ -21,8 +21,7 @@ namespace ssivm::testing {
 // table, `node_lines` to every node's. In TEST_TMPDIR (or /tmp).
 std::string WriteManifest(const std::string& name, uint16_t port0, const std::string& cmdline,
                           const std::vector<int>& ids = {0, 1}, const std::string& top = "",
-                          uint32_t vcpus_per_node = 1,
-                          const std::vector<uint64_t>& memory_mib = {},
+                          uint32_t vcpus_per_node = 1, const std::vector<uint64_t>& memory_mib = {},
                           const std::string& node_lines = "");
 
 // A port range of this test process's own (by pid), for node addresses.
