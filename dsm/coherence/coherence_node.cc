@@ -77,6 +77,7 @@ void CoherenceNode::SetCacheLimit(uint64_t pages) {
 std::vector<Action> CoherenceNode::Fault(PageNumber page, bool write) {
   std::vector<Action> out;
   out_ = &out;
+  fresh_ = kNoPage;
   PageEntry& e = entries_[page];
   const LocalState state = StateOf(e);
   const bool allowed = write ? state == LocalState::kReadWrite : state != LocalState::kInvalid;
@@ -99,6 +100,7 @@ std::vector<Action> CoherenceNode::Receive(NodeId from, const Message& m) {
   }
   std::vector<Action> out;
   out_ = &out;
+  fresh_ = kNoPage;
   Dispatch(from, m);
   DrainSelfQueue();
   EvictOverLimit();
@@ -168,13 +170,25 @@ void CoherenceNode::SetLocal(PageNumber page, PageEntry& e, LocalState state) {
     }
     return;
   }
-  e.set(PageEntry::kReferenced, true);
+  // Installed or upgraded here: in use (a downgrade for a remote reader is not).
+  if (!had || state == LocalState::kReadWrite) e.set(PageEntry::kReferenced, true);
   if (had || home_of_(page) == self_) return;
   e.set(PageEntry::kCached, true);
   ++cached_;
+  fresh_ = page;
   if (cache_limit_ > 0 && !e.has(PageEntry::kInClock)) {
     e.set(PageEntry::kInClock, true);
     clock_.push_back(page);
+    // Pages invalidated since they joined leave the clock only when the hand
+    // reaches them: sweep them out before it outgrows the cache.
+    if (clock_.size() > 2 * cache_limit_ + 64) {
+      std::erase_if(clock_, [this](PageNumber p) {
+        PageEntry& x = entries_[p];
+        if (x.has(PageEntry::kCached)) return false;
+        x.set(PageEntry::kInClock, false);
+        return true;
+      });
+    }
   }
 }
 
@@ -530,6 +544,7 @@ bool CoherenceNode::EvictPage(PageNumber page, PageEntry& e) {
   const NodeId home = home_of_(page);
   if (StateOf(e) == LocalState::kReadOnly) {
     Local(Action::Kind::kDrop, page);
+    out_->back().eviction = true;
     Emit(home, PutShared{page});
     ++evicted_clean_;
   } else {
@@ -539,6 +554,7 @@ bool CoherenceNode::EvictPage(PageNumber page, PageEntry& e) {
     a.page = page;
     a.to = home;
     a.drop_before_send = true;
+    a.eviction = true;
     a.message = PutModified{page, {}};
     out_->push_back(std::move(a));
     ++written_back_;
@@ -548,31 +564,27 @@ bool CoherenceNode::EvictPage(PageNumber page, PageEntry& e) {
   return true;
 }
 
-// The clock: the hand passes over the pages in the order they came; a page
-// used since its last pass (installed, upgraded, or faulted on while
-// present) gets a second chance. Bounded: every page is passed at most
-// twice per call.
+// The clock, as a second-chance queue: pages in the order they joined; the
+// page at the front goes unless it was used since it was last looked at
+// (installed, upgraded, or faulted on while present), has a request in
+// flight, or is the page this very call installed (its vCPU has not run
+// yet): those go to the back, their mark cleared. Bounded: every page is
+// looked at most twice per call. With every other page in flight the cache
+// may stay one page over for a while.
 void CoherenceNode::EvictOverLimit() {
   if (cache_limit_ == 0) return;
   for (size_t steps = 2 * clock_.size() + 1; cached_ > cache_limit_ && !clock_.empty() && steps > 0;
        --steps) {
-    if (hand_ >= clock_.size()) hand_ = 0;
-    const PageNumber page = clock_[hand_];
+    const PageNumber page = clock_.front();
+    clock_.pop_front();
     PageEntry& e = entries_[page];
-    const auto remove = [&] {
-      e.set(PageEntry::kInClock, false);
-      clock_[hand_] = clock_.back();
-      clock_.pop_back();
-    };
     if (!e.has(PageEntry::kCached)) {
-      remove();  // gone meanwhile (invalidated)
-    } else if (e.has(PageEntry::kPending)) {
-      ++hand_;  // an upgrade is under way: it is in use
-    } else if (e.has(PageEntry::kReferenced)) {
+      e.set(PageEntry::kInClock, false);  // gone meanwhile (invalidated)
+    } else if (page == fresh_ || e.has(PageEntry::kPending) || e.has(PageEntry::kReferenced)) {
       e.set(PageEntry::kReferenced, false);
-      ++hand_;
+      clock_.push_back(page);
     } else {
-      remove();
+      e.set(PageEntry::kInClock, false);
       EvictPage(page, e);
     }
   }
@@ -609,7 +621,7 @@ CoherenceNode::Counters CoherenceNode::counters() const {
   // rare and not counted); the clock: one page number per slot.
   constexpr uint64_t kBusyNode = sizeof(PageNumber) + sizeof(Busy) + sizeof(void*);
   c.metadata_bytes = entries_.bytes() + busy_.size() * kBusyNode +
-                     busy_.bucket_count() * sizeof(void*) + clock_.capacity() * sizeof(PageNumber);
+                     busy_.bucket_count() * sizeof(void*) + clock_.size() * sizeof(PageNumber);
   c.metadata_pages = entries_.pages();
   return c;
 }

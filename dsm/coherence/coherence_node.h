@@ -43,6 +43,7 @@ struct Action {
   NodeId to = 0;
   Access access = Access::kRead;
   bool drop_before_send = false;
+  bool eviction = false;  // a drop or send of eviction (not asked for by the home)
   Message message{};
 };
 
@@ -69,7 +70,8 @@ class CoherenceNode {
 
   // At most `pages` copies of pages homed elsewhere stay here (0: no
   // limit). Beyond it the node evicts by clock (second chance: a page
-  // installed or upgraded since the hand last passed stays once more): a
+  // installed, upgraded or faulted on since it was last looked at stays
+  // once more, and so does the page the current call installed): a
   // read-only copy is dropped and the home told (PutShared), an owned page
   // is protected, read, dropped and sent home (PutModified). Fault and
   // Receive then return those evictions after their own actions.
@@ -154,8 +156,9 @@ class CoherenceNode {
   uint64_t cached_ = 0;
   uint64_t evicted_clean_ = 0;
   uint64_t written_back_ = 0;
-  std::vector<PageNumber> clock_;
-  size_t hand_ = 0;
+  static constexpr PageNumber kNoPage = ~PageNumber{0};
+  std::deque<PageNumber> clock_;
+  PageNumber fresh_ = kNoPage;  // the page the current call installed
 };
 
 }  // namespace ssivm::dsm

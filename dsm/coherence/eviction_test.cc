@@ -154,6 +154,43 @@ TEST(Eviction, TheCacheLimitEvictsByClockGivingUsedPagesASecondChance) {
   EXPECT_EQ(c.node(1).counters().evicted_clean, 2u);
 }
 
+// A page invalidated while on the clock and fetched again keeps its old
+// place there; when the hand reaches it in the call that installed it, it
+// still stays: its vCPU has not even run yet (found in review).
+TEST(Eviction, APageIsNeverEvictedByTheCallThatInstalledIt) {
+  TestCluster c(3, 3);
+  c.node(1).SetCacheLimit(2);
+  Get(c, 1, 0, false);
+  Get(c, 1, 3, false);
+  c.Fault(2, 0, true);  // node 2 writes page 0: node 1's copy is invalidated
+  c.Deliver(2, 0);
+  c.Deliver(0, 1);
+  c.Deliver(1, 0);
+  c.Deliver(0, 2);
+  Get(c, 1, 6, false);
+  c.Fault(1, 0, false);  // node 1 reads page 0 again
+  c.Deliver(1, 0);
+  c.Deliver(0, 2);
+  c.Deliver(2, 0);
+  c.Deliver(0, 1);
+  EXPECT_EQ(c.node(1).local_state(0), LocalState::kReadOnly);
+  EXPECT_LE(c.node(1).counters().cached_pages, 2u);
+}
+
+// Pages go in the order they came (second chance aside): a stream through
+// a 3-page cache keeps the newest pages.
+TEST(Eviction, AStreamKeepsTheNewestPages) {
+  TestCluster c(2, 2);
+  c.node(1).SetCacheLimit(3);
+  for (PageNumber p = 0; p <= 22; p += 2) {
+    Get(c, 1, p, false);
+    while (!c.channel(1, 0).empty()) c.Deliver(1, 0);  // the puts
+  }
+  for (PageNumber p = 0; p <= 22; p += 2) {
+    EXPECT_EQ(c.node(1).local_state(p) != LocalState::kInvalid, p >= 18) << "page " << p;
+  }
+}
+
 TEST(Eviction, PutsThatContradictTheDirectoryAreViolations) {
   TestCluster c(3, 3);
   try {

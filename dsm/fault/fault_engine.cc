@@ -119,7 +119,7 @@ void FaultEngine::LimitCache(uint64_t pages) {
   // Pages fetched ahead must not push out the ones in use.
   if (pages > 0) {
     prefetch_.set_max_window(
-        static_cast<uint32_t>(std::min<uint64_t>(pages / 4, Prefetch::Config{}.max_window)));
+        static_cast<uint32_t>(std::min<uint64_t>(pages / 4, prefetch_.max_window())));
   }
 }
 
@@ -236,7 +236,7 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         *DataOf(a.message) = transport_.pages().CopyOf(reinterpret_cast<const void*>(addr));
         if (a.drop_before_send) {
           uffd_.Drop(addr);
-          ++stats_.invalidations;
+          if (!a.eviction) ++stats_.invalidations;
         }
         Send(transport_, a.to, a.message);
         ++stats_.pages_sent;
@@ -254,7 +254,11 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         ++stats_.pages_received;
         if (const auto p = pending_.find(a.page); from && p != pending_.end()) {
           for (const uint32_t vcpu : p->second.vcpus) ++vcpu_pages_from_[vcpu][*from];
+        } else if (const auto f = prefetched_for_.find(a.page);
+                   from && f != prefetched_for_.end()) {
+          ++vcpu_pages_from_[f->second][*from];  // fetched ahead of this vCPU
         }
+        prefetched_for_.erase(a.page);
         Resolved(a.page);
         break;
       }
@@ -267,7 +271,8 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         break;
       case Action::Kind::kDrop:
         uffd_.Drop(addr);
-        ++stats_.invalidations;
+        if (!a.eviction) ++stats_.invalidations;
+        prefetched_for_.erase(a.page);
         break;
       case Action::Kind::kWake:
         uffd_.Wake(addr);
@@ -287,6 +292,10 @@ void FaultEngine::FetchAhead(uint32_t stream, PageNumber page, bool write) {
       continue;
     }
     std::vector<Action> actions = node_.Fault(q, write);
+    // Placement counts the page for the vCPU it was fetched for.
+    if (const auto v = vcpu_of_thread_.find(stream); v != vcpu_of_thread_.end()) {
+      prefetched_for_[q] = v->second;
+    }
     Execute(actions);
     ++stats_.prefetched;
   }

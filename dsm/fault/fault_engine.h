@@ -107,10 +107,10 @@ class FaultEngine final : public cluster::ChannelHandler {
   // At most `pages` copies of pages homed elsewhere stay here (0: no
   // limit); beyond it the protocol evicts (CoherenceNode::SetCacheLimit).
   // Prefetch then fetches at most a quarter of it ahead. Before the first
-  // fault.
+  // fault (pages cached before are not on the eviction clock).
   void LimitCache(uint64_t pages);
   // How many pages prefetch may fetch ahead of a stream (0: none; default
-  // Prefetch::Config's). Before the first fault.
+  // Prefetch::Config's). Any time.
   void LimitPrefetch(uint32_t pages);
   // A fault that has waited longer than `after` is reported once through
   // `report` (naming the page and its home); the peers' liveness is the
@@ -150,6 +150,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   uint64_t HostAddress(PageNumber page) const;
 
   void Resolved(PageNumber page);
+  // `stream`: the faulting thread.
   void FetchAhead(uint32_t stream, PageNumber page, bool write);
   void ReportStalls();
 
@@ -172,7 +173,8 @@ class FaultEngine final : public cluster::ChannelHandler {
   CoherenceNode::HomeOf home_of_;
   HotPages page_faults_;
   Prefetch prefetch_;
-  std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;  // tid -> vCPU
+  std::unordered_map<PageNumber, uint32_t> prefetched_for_;  // page on its way -> vCPU
+  std::unordered_map<uint32_t, uint32_t> vcpu_of_thread_;    // tid -> vCPU
   VcpuPagesFrom vcpu_pages_from_;
   Userfaultfd uffd_;
   UniqueFd stop_;

@@ -39,6 +39,7 @@ class Prefetch {
   std::vector<PageNumber> OnFault(uint32_t stream, PageNumber page);
 
   void set_max_window(uint32_t pages) { config_.max_window = pages; }
+  uint32_t max_window() const { return config_.max_window; }
 
  private:
   struct Stream {
