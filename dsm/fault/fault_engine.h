@@ -127,7 +127,8 @@ class FaultEngine final : public cluster::ChannelHandler {
 
   // Cheap: the guest's PV info device and ssictl status read it.
   DsmStats stats() const;
-  // The n pages that faulted most here, most first (page, faults).
+  // The n pages that faulted most here, most first (page, faults at least:
+  // HotPages).
   std::vector<std::pair<PageNumber, uint64_t>> HottestPages(size_t n) const;
 
   // Faults of thread `tid` count as vCPU `vcpu`'s (placement's input). Any

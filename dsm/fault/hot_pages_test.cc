@@ -29,7 +29,11 @@ TEST(HotPages, AHotPageSurvivesAStreamOfColdOnes) {
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0].first, 7u);
   EXPECT_GE(top[0].second, 99900u / 4);
-  EXPECT_EQ(h.Top(100).size(), 16u);
+  // The cold pages hold counters they inherited: none shows a fault it is
+  // not sure of (each faulted once, so at most 1 is certain).
+  for (const auto& [page, faults] : h.Top(100)) {
+    if (page != 7) EXPECT_LE(faults, 1u) << page;
+  }
 }
 
 }  // namespace
