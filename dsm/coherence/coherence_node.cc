@@ -269,12 +269,11 @@ void CoherenceNode::Process(PageNumber page, NodeId r, bool write) {
           Emit(n, Invalidate{page});
           ++txn.acks_pending;
         }
+        BusyOf(page).txn = txn;
         if (txn.acks_pending == 0) {
-          BusyOf(page).txn = txn;
           CompleteInvalidation(page);
         } else {
           d.set(PageEntry::kBusy, true);
-          BusyOf(page).txn = txn;
         }
       }
       return;
@@ -535,13 +534,11 @@ void CoherenceNode::OnForward(NodeId from, const Forward& f) {
 
 // ---- Eviction ----------------------------------------------------------------
 
-// Gives up this node's copy of a page homed elsewhere; false if it cannot
+// Gives up this node's copy of a page homed elsewhere; nothing if it cannot
 // (no copy, homed here, a request in flight).
-bool CoherenceNode::EvictPage(PageNumber page, PageEntry& e) {
-  if (e.has(PageEntry::kPending) || StateOf(e) == LocalState::kInvalid || home_of_(page) == self_) {
-    return false;
-  }
+void CoherenceNode::EvictPage(PageNumber page, PageEntry& e) {
   const NodeId home = home_of_(page);
+  if (e.has(PageEntry::kPending) || StateOf(e) == LocalState::kInvalid || home == self_) return;
   if (StateOf(e) == LocalState::kReadOnly) {
     Local(Action::Kind::kDrop, page);
     out_->back().eviction = true;
@@ -561,7 +558,6 @@ bool CoherenceNode::EvictPage(PageNumber page, PageEntry& e) {
   }
   SetLocal(page, e, LocalState::kInvalid);
   e.set(PageEntry::kPutInFlight, true);
-  return true;
 }
 
 // The clock, as a second-chance queue: pages in the order they joined; the
@@ -615,6 +611,7 @@ bool CoherenceNode::dir_busy(PageNumber page) const {
 CoherenceNode::Counters CoherenceNode::counters() const {
   Counters c;
   c.cached_pages = cached_;
+  c.cache_limit_pages = cache_limit_;
   c.evicted_clean = evicted_clean_;
   c.written_back = written_back_;
   // A side-table node: the key, the Busy and a link (its queue's blocks are

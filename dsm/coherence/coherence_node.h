@@ -76,7 +76,6 @@ class CoherenceNode {
   // is protected, read, dropped and sent home (PutModified). Fault and
   // Receive then return those evictions after their own actions.
   void SetCacheLimit(uint64_t pages);
-  uint64_t cache_limit() const { return cache_limit_; }
 
   // A local access faulted (read or write). Returns what to do; empty if a
   // request for the page is already in flight (the access retries when the
@@ -98,11 +97,12 @@ class CoherenceNode {
   bool dir_busy(PageNumber page) const;
 
   struct Counters {
-    uint64_t cached_pages = 0;    // copies of pages homed elsewhere held now
-    uint64_t evicted_clean = 0;   // read-only copies dropped (PutShared)
-    uint64_t written_back = 0;    // owned pages sent home (PutModified)
-    uint64_t metadata_bytes = 0;  // page entries, side table and clock
-    uint64_t metadata_pages = 0;  // pages those entries cover
+    uint64_t cached_pages = 0;       // copies of pages homed elsewhere held now
+    uint64_t cache_limit_pages = 0;  // SetCacheLimit's (0: none)
+    uint64_t evicted_clean = 0;      // read-only copies dropped (PutShared)
+    uint64_t written_back = 0;       // owned pages sent home (PutModified)
+    uint64_t metadata_bytes = 0;     // page entries, side table and clock
+    uint64_t metadata_pages = 0;     // pages those entries cover
   };
   Counters counters() const;
 
@@ -139,7 +139,7 @@ class CoherenceNode {
   void OnForward(NodeId from, const Forward& f);
   void Local(Action::Kind kind, PageNumber page, Access access = Access::kRead);
   void SetLocal(PageNumber page, PageEntry& e, LocalState state);
-  bool EvictPage(PageNumber page, PageEntry& e);
+  void EvictPage(PageNumber page, PageEntry& e);
   void EvictOverLimit();
   PageEntry& HomeDir(NodeId from, PageNumber page, const char* what);
   Busy& BusyOf(PageNumber page);

@@ -337,7 +337,7 @@ DsmStats FaultEngine::stats() const {
   DsmStats s = stats_;
   const CoherenceNode::Counters c = node_.counters();
   s.cached_pages = c.cached_pages;
-  s.cache_limit_pages = node_.cache_limit();
+  s.cache_limit_pages = c.cache_limit_pages;
   s.evicted_clean = c.evicted_clean;
   s.written_back = c.written_back;
   s.metadata_bytes = c.metadata_bytes;

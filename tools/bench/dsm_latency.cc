@@ -214,7 +214,7 @@ void WriteHomePages(DsmNode& n, int pages) {
 
 // Node 1's part: reads every page once (remote read faults), writes them
 // (write upgrades, invalidating node 0's copy), then reads pages it never saw
-// in a row (sequential transfer), without and with prefetch.
+// in a row (sequential transfer), without and with prefetch in turn.
 json MeasureFromNode1(DsmNode& n, int pages) {
   std::vector<double> read_fault, upgrade;
   n.engine->LimitPrefetch(0);  // each fault on its own: the pages are read in a row
@@ -231,21 +231,25 @@ json MeasureFromNode1(DsmNode& n, int pages) {
     *p = i + 1;
     upgrade.push_back(Us(Clock::now() - t0));
   }
-  // The pages it never saw, in a row: the first half with prefetch off,
-  // the second with it on (the default).
+  // The pages it never saw, in a row, in quarters alternating prefetch off
+  // and on (off, on, off, on), so that neither gets the other's warm-up.
   uint64_t sum = 0;
-  const auto sequential = [&](int from, int to) {
+  const int quarter = pages / 2;
+  double secs[2] = {0, 0};  // off, on
+  for (int k = 0; k < 4; ++k) {
+    n.engine->LimitPrefetch(k % 2 == 0 ? 0 : Prefetch::Config{}.max_window);
     const auto t0 = Clock::now();
-    for (int i = from; i < to; ++i)
+    for (int i = pages + k * quarter; i < pages + (k + 1) * quarter; ++i)
       sum += *reinterpret_cast<volatile uint64_t*>(n.ram.data() + i * abi::kPageSize);
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    return json{{"pages", to - from},
-                {"pages_per_s", (to - from) / secs},
-                {"mb_per_s", double(to - from) * abi::kPageSize / secs / 1e6}};
+    secs[k % 2] += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  const auto rate = [&](double s) {
+    return json{{"pages", 2 * quarter},
+                {"pages_per_s", 2 * quarter / s},
+                {"mb_per_s", 2.0 * quarter * abi::kPageSize / s / 1e6}};
   };
-  json no_prefetch = sequential(pages, 2 * pages);
-  n.engine->LimitPrefetch(Prefetch::Config{}.max_window);
-  json with_prefetch = sequential(2 * pages, 3 * pages);
+  json no_prefetch = rate(secs[0]);
+  json with_prefetch = rate(secs[1]);
   with_prefetch["checksum"] = sum;
   with_prefetch["vs_no_prefetch"] =
       with_prefetch["pages_per_s"].get<double>() / no_prefetch["pages_per_s"].get<double>();
