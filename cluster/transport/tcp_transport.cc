@@ -61,6 +61,8 @@ void ReadExact(int fd, uint8_t* p, size_t n, Clock::time_point deadline, const s
   }
 }
 
+constexpr int kMaxIov = 64;  // per socket write
+
 // The iovecs of `frames` from byte `offset` of the first on (at most `max`):
 // each frame's head, then its page and the page's tag.
 template <class Frames>
@@ -92,10 +94,10 @@ template <class Frames>
 std::string WriteBatch(int fd, const Frames& batch, size_t offset, std::atomic<uint64_t>& writes) {
   size_t frame = 0;
   while (frame < batch.size()) {
-    iovec iov[64];
+    iovec iov[kMaxIov];
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(Gather(batch, frame, offset, iov, 64));
+    msg.msg_iovlen = static_cast<size_t>(Gather(batch, frame, offset, iov, kMaxIov));
     ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     writes.fetch_add(1, std::memory_order_relaxed);
     if (w < 0 && errno == EINTR) continue;
@@ -714,11 +716,15 @@ std::vector<LinkStatus> TcpTransport::Links() const {
 // Callers send while holding locks (the fault engine sends under its own
 // lock, on the receive thread among others), so a Send that blocked on a full
 // socket could deadlock two nodes that both send faster than the other
-// reads. Send therefore never blocks on the network: with the peer's queue
-// empty it writes what the socket takes at once (MSG_DONTWAIT: the common,
-// lowest-latency case needs no thread hop) and queues the rest; otherwise it
-// only appends to the queue. One sender thread per peer drains the queue with
-// blocking sendmsg calls, taking every queued frame in one gather write.
+// reads. Send therefore never blocks on the network: it appends to the
+// peer's queue and, unless the peer's sender thread is writing, writes what
+// the socket takes of the queue at once (MSG_DONTWAIT: the common,
+// lowest-latency case needs no thread hop). One sender thread per peer drains
+// the rest with blocking sendmsg calls, taking every queued frame in one
+// gather write. A corked thread (Transport::Cork: the receive thread while it
+// handles what one read brought, the fault engine while it asks for a page
+// and those ahead of it) only appends; its Uncork writes each peer's queue in
+// one gather write.
 //
 // Why a thread per peer rather than non-blocking sockets and an epoll-driven
 // out-queue: the receive thread then never writes, a peer that stops reading
@@ -783,35 +789,91 @@ void TcpTransport::Enqueue(Peer& peer, OutFrame out, Channel channel, bool cappe
     out.page_tag = peer.seal->SealPage(plain, out.page, pages_);
     out.tag_bytes = static_cast<uint8_t>(peer.seal->tag_bytes());
   }
-  size_t written = 0;
-  if (peer.queue.empty() && !peer.writing) {
-    for (;;) {
-      iovec iov[3];
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<size_t>(Gather(std::span(&out, 1), 0, 0, iov, 3));
-      const ssize_t w = ::sendmsg(peer.fd.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      writes_.fetch_add(1, std::memory_order_relaxed);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && errno != EAGAIN) {
-        peer.send_error = ErrnoText(errno);
-        return;  // as above
-      }
-      written = w < 0 ? 0 : static_cast<size_t>(w);
-      break;
-    }
-    if (written == out.size()) {
-      sent_.fetch_add(1, std::memory_order_relaxed);
-      peer.sent = NowNs();
-      return;
-    }
-  }
-  if (peer.queue.empty()) peer.head_offset = written;
   peer.queued_bytes += out.size();
   peer.queue.push_back(std::move(out));
   sent_.fetch_add(1, std::memory_order_relaxed);
   peer.sent = NowNs();
-  peer.out_cv.notify_all();
+  if (Corked* cork = CorkOfThisThread()) {  // Uncork flushes it
+    if (std::none_of(cork->peers.begin(), cork->peers.end(),
+                     [&peer](const auto& p) { return p.get() == &peer; })) {
+      cork->peers.push_back(peer.shared_from_this());
+    }
+    return;
+  }
+  Flush(peer);
+}
+
+// Under out_mu. A sender thread in the middle of a batch keeps the order by
+// writing everything itself.
+void TcpTransport::Flush(Peer& peer) {
+  while (!peer.writing && !peer.queue.empty() && peer.send_error.empty()) {
+    iovec iov[kMaxIov];
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(Gather(peer.queue, 0, peer.head_offset, iov, kMaxIov));
+    size_t asked = 0;
+    for (size_t i = 0; i < msg.msg_iovlen; ++i) asked += iov[i].iov_len;
+    const ssize_t w = ::sendmsg(peer.fd.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno != EAGAIN) {
+      // The receive side reports the loss; later Sends to it fail with this.
+      peer.send_error = ErrnoText(errno);
+      peer.queue.clear();
+      peer.queued_bytes = 0;
+      peer.head_offset = 0;
+      return;
+    }
+    size_t done = w < 0 ? 0 : static_cast<size_t>(w);
+    const bool full = done < asked;
+    // Drop what went out, possibly ending inside a frame.
+    while (done > 0) {
+      const size_t left = peer.queue.front().size() - peer.head_offset;
+      if (done < left) {
+        peer.head_offset += done;
+        break;
+      }
+      done -= left;
+      peer.queued_bytes -= peer.queue.front().size();
+      peer.queue.pop_front();
+      peer.head_offset = 0;
+    }
+    if (full) break;  // the socket takes no more now
+  }
+  if (!peer.queue.empty()) peer.out_cv.notify_all();
+}
+
+// Per thread, for each transport it corked (a process may have several:
+// tests, benchmarks).
+std::vector<TcpTransport::Corked>& TcpTransport::CorksOfThisThread() {
+  thread_local std::vector<Corked> corks;
+  return corks;
+}
+
+TcpTransport::Corked* TcpTransport::CorkOfThisThread() {
+  for (Corked& c : CorksOfThisThread()) {
+    if (c.transport == this) return &c;
+  }
+  return nullptr;
+}
+
+void TcpTransport::Cork() {
+  Corked* cork = CorkOfThisThread();
+  if (cork == nullptr) cork = &CorksOfThisThread().emplace_back(Corked{this, 0, {}});
+  ++cork->depth;
+}
+
+void TcpTransport::Uncork() noexcept {
+  std::vector<Corked>& corks = CorksOfThisThread();
+  const auto it = std::find_if(corks.begin(), corks.end(),
+                               [this](const Corked& c) { return c.transport == this; });
+  if (it == corks.end() || --it->depth > 0) return;
+  const std::vector<std::shared_ptr<Peer>> peers = std::move(it->peers);
+  corks.erase(it);
+  for (const std::shared_ptr<Peer>& peer : peers) {
+    std::lock_guard<std::mutex> lock(peer->out_mu);
+    Flush(*peer);
+  }
 }
 
 void TcpTransport::SenderLoop(Peer& peer) {
@@ -911,10 +973,13 @@ void TcpTransport::ReceiveLoop() {
   }
 }
 
-// A frame is read in stages (header, payload, page), each recv asking for
-// no more than the stage needs: a page then lands in its buffer straight from
-// the socket, never in an intermediate buffer.
-TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool handshake) {
+// A frame is read in stages (header, payload, page, page tag); a stage's
+// bytes come from what the last read took beyond its own stage (`ahead`),
+// then from the socket, so a page lands in its buffer straight from the
+// socket but for the few bytes read ahead. During a handshake nothing is read
+// ahead: what follows the handshake is not this connection's to read yet.
+TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool handshake,
+                                                  bool from_socket) {
   const size_t tag = in.seal ? in.seal->tag_bytes() : 0;
   for (;;) {
     uint8_t* into = nullptr;
@@ -937,12 +1002,32 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool hand
         want = tag;
         break;
     }
+    if (in.got < want && in.ahead_at < in.ahead_end) {
+      const size_t n = std::min(want - in.got, in.ahead_end - in.ahead_at);
+      std::memcpy(into + in.got, in.ahead.data() + in.ahead_at, n);
+      in.ahead_at += n;
+      in.got += n;
+    }
     if (in.got < want) {
-      const ssize_t r = ::recv(fd, into + in.got, want - in.got, MSG_DONTWAIT);
+      if (!from_socket) return ReadResult::kAgain;
+      if (in.drained) {
+        in.drained = false;
+        return ReadResult::kAgain;
+      }
+      iovec iov[2] = {{into + in.got, want - in.got}, {in.ahead.data(), in.ahead.size()}};
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = handshake ? 1 : 2;
+      const ssize_t r = ::recvmsg(fd, &msg, MSG_DONTWAIT);
       if (r < 0 && (errno == EINTR || errno == EAGAIN)) return ReadResult::kAgain;
       if (r == 0) return ReadResult::kClosed;
       if (r < 0) return ReadResult::kFailed;
-      in.got += static_cast<size_t>(r);
+      const auto got = static_cast<size_t>(r);
+      const size_t own = std::min(got, want - in.got);
+      in.got += own;
+      in.ahead_at = 0;
+      in.ahead_end = got - own;
+      in.drained = got < iov[0].iov_len + (handshake ? 0 : iov[1].iov_len);
       if (in.got < want) continue;
     }
     in.got = 0;
@@ -986,13 +1071,17 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool hand
   }
 }
 
-// At most kFramesPerWake frames per call, so one busy peer cannot starve the
-// others.
+// At most kFramesPerWake frames per call read the socket, so one busy peer
+// cannot starve the others; then the frames already read ahead, which epoll
+// would not report.
 bool TcpTransport::ReadFrom(Peer& peer) {
   constexpr int kFramesPerWake = 64;
+  // The answers to what came in one read go out together.
+  const SendBatch answers(*this);
   try {
-    for (int frames = 0; frames < kFramesPerWake; ++frames) {
-      switch (ReadStaged(peer.fd.get(), peer.in, /*handshake=*/false)) {
+    for (int frames = 0;; ++frames) {
+      switch (ReadStaged(peer.fd.get(), peer.in, /*handshake=*/false,
+                         /*from_socket=*/frames < kFramesPerWake)) {
         case ReadResult::kAgain:
           return true;
         case ReadResult::kClosed:

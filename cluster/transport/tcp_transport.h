@@ -73,6 +73,8 @@ class TcpTransport final : public Transport {
   // and the socket has room, queues the rest for the peer's sender thread.
   void Send(NodeId to, Channel channel, std::span<const uint8_t> payload,
             const PageBuffer& page = {}) override;
+  void Cork() override;
+  void Uncork() noexcept override;
   void AddPeer(const NodeAddress& peer, uint64_t epoch) override;
   void RemovePeer(NodeId id) override;
   void Stop() override;
@@ -104,6 +106,13 @@ class TcpTransport final : public Transport {
   // `seal` opens the frames of a connection past its handshake (none while
   // it lasts: handshake frames travel in clear); a tag follows the payload
   // and the page.
+  // Past its handshake, each read also asks for up to kReadAhead bytes
+  // beyond the current stage: a frame's small parts (header, payload, tags)
+  // and the start of the next frame come with one call, and a page's stage
+  // takes the next frame's small parts with it; the stages after it take
+  // those bytes first. Small next to a page, so a page is still read (all
+  // but its first few hundred bytes) straight into its buffer.
+  static constexpr size_t kReadAhead = 512;
   struct Inbound {
     enum class Stage : uint8_t { kHeader, kPayload, kPage, kPageTag };
     Stage stage = Stage::kHeader;
@@ -114,8 +123,15 @@ class TcpTransport final : public Transport {
     Tag page_tag{};
     size_t got = 0;  // bytes of the current stage received
     std::unique_ptr<FrameSeal> seal;
+    std::array<uint8_t, kReadAhead> ahead{};
+    size_t ahead_at = 0;   // the next byte of `ahead` to take
+    size_t ahead_end = 0;  // the bytes read into `ahead`
+    // The last read took less than it asked for: the socket was empty then,
+    // so the next frame waits for epoll (level-triggered) instead of a read
+    // that would only say EAGAIN.
+    bool drained = false;
   };
-  struct Peer {
+  struct Peer : std::enable_shared_from_this<Peer> {
     NodeAddress address;
     UniqueFd fd;
     Inbound in;         // receive thread only (its seal too)
@@ -167,9 +183,22 @@ class TcpTransport final : public Transport {
   std::shared_ptr<Peer> FindPeer(NodeId id) const;
   void AddConnected(const NodeAddress& address, UniqueFd fd, const SessionKeys& keys);
   void StartSender(const std::shared_ptr<Peer>& peer);
-  // Writes at once or queues (see "Sending" in tcp_transport.cc).
-  // `capped`: refused when max_queued_bytes are queued (a Goodbye is not).
+  // Queues, then writes what the socket takes at once unless this thread
+  // corked its sends (see "Sending" in tcp_transport.cc). `capped`: refused
+  // when max_queued_bytes are queued (a Goodbye is not).
   void Enqueue(Peer& peer, OutFrame out, Channel channel, bool capped = true);
+  // Under peer.out_mu: writes the queue without blocking as far as the
+  // socket takes it (unless the sender thread is writing), wakes the sender
+  // thread for the rest.
+  void Flush(Peer& peer);
+  // The peers this thread sent to while corked, flushed by the last Uncork.
+  struct Corked {
+    const TcpTransport* transport;
+    int depth;
+    std::vector<std::shared_ptr<Peer>> peers;
+  };
+  static std::vector<Corked>& CorksOfThisThread();
+  Corked* CorkOfThisThread();  // nullptr: not corked
   void SenderLoop(Peer& peer);
   // Lets the peer's queue drain until `deadline`, then fails further Sends,
   // shuts the socket down (only its sending side if `half_close`) and joins
@@ -178,8 +207,9 @@ class TcpTransport final : public Transport {
                          bool half_close = false);
   void ReceiveLoop();
   // `handshake`: a connection before its handshake, where only a Hello may
-  // come. Throws Error for a frame that cannot be.
-  ReadResult ReadStaged(int fd, Inbound& in, bool handshake);
+  // come. `from_socket`: false takes only the bytes read ahead (kAgain when
+  // they end mid-frame). Throws Error for a frame that cannot be.
+  ReadResult ReadStaged(int fd, Inbound& in, bool handshake, bool from_socket = true);
   // Returns false when the peer is lost (after reporting it).
   bool ReadFrom(Peer& peer);
   void Deliver(Peer& peer);

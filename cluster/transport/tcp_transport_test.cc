@@ -196,6 +196,47 @@ TEST(TcpTransport, PagesArriveInPooledBuffersWithOneCopyInEverySecurity) {
   }
 }
 
+// A corked thread's sends wait (no socket write) until its outermost Uncork,
+// then go out together, in order, to every peer it sent to.
+TEST(TcpTransport, CorkedSendsGoOutTogetherInOrder) {
+  std::vector<TcpListener> listeners;
+  auto configs = Configs(3, listeners);
+  Mesh m = Build(configs, std::move(listeners));
+  TcpTransport& t = *m.transports[0];
+  PagePool& pool = t.pages();
+  constexpr uint64_t kFrames = 40;
+  const uint64_t writes_before = t.socket_writes();
+  {
+    const SendBatch outer(t);
+    {
+      const SendBatch inner(t);
+      for (uint64_t k = 0; k < kFrames / 2; ++k) {
+        t.Send(1, Channel::kCoherence, Number(k), k % 2 ? PageNumbered(pool, k) : PageBuffer());
+      }
+    }
+    for (uint64_t k = kFrames / 2; k < kFrames; ++k) {
+      t.Send(1, Channel::kCoherence, Number(k), k % 2 ? PageNumbered(pool, k) : PageBuffer());
+      t.Send(2, Channel::kCoherence, Number(k));
+    }
+    EXPECT_EQ(t.socket_writes(), writes_before);  // the inner Uncork wrote nothing
+  }
+  ASSERT_TRUE(m.recorders[1]->WaitMessages(kFrames));
+  ASSERT_TRUE(m.recorders[2]->WaitMessages(kFrames / 2));
+  for (uint64_t k = 0; k < kFrames; ++k) {
+    EXPECT_EQ(NumberIn(m.recorders[1]->got_[k].payload), k);
+    EXPECT_EQ(static_cast<bool>(m.recorders[1]->got_[k].page), k % 2 == 1);
+    if (k % 2) {
+      EXPECT_TRUE(IsPageNumbered(m.recorders[1]->got_[k].page, k)) << k;
+    }
+  }
+  for (uint64_t k = 0; k < kFrames / 2; ++k) {
+    EXPECT_EQ(NumberIn(m.recorders[2]->got_[k].payload), kFrames / 2 + k);
+  }
+  // 60 frames in gather writes of up to 64 pieces (a page frame is three):
+  // a handful, not one per frame, even if the socket took them in parts.
+  EXPECT_LT(t.socket_writes() - writes_before, 15u);
+}
+
 // Frames to one peer keep their order across channels (one handler serves
 // both here, so the interleaving shows).
 TEST(TcpTransport, ChannelsShareOnePerPeerOrder) {
@@ -599,13 +640,23 @@ struct RawPeer {
     t->SetHandler(Channel::kCoherence, &r);
     t->Start();
   }
-  // A frame as node 1's transport would send it.
-  std::vector<uint8_t> Sealed(Channel channel, const std::vector<uint8_t>& payload) const {
-    std::vector<uint8_t> head;
-    EncodeFrameHeader({channel, false, static_cast<uint32_t>(payload.size()), 1}, head);
-    head.insert(head.end(), payload.begin(), payload.end());
-    seal->SealHead(head);
-    return head;
+  // A frame as node 1's transport would send it (with `page`: the page and
+  // its tag follow).
+  std::vector<uint8_t> Sealed(Channel channel, const std::vector<uint8_t>& payload,
+                              const PageBuffer& page = {}) const {
+    std::vector<uint8_t> frame;
+    EncodeFrameHeader({channel, static_cast<bool>(page), static_cast<uint32_t>(payload.size()), 1},
+                      frame);
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    seal->SealHead(frame);
+    if (page) {
+      PagePool pool;
+      PageBuffer out;
+      const Tag tag = seal->SealPage(page, out, pool);
+      frame.insert(frame.end(), out.data(), out.data() + abi::kPageSize);
+      frame.insert(frame.end(), tag.begin(), tag.begin() + seal->tag_bytes());
+    }
+    return frame;
   }
   ~RawPeer() {
     t->Stop();
@@ -631,6 +682,42 @@ TEST(TcpTransport, GarbageAfterTheHandshakeLosesThePeerByName) {
   EXPECT_EQ(p.r.lost_[0].first, 1u);
   EXPECT_THAT(p.r.lost_[0].second, HasSubstr("node 1 (127.0.0.1:"));
   EXPECT_THAT(p.r.lost_[0].second, HasSubstr("unknown channel 200"));
+}
+
+// The receiver reads ahead of each frame's stage: frames cut anywhere
+// (inside a header, a payload, a page or a tag, several in one piece) arrive
+// whole and in order.
+TEST(TcpTransport, FramesCutAnywhereArriveWholeAndInOrder) {
+  RawPeer p;
+  PagePool pool;
+  std::vector<uint8_t> stream;
+  constexpr uint64_t kFrames = 60;
+  for (uint64_t k = 0; k < kFrames; ++k) {
+    std::vector<uint8_t> payload = Number(k);
+    payload.resize(8 + (k * 37) % 200, static_cast<uint8_t>(k));
+    const std::vector<uint8_t> f =
+        p.Sealed(Channel::kCoherence, payload, k % 3 ? PageNumbered(pool, k) : PageBuffer());
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  const size_t cuts[] = {1, 7, 16, 300, 513, 4000, 5, 9000, 33};
+  for (size_t at = 0, i = 0; at < stream.size(); ++i) {
+    const size_t n = std::min(cuts[i % std::size(cuts)], stream.size() - at);
+    ASSERT_TRUE(p.Send({stream.begin() + static_cast<ptrdiff_t>(at),
+                        stream.begin() + static_cast<ptrdiff_t>(at + n)}));
+    at += n;
+    if (i % 4 == 0) std::this_thread::sleep_for(1ms);  // let some pieces arrive alone
+  }
+  ASSERT_TRUE(p.r.WaitMessages(kFrames));
+  for (uint64_t k = 0; k < kFrames; ++k) {
+    const Got& g = p.r.got_[k];
+    EXPECT_EQ(NumberIn(g.payload), k);
+    EXPECT_EQ(g.payload.size(), 8 + (k * 37) % 200) << k;
+    EXPECT_EQ(static_cast<bool>(g.page), k % 3 != 0) << k;
+    if (k % 3) {
+      EXPECT_TRUE(IsPageNumbered(g.page, k)) << k;
+    }
+  }
+  EXPECT_TRUE(p.r.lost_.empty());
 }
 
 TEST(TcpTransport, AFrameThatFailsAuthenticationLosesThePeer) {

@@ -102,6 +102,14 @@ class Transport {
   // must not lose a race with an acknowledgement sent to it).
   virtual void Send(NodeId to, Channel channel, std::span<const uint8_t> payload,
                     const PageBuffer& page = {}) = 0;
+  // Between Cork and the matching Uncork (they nest), this thread's Sends
+  // are queued in order but not written; the outermost Uncork writes them
+  // with as few socket writes as it can. A thread about to send several
+  // frames at once (a fault and the pages fetched ahead of it, the answers to
+  // a batch of received requests) corks them. Sends of other threads are not
+  // held back, and may take the corked frames with them. See SendBatch.
+  virtual void Cork() {}
+  virtual void Uncork() noexcept {}
   // Makes `peer` a member at runtime (a node that joins: the view with it has
   // `epoch`, which this node's handshakes carry from now on). Connects to it
   // (a lower id: this node dials) or lets it connect (a higher id: it dials
@@ -120,6 +128,18 @@ class Transport {
   virtual PagePool& pages() = 0;
   // Every peer's connection, ascending ids. Thread-safe.
   virtual std::vector<LinkStatus> Links() const = 0;
+};
+
+// Corks `transport`'s sends of this thread for the scope.
+class SendBatch {
+ public:
+  explicit SendBatch(Transport& transport) : transport_(transport) { transport_.Cork(); }
+  ~SendBatch() { transport_.Uncork(); }
+  SendBatch(const SendBatch&) = delete;
+  SendBatch& operator=(const SendBatch&) = delete;
+
+ private:
+  Transport& transport_;
 };
 
 // The transport `config.kind` names, connected to every member: binds this
