@@ -166,6 +166,10 @@ void FaultEngine::FaultLoop() {
         const std::optional<PageNumber> at = ram_.PageAt(fault->address);
         if (!at) continue;  // not ours (cannot happen: one registration)
         const PageNumber page = *at;
+        // The request and those for the pages ahead are queued under mu_ (in
+        // protocol order) and written in one go once it is released, so that
+        // a quick answer does not find the lock still held.
+        const cluster::SendBatch requests(transport_);
         std::lock_guard<std::mutex> lock(mu_);
         if (failed_) return;
         ++(fault->write ? stats_.write_faults : stats_.read_faults);
@@ -193,16 +197,23 @@ void FaultEngine::OnReceive(NodeId from, std::span<const uint8_t> payload, PageB
 }
 
 void FaultEngine::Handle(NodeId from, const Message& message) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (failed_) return;
+  std::vector<uint64_t> wake;
   try {
-    const PageNumber page = PageOf(message);
-    if (!ram_.Contains(page)) {
-      throw Error(fmt::format("node {} named page {:#x}, outside shared guest RAM", from, page));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (failed_) return;
+      const PageNumber page = PageOf(message);
+      if (!ram_.Contains(page)) {
+        throw Error(fmt::format("node {} named page {:#x}, outside shared guest RAM", from, page));
+      }
+      ++stats_.messages_handled;
+      std::vector<Action> actions = node_.Receive(from, message);
+      Execute(actions, from);
+      wake.swap(wakes_);
     }
-    ++stats_.messages_handled;
-    std::vector<Action> actions = node_.Receive(from, message);
-    Execute(actions, from);
+    // Once mu_ is released: the woken thread's next fault would otherwise
+    // find it held (and both threads would sleep and wake once more).
+    for (const uint64_t address : wake) uffd_.Wake(address);
   } catch (const std::exception& e) {
     Fatal(e.what());
   }
@@ -218,10 +229,20 @@ void FaultEngine::Fatal(const std::string& reason) {
 
 // Runs under mu_, in order. Giving a page away is always protect (an earlier
 // action), then read (here), then drop if ownership goes with it, then send.
-// Sending under mu_ is safe: Transport::Send never blocks on the network (it
-// queues), so a full socket cannot stall this lock, and it keeps each peer's
-// messages in the order the protocol emitted them.
+// Sending under mu_ keeps each peer's messages in the order the protocol
+// emitted them, and is safe: Transport::Send never blocks on the network (it
+// queues). The threads that send most (this engine's fault loop, the
+// transport's receive thread) cork their sends, so the socket writes happen
+// after mu_ is released.
 void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> from) {
+  // Answers from peers wake the waiting threads after mu_ (Handle); pages
+  // nobody waits for (fetched ahead) wake no one. A thread that faulted and
+  // is not in pending_ yet gets its wake when its fault is read.
+  const auto wake_now = [&](PageNumber page) {
+    if (!from) return true;
+    if (pending_.count(page)) wakes_.push_back(HostAddress(page));
+    return false;
+  };
   for (Action& a : actions) {
     if (a.kind == Action::Kind::kSend) {  // no local page involved
       Send(transport_, a.to, a.message);
@@ -243,13 +264,13 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         break;
       }
       case Action::Kind::kInstallZero:
-        uffd_.Install(addr, kZeroPage, a.access == Access::kWrite);
+        uffd_.Install(addr, kZeroPage, a.access == Access::kWrite, wake_now(a.page));
         ++stats_.zero_fills;
         Resolved(a.page);
         break;
       case Action::Kind::kInstallData: {
         const PageBuffer& data = *DataOf(a.message);
-        uffd_.Install(addr, data.data(), a.access == Access::kWrite);
+        uffd_.Install(addr, data.data(), a.access == Access::kWrite, wake_now(a.page));
         data.CountCopy();  // into guest memory
         ++stats_.pages_received;
         if (const auto p = pending_.find(a.page); from && p != pending_.end()) {
@@ -266,7 +287,7 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         uffd_.WriteProtect(addr, true);
         break;
       case Action::Kind::kUnprotect:
-        uffd_.WriteProtect(addr, false);
+        uffd_.WriteProtect(addr, false, wake_now(a.page));
         Resolved(a.page);
         break;
       case Action::Kind::kDrop:
@@ -275,7 +296,7 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
         prefetched_for_.erase(a.page);
         break;
       case Action::Kind::kWake:
-        uffd_.Wake(addr);
+        if (wake_now(a.page)) uffd_.Wake(addr);
         Resolved(a.page);
         break;
     }
@@ -283,14 +304,17 @@ void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> fr
 }
 
 // Requests for the pages ahead of a stream of faults, as if they had
-// faulted (with the same access), but nobody waits for them. Only pages
-// homed elsewhere that are neither here nor asked for already.
+// faulted (with the same access), but nobody waits for them: pages not here
+// (a stream of writes: not writable here) and not asked for already. Pages
+// homed here come back from the node that holds them (or are zero-filled);
+// a stream of writes takes the pages ahead exclusive, upgrading copies it
+// reads already, so a node still reading them loses its copy early: the
+// price of a stream that guessed wrong.
 void FaultEngine::FetchAhead(uint32_t stream, PageNumber page, bool write) {
   for (const PageNumber q : prefetch_.OnFault(stream, page)) {
-    if (!ram_.Contains(q) || home_of_(q) == node_.self() ||
-        node_.local_state(q) != LocalState::kInvalid || node_.pending(q)) {
-      continue;
-    }
+    if (!ram_.Contains(q) || node_.pending(q)) continue;
+    const LocalState here = node_.local_state(q);
+    if (write ? here == LocalState::kReadWrite : here != LocalState::kInvalid) continue;
     std::vector<Action> actions = node_.Fault(q, write);
     // Placement counts the page for the vCPU it was fetched for.
     if (const auto v = vcpu_of_thread_.find(stream); v != vcpu_of_thread_.end()) {

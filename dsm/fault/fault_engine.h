@@ -169,6 +169,7 @@ class FaultEngine final : public cluster::ChannelHandler {
     std::vector<uint32_t> vcpus;
   };
   std::unordered_map<PageNumber, PendingFault> pending_;
+  std::vector<uint64_t> wakes_;  // host pages whose waiters Handle wakes after mu_
   std::chrono::milliseconds stall_after_{0};
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;

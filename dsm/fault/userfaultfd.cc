@@ -86,23 +86,23 @@ std::optional<PageFault> Userfaultfd::ReadFault() {
   }
 }
 
-void Userfaultfd::Install(uint64_t address, const void* src, bool writable) {
+void Userfaultfd::Install(uint64_t address, const void* src, bool writable, bool wake) {
   uffdio_copy c{};
   c.dst = address;
   c.src = reinterpret_cast<uint64_t>(src);
   c.len = abi::kPageSize;
-  c.mode = writable ? 0 : UFFDIO_COPY_MODE_WP;
+  c.mode = (writable ? 0 : UFFDIO_COPY_MODE_WP) | (wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE);
   while (::ioctl(fd_.get(), UFFDIO_COPY, &c) != 0) {
     if (errno == EAGAIN) continue;
     ThrowErrno(fmt::format("UFFDIO_COPY to {:#x}", address));
   }
 }
 
-void Userfaultfd::WriteProtect(uint64_t address, bool protect) {
+void Userfaultfd::WriteProtect(uint64_t address, bool protect, bool wake) {
   uffdio_writeprotect w{};
   w.range.start = address;
   w.range.len = abi::kPageSize;
-  w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
+  w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : (wake ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
   if (::ioctl(fd_.get(), UFFDIO_WRITEPROTECT, &w) != 0) {
     ThrowErrno(fmt::format("UFFDIO_WRITEPROTECT {} at {:#x}", protect ? "on" : "off", address));
   }

@@ -34,9 +34,11 @@ class Userfaultfd {
   std::optional<PageFault> ReadFault();
 
   // Maps a page with these contents (`src`, 4 KiB), write-protected unless
-  // `writable`; wakes the faulting threads.
-  void Install(uint64_t address, const void* src, bool writable);
-  void WriteProtect(uint64_t address, bool protect);
+  // `writable`; wakes the threads that faulted on it unless `wake` is false
+  // (then Wake does, later).
+  void Install(uint64_t address, const void* src, bool writable, bool wake = true);
+  // Unprotecting wakes the threads waiting to write unless `wake` is false.
+  void WriteProtect(uint64_t address, bool protect, bool wake = true);
   // Drops the page: the next access faults as MISSING.
   void Drop(uint64_t address);
   void Wake(uint64_t address);
