@@ -1,7 +1,9 @@
 #include "hypervisor/x86/acpi.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -179,6 +181,50 @@ std::vector<uint8_t> BuildMadt(const AcpiConfig& c) {
   return t.Finish();
 }
 
+// SRAT revision 3: after the header a reserved word that must be 1 (for
+// backward compatibility) and 8 reserved bytes, then one structure per vCPU
+// and per RAM range, all enabled.
+std::vector<uint8_t> BuildSrat(const AcpiNuma& numa) {
+  Table t;
+  t.Header("SRAT", 3);
+  t.U32(1);
+  t.U64(0);
+  for (uint32_t d = 0; d < numa.domains.size(); ++d) {
+    for (const uint32_t apic : numa.domains[d].apic_ids) {
+      t.U8(0);  // Processor Local APIC/SAPIC Affinity
+      t.U8(16);
+      t.U8(static_cast<uint8_t>(d));  // proximity domain [7:0]
+      t.U8(static_cast<uint8_t>(apic));
+      t.U32(1);                            // enabled
+      t.U8(0);                             // local SAPIC EID
+      t.U8(static_cast<uint8_t>(d >> 8));  // proximity domain [31:8]
+      t.U16(static_cast<uint16_t>(d >> 16));
+      t.U32(0);  // clock domain
+    }
+    for (const AcpiMemoryRange& r : numa.domains[d].memory) {
+      t.U8(1);  // Memory Affinity
+      t.U8(40);
+      t.U32(d);
+      t.U16(0);
+      t.U64(r.base);
+      t.U64(r.size);
+      t.U32(0);
+      t.U32(1);  // enabled; neither hot-pluggable nor non-volatile
+      t.U64(0);
+    }
+  }
+  return t.Finish();
+}
+
+// SLIT: the number of localities, then the D x D matrix row by row.
+std::vector<uint8_t> BuildSlit(const AcpiNuma& numa) {
+  Table t;
+  t.Header("SLIT", 1);
+  t.U64(numa.domains.size());
+  for (const std::vector<uint8_t>& row : numa.distances) t.Bytes(row);
+  return t.Finish();
+}
+
 std::vector<uint8_t> BuildXsdt(std::span<const uint64_t> tables) {
   Table t;
   t.Header("XSDT", 1);
@@ -203,6 +249,115 @@ std::vector<uint8_t> BuildRsdp(uint64_t xsdt) {
   return b;
 }
 
+void CheckNumaDomains(const AcpiNuma& numa) {
+  if (numa.domains.size() > kAcpiMaxNumaDomains) {
+    throw Error(
+        fmt::format("ACPI NUMA: {} proximity domains, at most {} (a Linux guest's default "
+                    "node limit)",
+                    numa.domains.size(), kAcpiMaxNumaDomains));
+  }
+  for (size_t d = 0; d < numa.domains.size(); ++d) {
+    if (numa.domains[d].apic_ids.empty() && numa.domains[d].memory.empty())
+      throw Error(fmt::format("ACPI NUMA: proximity domain {} has neither vCPUs nor memory", d));
+  }
+}
+
+// Every vCPU (APIC id 0..vcpus-1) in exactly one domain.
+void CheckNumaVcpus(const AcpiNuma& numa, uint32_t vcpus) {
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<size_t> domain_of(vcpus, kNone);
+  for (size_t d = 0; d < numa.domains.size(); ++d) {
+    for (const uint32_t apic : numa.domains[d].apic_ids) {
+      if (apic >= vcpus) {
+        throw Error(
+            fmt::format("ACPI NUMA: proximity domain {} names APIC id {}, but there are "
+                        "{} vCPUs (APIC ids 0..{})",
+                        d, apic, vcpus, vcpus - 1));
+      }
+      if (domain_of[apic] != kNone) {
+        throw Error(fmt::format("ACPI NUMA: vCPU {} is in proximity domain {} and again in {}",
+                                apic, domain_of[apic], d));
+      }
+      domain_of[apic] = d;
+    }
+  }
+  const auto missing = std::ranges::find(domain_of, kNone);
+  if (missing != domain_of.end()) {
+    throw Error(
+        fmt::format("ACPI NUMA: vCPU {} is in no proximity domain", missing - domain_of.begin()));
+  }
+}
+
+// No empty range, none wrapping past 2^64, no two overlapping.
+void CheckNumaMemory(const AcpiNuma& numa) {
+  std::vector<std::tuple<uint64_t, uint64_t, size_t>> ranges;  // base, end, domain
+  for (size_t d = 0; d < numa.domains.size(); ++d) {
+    for (const AcpiMemoryRange& r : numa.domains[d].memory) {
+      if (r.size == 0 || r.base + r.size < r.base) {
+        throw Error(
+            fmt::format("ACPI NUMA: proximity domain {} has a memory range at {:#x} of "
+                        "{:#x} bytes: empty or past the end of the address space",
+                        d, r.base, r.size));
+      }
+      ranges.emplace_back(r.base, r.base + r.size, d);
+    }
+  }
+  std::ranges::sort(ranges);
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const auto [base, end, d] = ranges[i];
+    const auto [prev_base, prev_end, prev_d] = ranges[i - 1];
+    if (base < prev_end) {
+      throw Error(
+          fmt::format("ACPI NUMA: memory [{:#x}, {:#x}) of proximity domain {} overlaps "
+                      "[{:#x}, {:#x}) of proximity domain {}",
+                      base, end, d, prev_base, prev_end, prev_d));
+    }
+  }
+}
+
+void CheckNumaDistances(const AcpiNuma& numa) {
+  const size_t n = numa.domains.size();
+  if (numa.distances.size() != n) {
+    throw Error(fmt::format("ACPI NUMA: the distance matrix has {} rows for {} proximity domains",
+                            numa.distances.size(), n));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (numa.distances[i].size() != n) {
+      throw Error(
+          fmt::format("ACPI NUMA: row {} of the distance matrix has {} entries for {} "
+                      "proximity domains",
+                      i, numa.distances[i].size(), n));
+    }
+    for (size_t j = 0; j < n; ++j) {
+      const uint8_t v = numa.distances[i][j];
+      if (i == j && v != kAcpiLocalDistance) {
+        throw Error(
+            fmt::format("ACPI NUMA: the distance from proximity domain {} to itself is "
+                        "{}, must be {}",
+                        i, v, kAcpiLocalDistance));
+      }
+      if (i != j && (v <= kAcpiLocalDistance || v == kAcpiUnreachableDistance)) {
+        throw Error(
+            fmt::format("ACPI NUMA: the distance from proximity domain {} to {} is {}, "
+                        "must be {}..{} ({} is local, {} unreachable)",
+                        i, j, v, kAcpiLocalDistance + 1, kAcpiUnreachableDistance - 1,
+                        kAcpiLocalDistance, kAcpiUnreachableDistance));
+      }
+    }
+  }
+}
+
+bool HasNuma(const AcpiConfig& c) {
+  return c.numa.domains.size() >= 2;
+}
+
+void CheckNuma(const AcpiConfig& c) {
+  CheckNumaDomains(c.numa);
+  CheckNumaVcpus(c.numa, c.vcpus);
+  CheckNumaMemory(c.numa);
+  CheckNumaDistances(c.numa);
+}
+
 }  // namespace
 
 uint8_t AcpiChecksum(std::span<const uint8_t> bytes) {
@@ -220,6 +375,7 @@ AcpiTables BuildAcpiTables(const AcpiConfig& c, uint64_t base, uint64_t max_size
   }
   if (base % 64 != 0)
     throw Error(fmt::format("ACPI tables: base {:#x} is not 64-byte aligned", base));
+  if (HasNuma(c)) CheckNuma(c);
 
   std::vector<uint8_t> out;
   auto place = [&](const std::vector<uint8_t>& table, size_t align) {
@@ -232,8 +388,11 @@ AcpiTables BuildAcpiTables(const AcpiConfig& c, uint64_t base, uint64_t max_size
   const uint64_t facs = place(BuildFacs(), 64);
   const uint64_t dsdt = place(BuildDsdt(), 16);
   const uint64_t fadt = place(BuildFadt(c, facs, dsdt), 16);
-  const uint64_t madt = place(BuildMadt(c), 16);
-  const uint64_t tables[] = {fadt, madt};
+  std::vector<uint64_t> tables = {fadt, place(BuildMadt(c), 16)};
+  if (HasNuma(c)) {
+    tables.push_back(place(BuildSrat(c.numa), 16));
+    tables.push_back(place(BuildSlit(c.numa), 16));
+  }
   const uint64_t xsdt = place(BuildXsdt(tables), 16);
   const std::vector<uint8_t> rsdp = BuildRsdp(xsdt);
   std::memcpy(out.data(), rsdp.data(), rsdp.size());

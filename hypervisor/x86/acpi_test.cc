@@ -1,8 +1,12 @@
 #include "hypervisor/x86/acpi.h"
 
+#include <cstddef>
 #include <cstring>
+#include <set>
+#include <span>
 #include <string>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +14,8 @@
 
 namespace ssivm {
 namespace {
+
+using ::testing::HasSubstr;
 
 uint32_t U32(const std::vector<uint8_t>& b, uint64_t off) {
   uint32_t v;
@@ -34,6 +40,9 @@ struct Parsed {
     return {reinterpret_cast<const char*>(&t->bytes[Off(gpa)]), 4};
   }
   uint32_t Len(uint64_t gpa) const { return U32(t->bytes, Off(gpa) + 4); }
+  std::span<const uint8_t> Table(uint64_t gpa) const {
+    return std::span(t->bytes).subspan(Off(gpa), Len(gpa));
+  }
   // The XSDT's entries.
   std::vector<uint64_t> Tables() const {
     const uint64_t xsdt = U64(t->bytes, Off(t->rsdp_gpa) + 24);
@@ -159,6 +168,209 @@ TEST(Acpi, BadConfigurationsAreRefusedWithClearErrors) {
         }
       },
       Error);
+}
+
+// Two domains of a 3-vCPU machine: vCPUs 0 and 2 with the low 1 GiB; vCPU 1
+// with the next 512 MiB and 256 MiB above 4 GiB (RAM split by the MMIO hole).
+AcpiConfig TwoDomains() {
+  AcpiConfig c{.vcpus = 3};
+  c.numa.domains = {{.apic_ids = {0, 2}, .memory = {{.base = 0, .size = 1ull << 30}}},
+                    {.apic_ids = {1},
+                     .memory = {{.base = 1ull << 30, .size = 512ull << 20},
+                                {.base = 1ull << 32, .size = 256ull << 20}}}};
+  c.numa.distances = {{10, 40}, {40, 10}};
+  return c;
+}
+
+// Three domains, one with memory only, and distances that differ per pair
+// (and per direction: the SLIT may be asymmetric) so that their order shows.
+AcpiConfig ThreeDomains() {
+  AcpiConfig c{.vcpus = 2};
+  c.numa.domains = {{.apic_ids = {1}, .memory = {{.base = 0, .size = 64ull << 20}}},
+                    {.apic_ids = {}, .memory = {{.base = 64ull << 20, .size = 64ull << 20}}},
+                    {.apic_ids = {0}, .memory = {{.base = 128ull << 20, .size = 128ull << 20}}}};
+  c.numa.distances = {{10, 20, 30}, {21, 10, 25}, {31, 26, 10}};
+  return c;
+}
+
+TEST(AcpiNuma, NoSratOrSlitBelowTwoDomains) {
+  const AcpiTables plain = BuildAcpiTables(AcpiConfig{.vcpus = 3});
+  AcpiConfig one{.vcpus = 3};
+  one.numa.domains = {{.apic_ids = {0, 1, 2}, .memory = {{.base = 0, .size = 1ull << 30}}}};
+  one.numa.distances = {{10}};
+  const AcpiTables t = BuildAcpiTables(one);
+  Parsed p{&t};
+  EXPECT_EQ(p.Find("SRAT"), 0u);
+  EXPECT_EQ(p.Find("SLIT"), 0u);
+  EXPECT_EQ(t.bytes, plain.bytes);  // byte for byte what a machine without NUMA gets
+}
+
+TEST(AcpiNuma, SratAndSlitAreListedInTheXsdtWithValidChecksums) {
+  const AcpiTables t = BuildAcpiTables(TwoDomains());
+  Parsed p{&t};
+  EXPECT_EQ(p.Tables().size(), 4u);
+  const uint64_t srat = p.Find("SRAT"), slit = p.Find("SLIT");
+  ASSERT_NE(srat, 0u);
+  ASSERT_NE(slit, 0u);
+  EXPECT_EQ(p.Len(srat), 48u + 3 * 16 + 3 * 40);
+  EXPECT_EQ(p.Len(slit), 36u + 8 + 2 * 2);
+  for (const uint64_t a : {srat, slit}) {
+    ASSERT_LE(p.Off(a) + p.Len(a), t.bytes.size()) << p.Sig(a);
+    EXPECT_EQ(Sum(t.bytes, p.Off(a), p.Len(a)), 0) << p.Sig(a);
+  }
+  EXPECT_EQ(t.bytes[p.Off(srat) + 8], 3);  // SRAT revision
+  EXPECT_EQ(t.bytes[p.Off(slit) + 8], 1);  // SLIT revision
+}
+
+// The SRAT's structures as "kind: field=value ..." strings, order aside.
+std::multiset<std::string> SratEntries(const AcpiTables& t) {
+  Parsed p{&t};
+  const uint64_t srat = p.Off(p.Find("SRAT"));
+  const std::vector<uint8_t>& b = t.bytes;
+  EXPECT_EQ(U32(b, srat + 36), 1u);  // reserved, 1 for backward compatibility
+  std::multiset<std::string> out;
+  for (uint64_t o = srat + 48; o < srat + p.Len(p.Find("SRAT"));) {
+    const uint8_t type = b[o], len = b[o + 1];
+    if (type == 0 && len == 16) {
+      const uint32_t domain = b[o + 2] | (U32(b, o + 8) >> 8 << 8);
+      out.insert(fmt::format("cpu: domain={} apic={} flags={} clock={}", domain, b[o + 3],
+                             U32(b, o + 4), U32(b, o + 12)));
+    } else if (type == 1 && len == 40) {
+      out.insert(fmt::format("memory: domain={} base={:#x} length={:#x} flags={}", U32(b, o + 2),
+                             U64(b, o + 8), U64(b, o + 16), U32(b, o + 28)));
+    } else {
+      ADD_FAILURE() << "SRAT structure of type " << int{type} << " and length " << int{len};
+      break;
+    }
+    o += len;
+  }
+  return out;
+}
+
+TEST(AcpiNuma, SratPutsEveryVcpuAndRangeInItsDomainEnabled) {
+  EXPECT_THAT(SratEntries(BuildAcpiTables(TwoDomains())),
+              testing::UnorderedElementsAre(
+                  "cpu: domain=0 apic=0 flags=1 clock=0", "cpu: domain=0 apic=2 flags=1 clock=0",
+                  "cpu: domain=1 apic=1 flags=1 clock=0",
+                  "memory: domain=0 base=0x0 length=0x40000000 flags=1",
+                  "memory: domain=1 base=0x40000000 length=0x20000000 flags=1",
+                  "memory: domain=1 base=0x100000000 length=0x10000000 flags=1"));
+  EXPECT_THAT(SratEntries(BuildAcpiTables(ThreeDomains())),
+              testing::UnorderedElementsAre(
+                  "cpu: domain=0 apic=1 flags=1 clock=0", "cpu: domain=2 apic=0 flags=1 clock=0",
+                  "memory: domain=0 base=0x0 length=0x4000000 flags=1",
+                  "memory: domain=1 base=0x4000000 length=0x4000000 flags=1",
+                  "memory: domain=2 base=0x8000000 length=0x8000000 flags=1"));
+}
+
+TEST(AcpiNuma, SlitHoldsTheMatrixRowByRow) {
+  const AcpiTables t = BuildAcpiTables(ThreeDomains());
+  Parsed p{&t};
+  const uint64_t slit = p.Off(p.Find("SLIT"));
+  EXPECT_EQ(U64(t.bytes, slit + 36), 3u);
+  ASSERT_EQ(p.Len(p.Find("SLIT")), 36u + 8 + 9);
+  const std::vector<uint8_t> matrix(t.bytes.begin() + static_cast<ptrdiff_t>(slit + 44),
+                                    t.bytes.begin() + static_cast<ptrdiff_t>(slit + 53));
+  EXPECT_EQ(matrix, (std::vector<uint8_t>{10, 20, 30, 21, 10, 25, 31, 26, 10}));
+}
+
+void ExpectRefused(const AcpiConfig& c, const std::string& words) {
+  try {
+    BuildAcpiTables(c);
+    ADD_FAILURE() << "accepted; expected an error with: " << words;
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(words));
+  }
+}
+
+TEST(AcpiNuma, EveryVcpuIsInExactlyOneDomain) {
+  AcpiConfig c = TwoDomains();
+  c.numa.domains[0].apic_ids = {0};
+  ExpectRefused(c, "ACPI NUMA: vCPU 2 is in no proximity domain");
+  c.numa.domains[0].apic_ids = {0, 2, 1};
+  ExpectRefused(c, "ACPI NUMA: vCPU 1 is in proximity domain 0 and again in 1");
+  c.numa.domains[0].apic_ids = {0, 2, 2};
+  ExpectRefused(c, "ACPI NUMA: vCPU 2 is in proximity domain 0 and again in 0");
+  c.numa.domains[0].apic_ids = {0, 2, 3};
+  ExpectRefused(c,
+                "ACPI NUMA: proximity domain 0 names APIC id 3, but there are 3 vCPUs (APIC ids "
+                "0..2)");
+}
+
+TEST(AcpiNuma, MemoryRangesAreNonEmptyAndDisjoint) {
+  AcpiConfig c = TwoDomains();
+  c.numa.domains[1].memory[1].size = 0;
+  ExpectRefused(c, "proximity domain 1 has a memory range at 0x100000000 of 0x0 bytes: empty");
+  c = TwoDomains();
+  c.numa.domains[1].memory[1] = {.base = ~0ull - 4095, .size = 8192};
+  ExpectRefused(c, "past the end of the address space");
+  c = TwoDomains();
+  c.numa.domains[1].memory[0].base = (1ull << 30) - 4096;
+  ExpectRefused(c,
+                "memory [0x3ffff000, 0x5ffff000) of proximity domain 1 overlaps [0x0, 0x40000000) "
+                "of proximity domain 0");
+  c = TwoDomains();
+  c.numa.domains[1].memory[1] = {.base = (1ull << 30) + 4096, .size = 4096};
+  ExpectRefused(c, "of proximity domain 1 overlaps [0x40000000, 0x60000000) of proximity domain 1");
+  // Adjacent ranges touch without overlapping.
+  c = TwoDomains();
+  c.numa.domains[1].memory[1] = {.base = 3ull << 29, .size = 4096};
+  EXPECT_NO_THROW(BuildAcpiTables(c));
+}
+
+TEST(AcpiNuma, EveryDomainHasVcpusOrMemory) {
+  AcpiConfig c = ThreeDomains();
+  c.numa.domains[1].memory.clear();
+  ExpectRefused(c, "ACPI NUMA: proximity domain 1 has neither vCPUs nor memory");
+}
+
+TEST(AcpiNuma, TheDistanceMatrixIsSquareWithLocalOnTheDiagonal) {
+  AcpiConfig c = ThreeDomains();
+  c.numa.distances.pop_back();
+  ExpectRefused(c, "ACPI NUMA: the distance matrix has 2 rows for 3 proximity domains");
+  c = ThreeDomains();
+  c.numa.distances[1].push_back(40);
+  ExpectRefused(c, "ACPI NUMA: row 1 of the distance matrix has 4 entries for 3 proximity domains");
+  c = ThreeDomains();
+  c.numa.distances[2][2] = 11;
+  ExpectRefused(c, "ACPI NUMA: the distance from proximity domain 2 to itself is 11, must be 10");
+  for (const uint8_t bad : {0, 10, 255}) {
+    c = ThreeDomains();
+    c.numa.distances[1][2] = bad;
+    ExpectRefused(c, fmt::format("ACPI NUMA: the distance from proximity domain 1 to 2 is {}, "
+                                 "must be 11..254 (10 is local, 255 unreachable)",
+                                 bad));
+  }
+  for (const uint8_t good : {11, 254}) {
+    c = ThreeDomains();
+    c.numa.distances[0][1] = good;
+    EXPECT_NO_THROW(BuildAcpiTables(c)) << int{good};
+  }
+}
+
+TEST(AcpiNuma, AtMostAsManyDomainsAsALinuxGuestTakes) {
+  AcpiConfig c{.vcpus = kAcpiMaxNumaDomains + 1};
+  for (uint32_t d = 0; d <= kAcpiMaxNumaDomains; ++d) {
+    c.numa.domains.push_back({.apic_ids = {d}, .memory = {}});
+    c.numa.distances.emplace_back(kAcpiMaxNumaDomains + 1, 40);
+    c.numa.distances.back()[d] = 10;
+  }
+  ExpectRefused(c, "ACPI NUMA: 65 proximity domains, at most 64");
+  c.vcpus = kAcpiMaxNumaDomains;
+  c.numa.domains.pop_back();
+  c.numa.distances.pop_back();
+  for (auto& row : c.numa.distances) row.pop_back();
+  EXPECT_NO_THROW(BuildAcpiTables(c));
+}
+
+TEST(AcpiNuma, TablesMustStillFit) {
+  const uint64_t plain = BuildAcpiTables(AcpiConfig{.vcpus = 3}).bytes.size();
+  try {
+    BuildAcpiTables(TwoDomains(), kAcpiTablesGpa, plain + 64);  // not the SRAT's 216 bytes
+    ADD_FAILURE() << "tables larger than their room were accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("do not fit"));
+  }
 }
 
 }  // namespace
