@@ -1,16 +1,25 @@
 #include "hypervisor/x86/acpi.h"
 
+#include <cctype>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <map>
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/command.h"
 #include "common/error.h"
+#include "common/file.h"
+#include "common/temp_dir.h"
 
 namespace ssivm {
 namespace {
@@ -370,6 +379,139 @@ TEST(AcpiNuma, TablesMustStillFit) {
     ADD_FAILURE() << "tables larger than their room were accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("do not fit"));
+  }
+}
+
+// ACPICA's disassembler (iasl -d) reads each table independently of the code
+// that wrote it. iasl comes with acpica-tools (./ssi test installs it).
+struct Disassembly {
+  std::string dsl;  // the .dsl iasl wrote
+  std::string log;  // what it printed
+};
+
+Disassembly Iasl(std::span<const uint8_t> table, const std::string& name) {
+  const TempDir dir("acpi-iasl");
+  const std::string prefix = dir.path() + "/" + name;
+  WriteFileAtomic(prefix + ".dat",
+                  std::string_view(reinterpret_cast<const char*>(table.data()), table.size()),
+                  0600);
+  CapturedRun run;
+  try {
+    run = RunCapture({"iasl", "-p", prefix, "-d", prefix + ".dat"}, std::chrono::seconds(60));
+  } catch (const Error& e) {
+    throw Error(
+        fmt::format("{}: this test checks the tables with iasl, ACPICA's disassembler; "
+                    "install acpica-tools (apt-get install acpica-tools)",
+                    e.what()));
+  }
+  EXPECT_EQ(run.exit_code, 0) << name << ": " << run.out << run.err;
+  const std::vector<uint8_t> dsl = ReadFileBytes(prefix + ".dsl", 1 << 20);
+  return {std::string(dsl.begin(), dsl.end()), run.out + run.err};
+}
+
+// No complaint from iasl, in its log or in the disassembly ("Incorrect
+// checksum", "Invalid zero length subtable", ...).
+void ExpectClean(const Disassembly& d, const std::string& name) {
+  std::string all = d.log + d.dsl;
+  for (char& ch : all) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* word : {"error", "warning", "incorrect", "invalid", "unknown"}) {
+    if (all.find(word) != std::string::npos)
+      ADD_FAILURE() << name << ": iasl says \"" << word << "\":\n" << d.log << d.dsl;
+  }
+}
+
+// `s` without leading or trailing spaces, runs of spaces made one.
+std::string Collapsed(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    if (ch == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += ch;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// The disassembly's "Name : Value" fields, a new group at each "Subtable
+// Type" (the first group is the table's header).
+std::vector<std::map<std::string, std::string>> Groups(const std::string& dsl) {
+  std::vector<std::map<std::string, std::string>> out(1);
+  size_t begin = 0;
+  while (begin < dsl.size()) {
+    size_t end = dsl.find('\n', begin);
+    if (end == std::string::npos) end = dsl.size();
+    const std::string_view line(dsl.data() + begin, end - begin);
+    begin = end + 1;
+    const size_t colon = line.find(" : ");
+    if (colon == std::string_view::npos) continue;
+    const size_t bracket = line.find(']');
+    const size_t name_at = bracket < colon ? bracket + 1 : 0;
+    const std::string name = Collapsed(line.substr(name_at, colon - name_at));
+    if (name == "Subtable Type") out.emplace_back();
+    out.back()[name] = Collapsed(line.substr(colon + 3));
+  }
+  return out;
+}
+
+TEST(AcpiIasl, EveryTableDisassemblesCleanly) {
+  const AcpiTables t = BuildAcpiTables(TwoDomains());
+  Parsed p{&t};
+  std::vector<uint64_t> all = p.Tables();
+  all.push_back(U64(t.bytes, 24));                           // XSDT
+  all.push_back(U64(t.bytes, p.Off(p.Find("FACP")) + 140));  // X_DSDT
+  for (const uint64_t a : all) {
+    const Disassembly d = Iasl(p.Table(a), p.Sig(a));
+    ExpectClean(d, p.Sig(a));
+    EXPECT_THAT(d.log, HasSubstr(p.Sig(a))) << "iasl did not decode it";
+  }
+  const Disassembly xsdt = Iasl(p.Table(U64(t.bytes, 24)), "XSDT");
+  for (const char* sig : {"SRAT", "SLIT"}) {
+    EXPECT_THAT(xsdt.dsl, HasSubstr(fmt::format(": {:016X}", p.Find(sig)))) << sig;
+  }
+}
+
+TEST(AcpiIasl, SratNamesEveryVcpuAndRangeWithItsDomain) {
+  for (const AcpiConfig& c : {TwoDomains(), ThreeDomains()}) {
+    const AcpiTables t = BuildAcpiTables(c);
+    Parsed p{&t};
+    const Disassembly d = Iasl(p.Table(p.Find("SRAT")), "SRAT");
+    ExpectClean(d, "SRAT");
+    std::multiset<std::string> want, got;
+    for (uint32_t dom = 0; dom < c.numa.domains.size(); ++dom) {
+      for (const uint32_t apic : c.numa.domains[dom].apic_ids)
+        want.insert(fmt::format("cpu {:02X} {:02X} 000000 enabled 1", dom, apic));
+      for (const AcpiMemoryRange& r : c.numa.domains[dom].memory) {
+        want.insert(fmt::format("memory {:08X} {:016X} {:016X} enabled 1 hotplug 0 nv 0", dom,
+                                r.base, r.size));
+      }
+    }
+    const auto groups = Groups(d.dsl);
+    EXPECT_EQ(groups[0].at("Revision"), "03");
+    for (size_t i = 1; i < groups.size(); ++i) {
+      std::map<std::string, std::string> g = groups[i];
+      if (g["Subtable Type"] == "00 [Processor Local APIC/SAPIC Affinity]") {
+        got.insert(fmt::format("cpu {} {} {} enabled {}", g["Proximity Domain Low(8)"],
+                               g["Apic ID"], g["Proximity Domain High(24)"], g["Enabled"]));
+      } else {
+        got.insert(fmt::format("memory {} {} {} enabled {} hotplug {} nv {}", g["Proximity Domain"],
+                               g["Base Address"], g["Address Length"], g["Enabled"],
+                               g["Hot Pluggable"], g["Non-Volatile"]));
+      }
+    }
+    EXPECT_EQ(got, want);
+  }
+}
+
+TEST(AcpiIasl, SlitHoldsTheMatrix) {
+  const AcpiConfig c = ThreeDomains();
+  const AcpiTables t = BuildAcpiTables(c);
+  Parsed p{&t};
+  const Disassembly d = Iasl(p.Table(p.Find("SLIT")), "SLIT");
+  ExpectClean(d, "SLIT");
+  const std::map<std::string, std::string> fields = Groups(d.dsl)[0];
+  EXPECT_EQ(fields.at("Localities"), "0000000000000003");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(fields.at(fmt::format("Locality {}", i)),
+              fmt::format("{:02X}", fmt::join(c.numa.distances[i], " ")));
   }
 }
 
