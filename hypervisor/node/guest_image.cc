@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +16,7 @@
 #include "hypervisor/devices/acpi_pm.h"
 #include "hypervisor/devices/cmos_rtc.h"
 #include "hypervisor/node/cache_budget.h"
+#include "hypervisor/node/cluster_numa.h"
 #include "hypervisor/node/cluster_runtime.h"
 #include "hypervisor/x86/acpi.h"
 #include "hypervisor/x86/descriptors.h"
@@ -25,8 +27,9 @@ namespace {
 
 constexpr uint64_t kMaxKernelBytes = 256ull << 20;
 
-// ACPI tables in the boot region; returns the RSDP's address.
-uint64_t WriteAcpiTables(const GuestMemory& mem, uint32_t vcpus) {
+// ACPI tables in the boot region; returns the RSDP's address. `numa`: the
+// proximity domains (SRAT, SLIT) of a guest spanning several nodes.
+uint64_t WriteAcpiTables(const GuestMemory& mem, uint32_t vcpus, AcpiNuma numa) {
   AcpiConfig acpi;
   acpi.vcpus = vcpus;
   acpi.lapic_gpa = abi::kLapicGpa;
@@ -35,6 +38,7 @@ uint64_t WriteAcpiTables(const GuestMemory& mem, uint32_t vcpus) {
   acpi.pm1a_cnt_port = AcpiPm::kPort + 4;
   acpi.reset_port = ResetPort::kPort;
   acpi.rtc_century_index = kCmosCenturyIndex;
+  acpi.numa = std::move(numa);
   const AcpiTables tables = BuildAcpiTables(acpi);
   mem.Write(tables.base_gpa, tables.bytes);
   return tables.rsdp_gpa;
@@ -115,6 +119,20 @@ GuestRam AllocateRam(const GuestLayout& layout, bool hardware, bool dsm) {
   return ram;
 }
 
+// A cluster node's boot info names each range's home and each vCPU's node
+// at once (guest node numbers).
+void NameHomes(const ClusterRole& role, const GuestMemory& mem, BootConfig& boot) {
+  boot.node_count = role.node_count();
+  const dsm::HomeMap homes = HomesOf(role, mem);
+  for (const auto& h : homes.ranges()) {
+    boot.homes.push_back(
+        {.base = h.base, .size = h.size, .kind = 0, .home_node = role.GuestNodeOf(h.home)});
+  }
+  for (const dsm::NodeId n : role.vcpu_node()) {
+    boot.vcpu_node.push_back(static_cast<uint8_t>(role.GuestNodeOf(n)));
+  }
+}
+
 }  // namespace
 
 PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
@@ -134,19 +152,10 @@ PreparedGuest PrepareGuest(const MachineConfig& cfg, HostKind kind) {
   boot.initrd = initrd;
   boot.initrd_name = cfg.initrd_path;
   boot.host_kind = kind;
-  boot.acpi_rsdp_gpa = WriteAcpiTables(mem, cfg.vcpus);
-  if (role) {
-    // The boot info names each range's home and each vCPU's node at once.
-    boot.node_count = role->node_count();
-    const dsm::HomeMap homes = HomesOf(*role, mem);
-    for (const auto& h : homes.ranges()) {
-      boot.homes.push_back(
-          {.base = h.base, .size = h.size, .kind = 0, .home_node = role->GuestNodeOf(h.home)});
-    }
-    for (const dsm::NodeId n : role->vcpu_node()) {
-      boot.vcpu_node.push_back(static_cast<uint8_t>(role->GuestNodeOf(n)));
-    }
-  }
+  if (role) NameHomes(*role, mem, boot);
+  // The guest's NUMA nodes (none for a single node) from the same homes.
+  boot.acpi_rsdp_gpa =
+      WriteAcpiTables(mem, cfg.vcpus, ClusterNuma(boot.node_count, boot.homes, boot.vcpu_node));
   g.boot_params = WriteBootInfo(mem, g.layout, g.kernel, boot,
                                 g.kernel.setup_header ? &*g.kernel.setup_header : nullptr);
 
