@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 
+#include "guest/abi/page.h"
 #include "guest/arch/arch.h"
 #include "guest/kernel/clock.h"
 #include "guest/kernel/console.h"
@@ -105,18 +106,32 @@ bool RunThreads(uint32_t n, bool pin, void (*fn)(uint32_t, void*), void* ctx) {
   return ok;
 }
 
+Barrier::Barrier(uint32_t n) : n_(n), count_(&fallback_count_), release_(&fallback_release_) {
+  if (auto* pages = static_cast<uint8_t*>(mem::AllocPages(2, mem::kLocalNode))) {
+    count_ = reinterpret_cast<uint32_t*>(pages);
+    release_ = reinterpret_cast<Release*>(pages + abi::kPageSize);
+    *count_ = 0;
+    *release_ = {};
+  }
+}
+
+Barrier::~Barrier() {
+  if (count_ != &fallback_count_) mem::FreePages(count_, 2);
+}
+
 // Sense-reversing: the last arrival bumps the generation. Waiters spin a
 // little, then yield, so a waiter never holds a CPU another thread needs.
 uint64_t Barrier::Wait() {
-  const uint32_t gen = __atomic_load_n(&generation_, __ATOMIC_ACQUIRE);
-  if (__atomic_add_fetch(&count_, 1, __ATOMIC_ACQ_REL) == n_) {
+  const uint32_t gen = __atomic_load_n(&release_->generation, __ATOMIC_ACQUIRE);
+  if (__atomic_add_fetch(count_, 1, __ATOMIC_ACQ_REL) == n_) {
     const uint64_t now = arch::ReadTsc();
-    __atomic_store_n(&release_tsc_, now, __ATOMIC_RELAXED);
-    __atomic_store_n(&count_, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&generation_, gen + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&release_->tsc, now, __ATOMIC_RELAXED);
+    __atomic_store_n(count_, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&release_->generation, gen + 1, __ATOMIC_RELEASE);
     return now;
   }
-  for (uint32_t spins = 0; __atomic_load_n(&generation_, __ATOMIC_ACQUIRE) == gen; ++spins) {
+  for (uint32_t spins = 0; __atomic_load_n(&release_->generation, __ATOMIC_ACQUIRE) == gen;
+       ++spins) {
     if (spins < 2000) {
       arch::Pause();
     } else {
@@ -124,7 +139,7 @@ uint64_t Barrier::Wait() {
     }
   }
   // Valid until the next round's last arrival, which needs this thread.
-  return __atomic_load_n(&release_tsc_, __ATOMIC_RELAXED);
+  return __atomic_load_n(&release_->tsc, __ATOMIC_RELAXED);
 }
 
 }  // namespace ssivm::guest::workloads

@@ -44,18 +44,32 @@ uint64_t NowNs();
 bool RunThreads(uint32_t n, bool pin, void (*fn)(uint32_t i, void* ctx), void* ctx);
 
 // A reusable barrier for a fixed number of threads (spin, then yield).
+// Arrivals and the release live on pages of their own: on a DSM, threads
+// spinning on the release keep read-only copies of its page while arrivals
+// take the other page one at a time, instead of every spin taking the
+// arrivals' page back (the page of the object that holds the barrier, a
+// stack or a workload's shared state, is not touched at all).
 class Barrier {
  public:
-  explicit Barrier(uint32_t n) : n_(n) {}
+  explicit Barrier(uint32_t n);
+  ~Barrier();
+  Barrier(const Barrier&) = delete;
+  Barrier& operator=(const Barrier&) = delete;
   // Returns the TSC at which the last thread arrived (the same value for
   // every thread of one round), so phases can be timed from all-arrived.
   uint64_t Wait();
 
  private:
+  struct Release {
+    uint32_t generation;
+    uint64_t tsc;
+  };
   uint32_t n_;
-  uint32_t count_ = 0;
-  uint32_t generation_ = 0;
-  uint64_t release_tsc_ = 0;
+  uint32_t* count_;   // its own page
+  Release* release_;  // the next page
+  // Without memory for the two pages: here, together.
+  uint32_t fallback_count_ = 0;
+  Release fallback_release_{};
 };
 
 bool Counter(const Args& args);
