@@ -1076,8 +1076,17 @@ TcpTransport::ReadResult TcpTransport::ReadStaged(int fd, Inbound& in, bool hand
 // would not report.
 bool TcpTransport::ReadFrom(Peer& peer) {
   constexpr int kFramesPerWake = 64;
-  // The answers to what came in one read go out together.
+  // The answers to what came in one read go out together, after the
+  // handlers handled the whole batch.
   const SendBatch answers(*this);
+  struct EndBatch {
+    const std::array<ChannelHandler*, kChannelCount>& handlers;
+    ~EndBatch() {
+      for (ChannelHandler* h : handlers) {
+        if (h != nullptr) h->OnBatchEnd();
+      }
+    }
+  } const end_batch{handlers_};
   try {
     for (int frames = 0;; ++frames) {
       switch (ReadStaged(peer.fd.get(), peer.in, /*handshake=*/false,

@@ -77,6 +77,11 @@ class ChannelHandler {
   // not block on the network. Throws Error if the payload is not a valid
   // message: the transport then drops the peer, naming the error.
   virtual void OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) = 0;
+  // The frames one read from a peer brought were all given to OnReceive: a
+  // handler that gathers frames to handle them together does so now (its
+  // sends, like OnReceive's, are written once this returns). Same thread.
+  // Errors are the handler's to report: nothing may escape.
+  virtual void OnBatchEnd() noexcept {}
   // The peer is gone (closed, died, or sent something that is not valid
   // protocol); nothing more comes from it. `reason` names the peer and why.
   virtual void OnPeerLost(NodeId peer, const std::string& reason) = 0;

@@ -197,18 +197,36 @@ void FaultEngine::OnReceive(NodeId from, std::span<const uint8_t> payload, PageB
 }
 
 void FaultEngine::Handle(NodeId from, const Message& message) {
+  const PageNumber page = PageOf(message);
+  if (!ram_.Contains(page)) {
+    throw Error(fmt::format("node {} named page {:#x}, outside shared guest RAM", from, page));
+  }
+  std::lock_guard<std::mutex> lock(received_mu_);
+  received_.emplace_back(from, message);
+}
+
+// The protocol takes the messages of one read under one hold of mu_, then
+// their page operations run together (ExecuteBatch); the answers go out
+// after both (this thread's sends are corked until the end of the scope).
+void FaultEngine::OnBatchEnd() noexcept {
+  const cluster::SendBatch answers(transport_);
   std::vector<uint64_t> wake;
   try {
+    std::vector<std::pair<NodeId, Message>> messages;
+    {
+      std::lock_guard<std::mutex> lock(received_mu_);
+      messages.swap(received_);
+    }
+    if (messages.empty()) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (failed_) return;
-      const PageNumber page = PageOf(message);
-      if (!ram_.Contains(page)) {
-        throw Error(fmt::format("node {} named page {:#x}, outside shared guest RAM", from, page));
+      std::vector<std::pair<NodeId, Action>> batch;
+      for (const auto& [from, message] : messages) {
+        ++stats_.messages_handled;
+        for (Action& a : node_.Receive(from, message)) batch.emplace_back(from, std::move(a));
       }
-      ++stats_.messages_handled;
-      std::vector<Action> actions = node_.Receive(from, message);
-      Execute(actions, from);
+      ExecuteBatch(batch);
       wake.swap(wakes_);
     }
     // Once mu_ is released: the woken thread's next fault would otherwise
@@ -227,79 +245,138 @@ void FaultEngine::Fatal(const std::string& reason) {
   if (!failed_.exchange(true)) on_fatal_(reason);
 }
 
-// Runs under mu_, in order. Giving a page away is always protect (an earlier
-// action), then read (here), then drop if ownership goes with it, then send.
-// Sending under mu_ keeps each peer's messages in the order the protocol
-// emitted them, and is safe: Transport::Send never blocks on the network (it
-// queues). The threads that send most (this engine's fault loop, the
-// transport's receive thread) cork their sends, so the socket writes happen
-// after mu_ is released.
-void FaultEngine::Execute(std::vector<Action>& actions, std::optional<NodeId> from) {
-  // Answers from peers wake the waiting threads after mu_ (Handle); pages
-  // nobody waits for (fetched ahead) wake no one. A thread that faulted and
-  // is not in pending_ yet gets its wake when its fault is read.
-  const auto wake_now = [&](PageNumber page) {
+namespace {
+
+// Host page addresses as runs of adjacent pages, ascending: (first, pages).
+std::vector<std::pair<uint64_t, uint64_t>> Runs(std::vector<uint64_t> addresses) {
+  std::sort(addresses.begin(), addresses.end());
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (const uint64_t a : addresses) {
+    if (!runs.empty() && runs.back().first + runs.back().second * abi::kPageSize == a) {
+      ++runs.back().second;
+    } else {
+      runs.emplace_back(a, 1);
+    }
+  }
+  return runs;
+}
+
+}  // namespace
+
+// Protecting or dropping a page changes a mapping KVM holds too: each call
+// costs a TLB shootdown across the host's CPUs and the vCPUs. A batch (the
+// requests for a window of pages fetched ahead, say) therefore protects its
+// pages in runs before anything else and drops them in runs after
+// everything else, wherever that keeps each page's own order: a page's
+// protect goes first if nothing in the batch touched the page before it, its
+// drop goes last if nothing touches the page after it. Protecting early is
+// safe (the protocol already treats the page as read-only here: nothing is
+// read from it for sending before its protect); dropping late is safe
+// because the answers that let another node write the page go out after the
+// batch (OnBatchEnd's corked sends).
+void FaultEngine::ExecuteBatch(std::vector<std::pair<NodeId, Action>>& batch) {
+  std::unordered_map<PageNumber, size_t> first, last;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].second.kind == Action::Kind::kSend) continue;  // no local page
+    first.try_emplace(batch[i].second.page, i);
+    last[batch[i].second.page] = i;
+  }
+  std::vector<uint64_t> protect, drop;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Action& a = batch[i].second;
+    if (a.kind == Action::Kind::kProtect && first[a.page] == i)
+      protect.push_back(HostAddress(a.page));
+  }
+  for (const auto& [address, pages] : Runs(protect)) {
+    uffd_.WriteProtect(address, true, true, pages);
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& [from, a] = batch[i];
+    if (a.kind == Action::Kind::kProtect && first[a.page] == i) continue;  // done above
+    const bool drop_later = a.kind != Action::Kind::kSend && last[a.page] == i;
+    ExecuteOne(a, from, drop_later ? &drop : nullptr);
+  }
+  for (const auto& [address, pages] : Runs(std::move(drop))) uffd_.Drop(address, pages);
+}
+
+void FaultEngine::Execute(std::vector<Action>& actions) {
+  for (Action& a : actions) ExecuteOne(a, std::nullopt, nullptr);
+}
+
+// Under mu_. Giving a page away is always protect (an earlier action), then
+// read (here), then drop if ownership goes with it, then send. Sending under
+// mu_ keeps each peer's messages in the order the protocol emitted them, and
+// is safe: Transport::Send never blocks on the network (it queues). The
+// threads that send (this engine's fault loop, the transport's receive
+// thread) cork their sends, so the socket writes happen after mu_ is
+// released. `from`: the peer whose message the action answers (none for a
+// local fault). `drops`: where a drop goes instead of happening now.
+void FaultEngine::ExecuteOne(Action& a, std::optional<NodeId> from, std::vector<uint64_t>* drops) {
+  if (a.kind == Action::Kind::kSend) {  // no local page involved
+    Send(transport_, a.to, a.message);
+    return;
+  }
+  const uint64_t addr = HostAddress(a.page);
+  const auto drop = [&] {
+    if (drops != nullptr) {
+      drops->push_back(addr);
+    } else {
+      uffd_.Drop(addr);
+    }
+    if (!a.eviction) ++stats_.invalidations;
+    prefetched_for_.erase(a.page);
+  };
+  // Answers from peers wake the waiting threads after mu_ (OnBatchEnd);
+  // pages nobody waits for (fetched ahead) wake no one. A thread that faulted
+  // and is not in pending_ yet gets its wake when its fault is read.
+  const auto wake_now = [&] {
     if (!from) return true;
-    if (pending_.count(page)) wakes_.push_back(HostAddress(page));
+    if (pending_.count(a.page)) wakes_.push_back(addr);
     return false;
   };
-  for (Action& a : actions) {
-    if (a.kind == Action::Kind::kSend) {  // no local page involved
+  switch (a.kind) {
+    case Action::Kind::kSend:
+      break;
+    case Action::Kind::kSendLocalPage:
+      // The one copy on this side: the socket sends from this buffer.
+      *DataOf(a.message) = transport_.pages().CopyOf(reinterpret_cast<const void*>(addr));
+      if (a.drop_before_send) drop();
       Send(transport_, a.to, a.message);
-      continue;
-    }
-    const uint64_t addr = HostAddress(a.page);
-    switch (a.kind) {
-      case Action::Kind::kSend:
-        break;
-      case Action::Kind::kSendLocalPage: {
-        // The one copy on this side: the socket sends from this buffer.
-        *DataOf(a.message) = transport_.pages().CopyOf(reinterpret_cast<const void*>(addr));
-        if (a.drop_before_send) {
-          uffd_.Drop(addr);
-          if (!a.eviction) ++stats_.invalidations;
-        }
-        Send(transport_, a.to, a.message);
-        ++stats_.pages_sent;
-        break;
+      ++stats_.pages_sent;
+      break;
+    case Action::Kind::kInstallZero:
+      uffd_.Install(addr, kZeroPage, a.access == Access::kWrite, wake_now());
+      ++stats_.zero_fills;
+      Resolved(a.page);
+      break;
+    case Action::Kind::kInstallData: {
+      const PageBuffer& data = *DataOf(a.message);
+      uffd_.Install(addr, data.data(), a.access == Access::kWrite, wake_now());
+      data.CountCopy();  // into guest memory
+      ++stats_.pages_received;
+      if (const auto p = pending_.find(a.page); from && p != pending_.end()) {
+        for (const uint32_t vcpu : p->second.vcpus) ++vcpu_pages_from_[vcpu][*from];
+      } else if (const auto f = prefetched_for_.find(a.page); from && f != prefetched_for_.end()) {
+        ++vcpu_pages_from_[f->second][*from];  // fetched ahead of this vCPU
       }
-      case Action::Kind::kInstallZero:
-        uffd_.Install(addr, kZeroPage, a.access == Access::kWrite, wake_now(a.page));
-        ++stats_.zero_fills;
-        Resolved(a.page);
-        break;
-      case Action::Kind::kInstallData: {
-        const PageBuffer& data = *DataOf(a.message);
-        uffd_.Install(addr, data.data(), a.access == Access::kWrite, wake_now(a.page));
-        data.CountCopy();  // into guest memory
-        ++stats_.pages_received;
-        if (const auto p = pending_.find(a.page); from && p != pending_.end()) {
-          for (const uint32_t vcpu : p->second.vcpus) ++vcpu_pages_from_[vcpu][*from];
-        } else if (const auto f = prefetched_for_.find(a.page);
-                   from && f != prefetched_for_.end()) {
-          ++vcpu_pages_from_[f->second][*from];  // fetched ahead of this vCPU
-        }
-        prefetched_for_.erase(a.page);
-        Resolved(a.page);
-        break;
-      }
-      case Action::Kind::kProtect:
-        uffd_.WriteProtect(addr, true);
-        break;
-      case Action::Kind::kUnprotect:
-        uffd_.WriteProtect(addr, false, wake_now(a.page));
-        Resolved(a.page);
-        break;
-      case Action::Kind::kDrop:
-        uffd_.Drop(addr);
-        if (!a.eviction) ++stats_.invalidations;
-        prefetched_for_.erase(a.page);
-        break;
-      case Action::Kind::kWake:
-        if (wake_now(a.page)) uffd_.Wake(addr);
-        Resolved(a.page);
-        break;
+      prefetched_for_.erase(a.page);
+      Resolved(a.page);
+      break;
     }
+    case Action::Kind::kProtect:
+      uffd_.WriteProtect(addr, true);
+      break;
+    case Action::Kind::kUnprotect:
+      uffd_.WriteProtect(addr, false, wake_now());
+      Resolved(a.page);
+      break;
+    case Action::Kind::kDrop:
+      drop();
+      break;
+    case Action::Kind::kWake:
+      if (wake_now()) uffd_.Wake(addr);
+      Resolved(a.page);
+      break;
   }
 }
 

@@ -121,8 +121,10 @@ class FaultEngine final : public cluster::ChannelHandler {
   void Stop();
 
   void OnReceive(NodeId from, std::span<const uint8_t> payload, PageBuffer page) override;
+  void OnBatchEnd() noexcept override;
   void OnPeerLost(NodeId peer, const std::string& reason) override;
-  // One decoded message from a peer (OnReceive's second half).
+  // One decoded message from a peer (OnReceive's second half): kept until
+  // OnBatchEnd. Throws Error if it names a page outside shared guest RAM.
   void Handle(NodeId from, const Message& message);
 
   // Cheap: the guest's PV info device and ssictl status read it.
@@ -145,8 +147,11 @@ class FaultEngine final : public cluster::ChannelHandler {
 
  private:
   void FaultLoop();
-  // `from`: the peer whose message the actions answer (none for a local fault).
-  void Execute(std::vector<Action>& actions, std::optional<NodeId> from = std::nullopt);
+  // A local fault's actions, in order.
+  void Execute(std::vector<Action>& actions);
+  // The actions for a batch of peers' messages (each with the peer).
+  void ExecuteBatch(std::vector<std::pair<NodeId, Action>>& batch);
+  void ExecuteOne(Action& a, std::optional<NodeId> from, std::vector<uint64_t>* drops);
   void Fatal(const std::string& reason);
   uint64_t HostAddress(PageNumber page) const;
 
@@ -169,7 +174,10 @@ class FaultEngine final : public cluster::ChannelHandler {
     std::vector<uint32_t> vcpus;
   };
   std::unordered_map<PageNumber, PendingFault> pending_;
-  std::vector<uint64_t> wakes_;  // host pages whose waiters Handle wakes after mu_
+  std::vector<uint64_t> wakes_;  // host pages whose waiters OnBatchEnd wakes after mu_
+  // Messages received (Handle) and not yet taken by the protocol.
+  std::mutex received_mu_;
+  std::vector<std::pair<NodeId, Message>> received_;
   std::chrono::milliseconds stall_after_{0};
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;

@@ -98,19 +98,20 @@ void Userfaultfd::Install(uint64_t address, const void* src, bool writable, bool
   }
 }
 
-void Userfaultfd::WriteProtect(uint64_t address, bool protect, bool wake) {
+void Userfaultfd::WriteProtect(uint64_t address, bool protect, bool wake, uint64_t pages) {
   uffdio_writeprotect w{};
   w.range.start = address;
-  w.range.len = abi::kPageSize;
+  w.range.len = pages * abi::kPageSize;
   w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : (wake ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
   if (::ioctl(fd_.get(), UFFDIO_WRITEPROTECT, &w) != 0) {
-    ThrowErrno(fmt::format("UFFDIO_WRITEPROTECT {} at {:#x}", protect ? "on" : "off", address));
+    ThrowErrno(fmt::format("UFFDIO_WRITEPROTECT {} of {} pages at {:#x}", protect ? "on" : "off",
+                           pages, address));
   }
 }
 
-void Userfaultfd::Drop(uint64_t address) {
-  if (::madvise(reinterpret_cast<void*>(address), abi::kPageSize, MADV_DONTNEED) != 0) {
-    ThrowErrno(fmt::format("MADV_DONTNEED at {:#x}", address));
+void Userfaultfd::Drop(uint64_t address, uint64_t pages) {
+  if (::madvise(reinterpret_cast<void*>(address), pages * abi::kPageSize, MADV_DONTNEED) != 0) {
+    ThrowErrno(fmt::format("MADV_DONTNEED of {} pages at {:#x}", pages, address));
   }
 }
 

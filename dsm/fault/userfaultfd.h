@@ -37,10 +37,11 @@ class Userfaultfd {
   // `writable`; wakes the threads that faulted on it unless `wake` is false
   // (then Wake does, later).
   void Install(uint64_t address, const void* src, bool writable, bool wake = true);
-  // Unprotecting wakes the threads waiting to write unless `wake` is false.
-  void WriteProtect(uint64_t address, bool protect, bool wake = true);
-  // Drops the page: the next access faults as MISSING.
-  void Drop(uint64_t address);
+  // `pages` pages from `address` on. Unprotecting wakes the threads waiting
+  // to write unless `wake` is false.
+  void WriteProtect(uint64_t address, bool protect, bool wake = true, uint64_t pages = 1);
+  // Drops the pages: the next access faults as MISSING.
+  void Drop(uint64_t address, uint64_t pages = 1);
   void Wake(uint64_t address);
 
  private:

@@ -67,6 +67,14 @@ void Writer(void* p) {
   }
 }
 
+// The i-th page of n from both ends towards the middle (0, n-1, 1, n-2,
+// ...): every step turns around, so the DSM's prefetch never sees a stream
+// (of reads, or of writes it would upgrade ahead) and each access is one
+// fault on its own.
+uint64_t BothEndsIn(uint64_t i, uint64_t n) {
+  return i % 2 == 0 ? i / 2 : n - 1 - i / 2;
+}
+
 void Reader(void* p) {
   auto* c = static_cast<Ctx*>(p);
   // Our own arrays first, so that their faults are not measured.
@@ -80,11 +88,8 @@ void Reader(void* p) {
     c->local_ns[k] = clock::TscToNs(t1 - t0);
   }
   SnapshotFaults(c, 1);
-  // From both ends towards the middle (0, n-1, 1, n-2, ...): every step
-  // turns around, so the DSM's prefetch never sees a stream and each read
-  // is one fault on its own.
   for (uint64_t i = 0; i < c->pages; ++i) {
-    const uint64_t k = i % 2 == 0 ? i / 2 : c->pages - 1 - i / 2;
+    const uint64_t k = BothEndsIn(i, c->pages);
     auto* word = reinterpret_cast<uint64_t*>(c->buf + k * abi::kPageSize);
     const uint64_t t0 = arch::ReadTsc();
     const uint64_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
@@ -93,7 +98,8 @@ void Reader(void* p) {
     if (v != Pattern(k)) ++c->bad;
   }
   SnapshotFaults(c, 2);
-  for (uint64_t k = 0; k < c->pages; ++k) {
+  for (uint64_t i = 0; i < c->pages; ++i) {
+    const uint64_t k = BothEndsIn(i, c->pages);
     auto* word = reinterpret_cast<uint64_t*>(c->buf + k * abi::kPageSize);
     const uint64_t t0 = arch::ReadTsc();
     __atomic_store_n(word, ~Pattern(k), __ATOMIC_RELEASE);
