@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/command.h"
 #include "common/error.h"
@@ -107,6 +108,24 @@ class CacheLock {
   UniqueFd fd_;
 };
 
+// The cache's debs/ and pkgs/, created if absent.
+void CreateCacheDirs(const fs::path& cache) {
+  std::error_code ec;
+  fs::create_directories(cache / "debs", ec);
+  fs::create_directories(cache / "pkgs", ec);
+  if (ec) throw Error(fmt::format("cannot create the cache {}: {}", cache.string(), ec.message()));
+}
+
+// The completely unpacked directories in pkgs/ whose names start with
+// `prefix`, sorted (the newest version last).
+std::vector<fs::path> Unpacked(const fs::path& cache, const std::string& prefix) {
+  std::vector<fs::path> done;
+  for (const fs::path& p : Entries(cache / "pkgs", prefix)) {
+    if (fs::exists(p / ".done")) done.push_back(p);
+  }
+  return done;
+}
+
 }  // namespace
 
 std::string DefaultCacheDir() {
@@ -121,23 +140,13 @@ std::string DefaultCacheDir() {
 L1Packages PrepareL1Packages(const std::string& cache_dir, bool offline,
                              const ProgressFn& progress) {
   const fs::path cache(cache_dir);
-  std::error_code ec;
-  fs::create_directories(cache / "debs", ec);
-  fs::create_directories(cache / "pkgs", ec);
-  if (ec) throw Error(fmt::format("cannot create the cache {}: {}", cache_dir, ec.message()));
+  CreateCacheDirs(cache);
   CacheLock lock(cache);
 
   fs::path kernel_root, busybox_root;
-  const auto unpacked = [&](const std::string& prefix) {
-    std::vector<fs::path> done;
-    for (const fs::path& p : Entries(cache / "pkgs", prefix)) {
-      if (fs::exists(p / ".done")) done.push_back(p);
-    }
-    return done;
-  };
   if (offline) {
-    const auto kernels = unpacked("linux-image-");
-    const auto busyboxes = unpacked("busybox-static_");
+    const auto kernels = Unpacked(cache, "linux-image-");
+    const auto busyboxes = Unpacked(cache, "busybox-static_");
     if (kernels.empty() || busyboxes.empty()) {
       throw Error(fmt::format(
           "the cache {} holds no unpacked {}; prepare it online first (hwkvm fetch)", cache_dir,
@@ -151,7 +160,7 @@ L1Packages PrepareL1Packages(const std::string& cache_dir, bool offline,
       kpkg = CurrentKernelPackage();
     } catch (const Error&) {
       // No package lists: an unpacked kernel will do.
-      const auto kernels = unpacked("linux-image-");
+      const auto kernels = Unpacked(cache, "linux-image-");
       if (kernels.empty()) throw;
       kernel_root = kernels.back();
     }
@@ -181,6 +190,49 @@ L1Packages PrepareL1Packages(const std::string& cache_dir, bool offline,
     std::ofstream(marker).put('\n');
   }
   return p;
+}
+
+const std::vector<std::string>& GuestWorkloadPackages() {
+  static const std::vector<std::string> kPackages = {
+      // The workloads; the loader, libc and libm; numactl's libnuma.
+      "stress-ng", "memtester", "numactl", "libc6", "libnuma1",
+      // The libraries stress-ng loads.
+      "libapparmor1", "libbsd0", "libcrypt1", "libegl1", "libgbm1", "libgles2", "libipsec-mb1",
+      "libjpeg62-turbo", "libjudydebian1", "libkmod2", "libsctp1", "libxxhash0", "zlib1g",
+      // Theirs: libGLdispatch (libEGL, libGLESv2), libmd (libbsd), libzstd,
+      // liblzma, libcrypto (libkmod), libdrm, libexpat, libwayland-server
+      // (libgbm), libffi (libwayland-server).
+      "libglvnd0", "libmd0", "libzstd1", "liblzma5", "libssl3", "libdrm2", "libexpat1",
+      "libwayland-server0", "libffi8"};
+  return kPackages;
+}
+
+std::vector<std::string> PrepareGuestWorkloadPackages(const std::string& cache_dir, bool offline,
+                                                      const ProgressFn& progress) {
+  const fs::path cache(cache_dir);
+  CreateCacheDirs(cache);
+  CacheLock lock(cache);
+  std::vector<std::string> roots, missing;
+  for (const std::string& pkg : GuestWorkloadPackages()) {
+    if (offline) {
+      const auto done = Unpacked(cache, pkg + "_");
+      if (done.empty()) {
+        missing.push_back(pkg);
+      } else {
+        roots.push_back(done.back().string());
+      }
+      continue;
+    }
+    roots.push_back(
+        Unpack(FetchDeb(cache / "debs", pkg, progress), cache / "pkgs", progress).string());
+  }
+  if (!missing.empty()) {
+    throw Error(fmt::format(
+        "the cache {} lacks the unpacked Debian packages of the Linux test guest's workloads: {}; "
+        "prepare it online first (hwkvm fetch)",
+        cache_dir, fmt::join(missing, ", ")));
+  }
+  return roots;
 }
 
 }  // namespace ssivm::emulated

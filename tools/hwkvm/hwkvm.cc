@@ -3,7 +3,8 @@
 //   hwkvm run [options] -- COMMAND...   run COMMAND inside the machine
 //   hwkvm test [--need-hardware] -- TEST...
 //                                       run a Bazel test where KVM is
-//   hwkvm fetch                         prepare the package cache
+//   hwkvm fetch                         prepare the package cache (the machine's
+//                                       packages and the Linux test guest's)
 //
 // The machine is QEMU in pure emulation (TCG) with an AMD CPU that has SVM,
 // running Debian's kernel, whose kvm_amd gives a real /dev/kvm with nested
@@ -83,7 +84,8 @@ static int Main(int argc, char** argv) {
   bool fetch_offline = false;
   CLI::App* fetch = app.add_subcommand(
       "fetch",
-      "Download (apt-get download) and unpack the Debian packages the machine is made of; print "
+      "Download (apt-get download) and unpack the Debian packages the machine is made of and the "
+      "Linux test guest's workloads (stress-ng, memtester, numactl, their libraries); print "
       "their paths");
   fetch->add_option("--cache", cache,
                     "Package cache (default $SSIVM_HWKVM_CACHE or ~/.cache/ssivm/hwkvm)");
@@ -96,11 +98,18 @@ static int Main(int argc, char** argv) {
   }
   try {
     if (*fetch) {
-      const auto p = ssivm::emulated::PrepareL1Packages(
-          cache.empty() ? ssivm::emulated::DefaultCacheDir() : cache, fetch_offline,
-          [](const std::string& s) { std::fprintf(stderr, "hwkvm: %s\n", s.c_str()); });
+      const std::string dir = cache.empty() ? ssivm::emulated::DefaultCacheDir() : cache;
+      const auto say = [](const std::string& s) { std::fprintf(stderr, "hwkvm: %s\n", s.c_str()); };
+      const auto p = ssivm::emulated::PrepareL1Packages(dir, fetch_offline, say);
       std::printf("kernel_root=%s\nvmlinuz=%s\nrelease=%s\nbusybox=%s\n", p.kernel_root.c_str(),
                   p.vmlinuz.c_str(), p.release.c_str(), p.busybox.c_str());
+      // The Linux test guest's workloads: every package's directory, ':' between.
+      std::string workloads;
+      for (const std::string& root :
+           ssivm::emulated::PrepareGuestWorkloadPackages(dir, fetch_offline, say)) {
+        workloads += (workloads.empty() ? "" : ":") + root;
+      }
+      std::printf("guest_workloads=%s\n", workloads.c_str());
       return 0;
     }
     if (*test_cmd) {
