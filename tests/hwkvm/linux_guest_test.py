@@ -4,9 +4,10 @@
 (tools/hwkvm: this script runs again in there, one boot for every check).
 
 Needs SSIVM_TEST_VMLINUZ (the Debian kernel; `./ssi test` sets it, from the
-package cache that also holds busybox) and SSIVM_HWKVM_CACHE; without them it
-fails, saying so."""
+package cache that also holds busybox and the workloads' Debian packages) and
+SSIVM_HWKVM_CACHE; without them it fails, saying so."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,33 @@ def shell(kernel, initrd):
     return text, rc
 
 
+def workloads(kernel, initrd):
+    """Debian's self-checking programs on 2 vCPUs: each exits 0, and numactl
+    shows one NUMA node with both CPUs."""
+    start = time.monotonic()
+    out, rc = run("workloads2", "--kernel", kernel, "--initrd", initrd, "--vcpus", "2",
+                  "--memory", "384", "--cmdline",
+                  "console=ttyS0 quiet ssivm.workloads=1 ssivm.test=poweroff")
+    for name in ("numactl", "stress-ng", "memtester"):
+        m = re.search(rf"^SSIVM_LINUX_WORKLOAD {name} status=(\d+) seconds=(\S+)", out, re.M)
+        seen = f"status {m.group(1)} in {m.group(2)} s" if m else "no result line"
+        check(m is not None and m.group(1) == "0", f"workloads2: {name} exits 0 ({seen})")
+    check("SSIVM_LINUX_WORKLOADS_DONE failed=0" in out, "workloads2: no workload failed")
+    # "dispatching hogs: 2 vm, 2 futex, ...": each of them did some work.
+    hogs = re.search(r"dispatching hogs: (.*)$", out, re.M)
+    stressors = [h.split()[-1] for h in hogs.group(1).split(", ")] if hogs else []
+    check(len(stressors) >= 4, f"workloads2: stress-ng ran its stressors ({stressors})")
+    for stressor in stressors:
+        m = re.search(rf"^stress-ng: metrc: \[\d+\] {stressor} +(\d+) ", out, re.M)
+        check(m is not None and int(m.group(1)) > 0,
+              f"workloads2: stress-ng's {stressor} did work ({m.group(1) if m else 'no'} bogo ops)")
+    check(re.search(r"^available: 1 nodes \(0\)$", out, re.M) is not None
+          and re.search(r"^node 0 cpus: 0 1$", out, re.M) is not None,
+          "workloads2: numactl -H shows node 0 with CPUs 0 and 1")
+    check("guest powered off (ACPI S5)" in out and rc == 0,
+          f"workloads2: poweroff -> status 0 ({rc}, {time.monotonic() - start:.0f} s)")
+
+
 def main():
     if os.environ.get("SSIVM_KVM") != "host":
         # Hardware KVM is needed: here, or in the emulated machine.
@@ -83,12 +111,16 @@ def main():
         return 1
     fetched = subprocess.run([HWKVM, "fetch", "--offline"], capture_output=True, text=True)
     paths = dict(l.split("=", 1) for l in fetched.stdout.split() if "=" in l)
-    if fetched.returncode != 0 or "busybox" not in paths:
-        print(f"FAIL: no busybox in the package cache: {fetched.stderr}")
+    if fetched.returncode != 0 or "busybox" not in paths or "guest_workloads" not in paths:
+        print(f"FAIL: the package cache lacks busybox or the workloads: {fetched.stderr}")
         return 1
     tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
     initrd = os.path.join(tmp, "initrd.cpio")
     initramfs.build_guest(paths["busybox"], initrd)
+    # The same with stress-ng, memtester and numactl (for one boot: larger).
+    workloads_initrd = os.path.join(tmp, "workloads.cpio")
+    initramfs.build_guest(paths["busybox"], workloads_initrd,
+                          workloads=paths["guest_workloads"].split(":"))
 
     out, rc = run("boot1", "--kernel", kernel, "--initrd", initrd, "--vcpus", "1", "--memory",
                   "256", "--cmdline", "console=ttyS0 quiet ssivm.test=poweroff")
@@ -102,6 +134,8 @@ def main():
           "shell2: the guest's /init ran with 2 CPUs and RAM up to 384 MiB")
     check("TYPED_42 on /dev/ttyS0" in out, "shell2: a command typed on the console ran on ttyS0")
     check(rc == 0, f"shell2: poweroff from the shell -> status 0 ({rc})")
+
+    workloads(kernel, workloads_initrd)
 
     out, rc = run("reboot1", "--kernel", kernel, "--initrd", initrd, "--vcpus", "1", "--memory",
                   "128", "--cmdline", "console=ttyS0 quiet ssivm.test=reboot")
