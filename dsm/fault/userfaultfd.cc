@@ -7,6 +7,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -73,11 +75,17 @@ Userfaultfd::~Userfaultfd() {
 
 std::optional<PageFault> Userfaultfd::ReadFault() {
   for (;;) {
-    uffd_msg msg{};
-    const ssize_t n = ::read(fd_.get(), &msg, sizeof(msg));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return std::nullopt;
-    if (n != sizeof(msg)) ThrowErrno("read from userfaultfd");
+    if (events_taken_ == events_read_) {
+      if (std::exchange(drained_, false)) return std::nullopt;
+      const ssize_t n = ::read(fd_.get(), events_.data(), sizeof(events_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return std::nullopt;
+      if (n <= 0 || n % sizeof(uffd_msg) != 0) ThrowErrno("read from userfaultfd");
+      events_read_ = static_cast<size_t>(n) / sizeof(uffd_msg);
+      events_taken_ = 0;
+      drained_ = events_read_ < events_.size();
+    }
+    const uffd_msg& msg = events_[events_taken_++];
     if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
     const uint64_t flags = msg.arg.pagefault.flags;
     return PageFault{msg.arg.pagefault.address & ~(abi::kPageSize - 1),

@@ -3,6 +3,9 @@
 #ifndef SSIVM_DSM_FAULT_USERFAULTFD_H_
 #define SSIVM_DSM_FAULT_USERFAULTFD_H_
 
+#include <linux/userfaultfd.h>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -31,6 +34,9 @@ class Userfaultfd {
   bool thread_ids() const { return thread_ids_; }
 
   // Reads one fault event; nullopt if none is pending (non-blocking fd).
+  // Events are read several at a time: after a read that found fewer than
+  // it had room for, the first nullopt comes without a read (the caller
+  // polls the fd before it asks again). One thread reads.
   std::optional<PageFault> ReadFault();
 
   // Maps a page with these contents (`src`, 4 KiB), write-protected unless
@@ -49,6 +55,10 @@ class Userfaultfd {
   bool thread_ids_ = false;
   void* base_;
   size_t size_;
+  std::array<uffd_msg, 16> events_{};
+  size_t events_read_ = 0;  // in events_
+  size_t events_taken_ = 0;
+  bool drained_ = false;  // the last read took every event there was
 };
 
 }  // namespace ssivm::dsm
