@@ -89,17 +89,17 @@ FaultEngine::FaultEngine(NodeId self, SharedRam ram, CoherenceNode::HomeOf home_
       on_fatal_(std::move(on_fatal)),
       node_(self, home_of),
       home_of_(std::move(home_of)),
+      replicated_(replicated.begin(), replicated.end()),
       uffd_(ram_.host_base(), ram_.host_size()),
       stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_.valid()) ThrowErrno("eventfd for the fault engine");
   transport_.SetHandler(cluster::Channel::kCoherence, this);
-  const std::unordered_set<PageNumber> shared(replicated.begin(), replicated.end());
   for (PageNumber p : replicated) {
     node_.AdoptReplicatedPage(p, members);
     uffd_.WriteProtect(HostAddress(p), true);  // a write must ask the home first
   }
   for (PageNumber p : ResidentPages(ram_)) {
-    if (!shared.count(p)) node_.AdoptLocalPage(p);
+    if (!replicated_.count(p)) node_.AdoptLocalPage(p);
   }
 }
 
@@ -271,9 +271,11 @@ std::vector<std::pair<uint64_t, uint64_t>> Runs(std::vector<uint64_t> addresses)
 // protect goes first if nothing in the batch touched the page before it, its
 // drop goes last if nothing touches the page after it. Protecting early is
 // safe (the protocol already treats the page as read-only here: nothing is
-// read from it for sending before its protect); dropping late is safe
-// because the answers that let another node write the page go out after the
-// batch (OnBatchEnd's corked sends).
+// read from it for sending before its protect). Dropping late is safe
+// because the batch's messages are handed to the transport only after the
+// drops, in the order the protocol emitted them, all under mu_ (so no other
+// thread's send can take them out earlier either): no node can write a page
+// this node still maps. If an action fails, nothing of the batch is sent.
 void FaultEngine::ExecuteBatch(std::vector<std::pair<NodeId, Action>>& batch) {
   std::unordered_map<PageNumber, size_t> first, last;
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -281,22 +283,26 @@ void FaultEngine::ExecuteBatch(std::vector<std::pair<NodeId, Action>>& batch) {
     first.try_emplace(batch[i].second.page, i);
     last[batch[i].second.page] = i;
   }
-  std::vector<uint64_t> protect, drop;
-  for (size_t i = 0; i < batch.size(); ++i) {
+  const auto hoisted = [&](size_t i) {
     const Action& a = batch[i].second;
-    if (a.kind == Action::Kind::kProtect && first[a.page] == i)
-      protect.push_back(HostAddress(a.page));
+    return a.kind == Action::Kind::kProtect && first[a.page] == i;
+  };
+  std::vector<uint64_t> protect;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (hoisted(i)) protect.push_back(HostAddress(batch[i].second.page));
   }
-  for (const auto& [address, pages] : Runs(protect)) {
+  for (const auto& [address, pages] : Runs(std::move(protect))) {
     uffd_.WriteProtect(address, true, true, pages);
   }
+  Later later;
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (hoisted(i)) continue;  // done above
     auto& [from, a] = batch[i];
-    if (a.kind == Action::Kind::kProtect && first[a.page] == i) continue;  // done above
-    const bool drop_later = a.kind != Action::Kind::kSend && last[a.page] == i;
-    ExecuteOne(a, from, drop_later ? &drop : nullptr);
+    later.drop_now = a.kind == Action::Kind::kSend || last[a.page] != i;
+    ExecuteOne(a, from, &later);
   }
-  for (const auto& [address, pages] : Runs(std::move(drop))) uffd_.Drop(address, pages);
+  for (const auto& [address, pages] : Runs(std::move(later.drops))) uffd_.Drop(address, pages);
+  for (const auto& [to, message] : later.sends) Send(transport_, to, *message);
 }
 
 void FaultEngine::Execute(std::vector<Action>& actions) {
@@ -310,16 +316,24 @@ void FaultEngine::Execute(std::vector<Action>& actions) {
 // threads that send (this engine's fault loop, the transport's receive
 // thread) cork their sends, so the socket writes happen after mu_ is
 // released. `from`: the peer whose message the action answers (none for a
-// local fault). `drops`: where a drop goes instead of happening now.
-void FaultEngine::ExecuteOne(Action& a, std::optional<NodeId> from, std::vector<uint64_t>* drops) {
+// local fault). `later`: where sends, and drops unless `drop_now`, go
+// instead of happening now (ExecuteBatch).
+void FaultEngine::ExecuteOne(Action& a, std::optional<NodeId> from, Later* later) {
+  const auto send = [&] {
+    if (later != nullptr) {
+      later->sends.emplace_back(a.to, &a.message);
+    } else {
+      Send(transport_, a.to, a.message);
+    }
+  };
   if (a.kind == Action::Kind::kSend) {  // no local page involved
-    Send(transport_, a.to, a.message);
+    send();
     return;
   }
   const uint64_t addr = HostAddress(a.page);
   const auto drop = [&] {
-    if (drops != nullptr) {
-      drops->push_back(addr);
+    if (later != nullptr && !later->drop_now) {
+      later->drops.push_back(addr);
     } else {
       uffd_.Drop(addr);
     }
@@ -341,12 +355,13 @@ void FaultEngine::ExecuteOne(Action& a, std::optional<NodeId> from, std::vector<
       // The one copy on this side: the socket sends from this buffer.
       *DataOf(a.message) = transport_.pages().CopyOf(reinterpret_cast<const void*>(addr));
       if (a.drop_before_send) drop();
-      Send(transport_, a.to, a.message);
+      send();
       ++stats_.pages_sent;
       break;
     case Action::Kind::kInstallZero:
       uffd_.Install(addr, kZeroPage, a.access == Access::kWrite, wake_now());
       ++stats_.zero_fills;
+      prefetched_for_.erase(a.page);
       Resolved(a.page);
       break;
     case Action::Kind::kInstallData: {
@@ -392,6 +407,9 @@ void FaultEngine::FetchAhead(uint32_t stream, PageNumber page, bool write) {
     if (!ram_.Contains(q) || node_.pending(q)) continue;
     const LocalState here = node_.local_state(q);
     if (write ? here == LocalState::kReadWrite : here != LocalState::kInvalid) continue;
+    // Every node reads those (kernel text): taking them ahead would take them
+    // from all, for a stream that merely ends next to them.
+    if (write && replicated_.count(q)) continue;
     std::vector<Action> actions = node_.Fault(q, write);
     // Placement counts the page for the vCPU it was fetched for.
     if (const auto v = vcpu_of_thread_.find(stream); v != vcpu_of_thread_.end()) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -151,7 +152,14 @@ class FaultEngine final : public cluster::ChannelHandler {
   void Execute(std::vector<Action>& actions);
   // The actions for a batch of peers' messages (each with the peer).
   void ExecuteBatch(std::vector<std::pair<NodeId, Action>>& batch);
-  void ExecuteOne(Action& a, std::optional<NodeId> from, std::vector<uint64_t>* drops);
+  // What ExecuteBatch does after the batch's other actions: the drops (in
+  // runs), then the sends (in order).
+  struct Later {
+    bool drop_now = false;  // this action's drop is not the page's last action
+    std::vector<uint64_t> drops;
+    std::vector<std::pair<NodeId, const Message*>> sends;
+  };
+  void ExecuteOne(Action& a, std::optional<NodeId> from, Later* later);
   void Fatal(const std::string& reason);
   uint64_t HostAddress(PageNumber page) const;
 
@@ -181,6 +189,7 @@ class FaultEngine final : public cluster::ChannelHandler {
   std::chrono::milliseconds stall_after_{0};
   std::function<void(const std::string&)> report_stall_;
   CoherenceNode::HomeOf home_of_;
+  const std::unordered_set<PageNumber> replicated_;  // read-only on every node at the start
   HotPages page_faults_;
   Prefetch prefetch_;
   std::unordered_map<PageNumber, uint32_t> prefetched_for_;  // page on its way -> vCPU
