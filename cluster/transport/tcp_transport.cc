@@ -1079,14 +1079,16 @@ bool TcpTransport::ReadFrom(Peer& peer) {
   // The answers to what came in one read go out together, after the
   // handlers handled the whole batch.
   const SendBatch answers(*this);
+  // Only the handlers that received frames of this read: a handler need
+  // not outlive frames it never gets.
   struct EndBatch {
-    const std::array<ChannelHandler*, kChannelCount>& handlers;
+    std::array<ChannelHandler*, kChannelCount> got{};
     ~EndBatch() {
-      for (ChannelHandler* h : handlers) {
+      for (ChannelHandler* h : got) {
         if (h != nullptr) h->OnBatchEnd();
       }
     }
-  } const end_batch{handlers_};
+  } end_batch;
   try {
     for (int frames = 0;; ++frames) {
       switch (ReadStaged(peer.fd.get(), peer.in, /*handshake=*/false,
@@ -1101,7 +1103,9 @@ bool TcpTransport::ReadFrom(Peer& peer) {
           return false;
         case ReadResult::kFrame:
           peer.heard = NowNs();
-          Deliver(peer);
+          if (ChannelHandler* h = Deliver(peer)) {
+            end_batch.got[static_cast<size_t>(peer.in.frame.channel)] = h;
+          }
           break;
       }
     }
@@ -1115,7 +1119,7 @@ bool TcpTransport::ReadFrom(Peer& peer) {
   return true;
 }
 
-void TcpTransport::Deliver(Peer& peer) {
+ChannelHandler* TcpTransport::Deliver(Peer& peer) {
   Inbound& in = peer.in;
   if (in.frame.sender != peer.address.id) {
     throw Error(fmt::format("claims to be node {}", in.frame.sender));
@@ -1126,7 +1130,7 @@ void TcpTransport::Deliver(Peer& peer) {
       peer.said_goodbye = true;
       peer.removed = true;  // it leaves: its closing is no loss
     }
-    return;
+    return nullptr;
   }
   ChannelHandler* h = handlers_[static_cast<size_t>(in.frame.channel)];
   if (h == nullptr) {
@@ -1136,6 +1140,7 @@ void TcpTransport::Deliver(Peer& peer) {
   received_.fetch_add(1, std::memory_order_relaxed);
   h->OnReceive(peer.address.id, in.payload, std::move(in.page));
   in.page = PageBuffer();
+  return h;
 }
 
 void TcpTransport::Lose(Peer& peer, const std::string& reason) {

@@ -212,7 +212,8 @@ class TcpTransport final : public Transport {
   ReadResult ReadStaged(int fd, Inbound& in, bool handshake, bool from_socket = true);
   // Returns false when the peer is lost (after reporting it).
   bool ReadFrom(Peer& peer);
-  void Deliver(Peer& peer);
+  // The handler the frame went to (nullptr: the transport's own).
+  ChannelHandler* Deliver(Peer& peer);
   void Lose(Peer& peer, const std::string& reason);
   void AcceptPending();
   void ReadPending(uint64_t token);

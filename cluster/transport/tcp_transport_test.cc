@@ -244,8 +244,8 @@ TEST(TcpTransport, CorkedSendsGoOutTogetherInOrder) {
 TEST(TcpTransport, ChannelsShareOnePerPeerOrder) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
+  Recorder both;  // outlives the transports that call it
   auto t = ConnectAll(configs, std::move(listeners));
-  Recorder both;
   t[1]->SetHandler(Channel::kCoherence, &both);
   t[1]->SetHandler(Channel::kControl, &both);
   t[0]->Start();
@@ -306,8 +306,8 @@ TEST(TcpTransport, APeerAddedAtRuntimeJoinsTheMesh) {
   auto admit1 = std::async(std::launch::async, [&] { m.transports[1]->AddPeer(five, 4); });
   m.transports[0]->AddPeer(five, 4);
   admit1.get();
+  Recorder r5;  // outlives the transport that calls it
   std::unique_ptr<TcpTransport> t5 = joined.get();
-  Recorder r5;
   t5->SetHandler(Channel::kCoherence, &r5);
   t5->Start();
   PagePool& pool = t5->pages();
@@ -388,9 +388,9 @@ TEST(TcpTransport, RemovingAPeerThatDoesNotReadEndsAtTheFlushTimeout) {
     c.max_queued_bytes = 256 << 10;
     c.flush_timeout = 300ms;
   }
-  auto t = ConnectAll(configs, std::move(listeners));
-  Recorder r0;
+  Recorder r0;  // outlive the transports that call them
   Recorder r1;
+  auto t = ConnectAll(configs, std::move(listeners));
   t[0]->SetHandler(Channel::kCoherence, &r0);
   t[0]->Start();  // node 1 never starts receiving
   bool refused = false;
@@ -536,6 +536,7 @@ TEST(TcpTransport, TheMeshFormsDespiteJunkIdleForgedAndReplayedConnections) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
   configs[0].connect_timeout = 60s;  // an idle connection must not cost this
+  Recorder r;                        // outlives the transports that call it
   const uint16_t port = listeners[0].port();
   auto a = std::async(std::launch::async,
                       [&] { return TcpTransport::Connect(configs[0], std::move(listeners[0])); });
@@ -590,7 +591,6 @@ TEST(TcpTransport, TheMeshFormsDespiteJunkIdleForgedAndReplayedConnections) {
   auto t1 = TcpTransport::Connect(configs[1], std::move(listeners[1]));
   auto t0 = a.get();
   EXPECT_EQ(t0->connections_refused(), 3u) << t0->last_refusal();
-  Recorder r;
   t0->SetHandler(Channel::kCoherence, &r);
   t0->Start();
   t1->Start();
@@ -941,11 +941,11 @@ TEST(TcpTransport, StopDoesNotWaitForAPeerThatDoesNotRead) {
   std::vector<TcpListener> listeners;
   auto configs = Configs(2, listeners);
   configs[0].flush_timeout = 200ms;
+  Recorder r0;  // outlive the transports that call them
+  Stuck r1;
   auto t = ConnectAll(configs, std::move(listeners));
   auto& t0 = t[0];
   auto& t1 = t[1];
-  Recorder r0;
-  Stuck r1;
   t0->SetHandler(Channel::kCoherence, &r0);
   t1->SetHandler(Channel::kCoherence, &r1);
   t0->Start();
