@@ -241,37 +241,33 @@ TEST_F(TwoNodes, ACacheLimitKeepsAWalkOverManyPagesWithinItsBudget) {
   EXPECT_LE(static_cast<double>(s.metadata_bytes) / static_cast<double>(s.metadata_pages), 16.5);
 }
 
-// A thread reading node 0's pages in a row: after the first few faults the
-// engine asks for the pages ahead, so most of them are here before they are
-// touched, with the right contents.
-TEST_F(TwoNodes, ASequentialWalkFetchesAhead) {
-  for (uint64_t p = 200; p < 400; p += 2) *nodes_[0].At<uint64_t>(p * abi::kPageSize) = p;
-  const DsmStats before = nodes_[1].engine->stats();
-  for (uint64_t p = 200; p < 400; p += 2) EXPECT_EQ(*nodes_[1].At<uint64_t>(p * abi::kPageSize), p);
-  const DsmStats after = nodes_[1].engine->stats();
+// `writer` writes 100 of node 0's pages, then `reader` reads them in a row:
+// after the first few faults the reader's engine asks for the pages ahead
+// (from the writer, wherever they are homed), so most of them are there
+// before they are touched, with the right contents.
+void ExpectAReadingWalkFetchesAhead(Node& writer, Node& reader) {
+  for (uint64_t p = 200; p < 400; p += 2) *writer.At<uint64_t>(p * abi::kPageSize) = p;
+  const DsmStats before = reader.engine->stats();
+  for (uint64_t p = 200; p < 400; p += 2) EXPECT_EQ(*reader.At<uint64_t>(p * abi::kPageSize), p);
+  const DsmStats after = reader.engine->stats();
   EXPECT_GT(after.prefetched - before.prefetched, 50u);
   // Of 100 pages; a page still on its way when touched faults too (a busy
   // machine), so the bound is loose.
   EXPECT_LT(after.read_faults - before.read_faults, 90u);
-  // And a few past the end of the walk, which node 0's own writes (fetched
-  // ahead there too) left zero-filled but touched.
+  // And a few past the end of the walk, which the writer's own writes
+  // (fetched ahead there too) left touched.
   EXPECT_GE(after.pages_received - before.pages_received, 100u);
   EXPECT_LE(after.pages_received - before.pages_received, 100u + Prefetch::Config{}.max_window);
 }
 
-// The home reading back, in a row, pages another node wrote: it fetches
-// ahead from that node like any other, and sees every value.
+TEST_F(TwoNodes, ASequentialWalkFetchesAhead) {
+  ExpectAReadingWalkFetchesAhead(nodes_[0], nodes_[1]);
+}
+
+// The home reading back pages another node wrote fetches ahead from that
+// node like any other.
 TEST_F(TwoNodes, AHomeFetchesAheadItsOwnPagesFromTheNodeThatWroteThem) {
-  for (uint64_t p = 200; p < 400; p += 2) *nodes_[1].At<uint64_t>(p * abi::kPageSize) = p;
-  const DsmStats before = nodes_[0].engine->stats();
-  for (uint64_t p = 200; p < 400; p += 2) EXPECT_EQ(*nodes_[0].At<uint64_t>(p * abi::kPageSize), p);
-  const DsmStats after = nodes_[0].engine->stats();
-  EXPECT_GT(after.prefetched - before.prefetched, 50u);
-  EXPECT_LT(after.read_faults - before.read_faults, 90u);
-  // And a few past the end of the walk, which node 0's own writes (fetched
-  // ahead there too) left zero-filled but touched.
-  EXPECT_GE(after.pages_received - before.pages_received, 100u);
-  EXPECT_LE(after.pages_received - before.pages_received, 100u + Prefetch::Config{}.max_window);
+  ExpectAReadingWalkFetchesAhead(nodes_[1], nodes_[0]);
 }
 
 // A thread writing, in a row, pages its node only reads (read-only copies):
